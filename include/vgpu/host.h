@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The hypervisor seam: what the device model needs from its host. Xen
+ * implements it in src/host_xen.c; tests implement it with recorders.
+ */
+#ifndef VGPU_HOST_H
+#define VGPU_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct host;
+
+struct host_ops {
+	/* Route guest MMIO [gpa, gpa + len) to this device. 0 or -errno. */
+	int (*map_mmio)(struct host *h, uint64_t gpa, uint64_t len);
+	int (*unmap_mmio)(struct host *h, uint64_t gpa, uint64_t len);
+	/*
+	 * Copy between guest-physical memory and a local buffer (rep string
+	 * I/O with data_is_ptr). 0 or -errno; may be NULL (then such
+	 * requests are refused).
+	 */
+	int (*copy_from_guest)(struct host *h, void *dst, uint64_t gpa,
+			       size_t len);
+	int (*copy_to_guest)(struct host *h, uint64_t gpa, const void *src,
+			     size_t len);
+};
+
+struct host {
+	const struct host_ops *ops;
+	void *priv;
+};
+
+#endif

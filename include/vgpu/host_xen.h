@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The Xen side of the daemon: an ioreq server for one domain, and the few
+ * domain queries the command line needs. src/host_xen.c is the only file
+ * that includes Xen headers or calls Xen libraries.
+ */
+#ifndef VGPU_HOST_XEN_H
+#define VGPU_HOST_XEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vgpu/host.h>
+#include <vgpu/ioreq.h>
+#include <vgpu/log.h>
+
+struct vdev;
+struct xen_host;
+
+/*
+ * Is @domid a live HVM domain? 0, or -ENOENT (no such domain), -EINVAL
+ * (not HVM), -EACCES/-EPERM (not privileged), other -errno.
+ */
+int xen_domain_check(uint32_t domid);
+/* Resolve a domain name through XenStore. 0, -ENOENT, or -errno. */
+int xen_domain_lookup(const char *name, uint32_t *domid);
+
+/*
+ * Open the Xen handles, create an ioreq server for @domid (buffered
+ * ioreqs off) and map its ioreq page. Nothing is routed to it yet.
+ * 0 or -errno, with the reason logged.
+ */
+int xen_host_open(struct xen_host **out, uint32_t domid, struct logger *lg);
+/* The hypervisor seam for the device model. */
+struct host *xen_host_seam(struct xen_host *x);
+/*
+ * Claim @d's PCI function, enable the server, bind every vCPU's event
+ * channel and answer anything already waiting. After this the guest sees
+ * the device. 0 or -errno.
+ */
+int xen_host_attach(struct xen_host *x, struct vdev *d, struct io_stats *st);
+/* Stop routing to the server and answer anything still waiting. */
+void xen_host_detach(struct xen_host *x);
+/* Undo xen_host_open() and xen_host_attach(); frees @x. NULL is fine. */
+void xen_host_close(struct xen_host *x);
+
+uint16_t xen_host_ioservid(const struct xen_host *x);
+unsigned int xen_host_nr_vcpus(const struct xen_host *x);
+
+/* Readable when an event channel fired: call xen_host_handle_events(). */
+int xen_host_event_fd(const struct xen_host *x);
+/* Serve every pending request. 0 or -errno (fatal for the loop). */
+int xen_host_handle_events(struct xen_host *x);
+
+/* Readable when a domain went away: call xen_host_domain_gone(). */
+int xen_host_watch_fd(const struct xen_host *x);
+/* Consume watch events; true once our domain is dying or gone. */
+bool xen_host_domain_gone(struct xen_host *x);
+
+#endif

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Daemon plumbing; see daemon.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include <vgpu/daemon.h>
+
+int daemon_signalfd(void)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return fd < 0 ? -errno : fd;
+}
+
+static ssize_t write_all(int fd, const char *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+int daemon_fork(void)
+{
+	char line[512];
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		if (setsid() < 0)
+			return -errno;
+		return p[1];
+	}
+	/* Parent: wait for the ready line, or for the child to fail. */
+	close(p[1]);
+	do
+		n = read(p[0], line, sizeof(line) - 1);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		line[n] = '\0';
+		fputs(line, stdout);
+		fflush(stdout);
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+void daemon_detach(bool keep_stderr)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (chdir("/") < 0 || fd < 0)
+		return;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	if (!keep_stderr)
+		dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
+int daemon_pidfile(const char *path)
+{
+	char buf[32];
+	int fd, len;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (lockf(fd, F_TLOCK, 0) < 0) {
+		int rc = (errno == EACCES || errno == EAGAIN) ? -EWOULDBLOCK :
+							       -errno;
+		close(fd);
+		return rc;
+	}
+	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || write_all(fd, buf, (size_t)len) < 0) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+void daemon_ready(const char *line, int handoff_fd, int ready_fd)
+{
+	if (handoff_fd >= 0) {
+		write_all(handoff_fd, line, strlen(line));
+		close(handoff_fd);
+	} else {
+		fputs(line, stdout);
+		fflush(stdout);
+	}
+	if (ready_fd >= 0) {
+		write_all(ready_fd, "READY=1\n", 8);
+		close(ready_fd);
+	}
+#ifdef HAVE_LIBSYSTEMD
+	sd_notify(0, "READY=1");
+#endif
+}
+
+void daemon_stopping(void)
+{
+#ifdef HAVE_LIBSYSTEMD
+	sd_notify(0, "STOPPING=1");
+#endif
+}

@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Xen glue: the one file that talks to Xen (libxendevicemodel,
+ * libxenforeignmemory, libxenevtchn, libxenctrl, libxenstore).
+ *
+ * Setup order, proven on Xen 4.17.7 with a PV dom0 (see
+ * tests/lab/README.md): create the server with buffered ioreqs off, map its
+ * synchronous ioreq page as a resource, claim the PCI function, enable the
+ * server (Xen writes each vCPU's vp_eport only then), bind the event
+ * channels, then scan every slot once. The domain must still be paused:
+ * hvmloader only assigns BARs to functions it sees at its own scan.
+ */
+#define __XEN_TOOLS__ 1
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <xenctrl.h>
+#include <xendevicemodel.h>
+#include <xenevtchn.h>
+#include <xenforeignmemory.h>
+#include <xenstore.h>
+#include <xen/hvm/ioreq.h>
+#include <xen/hvm/dm_op.h>
+#include <xen/memory.h>
+
+#include <vgpu/host_xen.h>
+#include <vgpu/vdev.h>
+
+#define XEN_PAGE_SHIFT 12
+#define XEN_PAGE_SIZE (1u << XEN_PAGE_SHIFT)
+#define MAX_VCPUS (XEN_PAGE_SIZE / sizeof(ioreq_t))
+#define RELEASE_TOKEN "vgpu-ioreq-release"
+
+/* Init ladder (demu's idea): teardown undoes exactly what was reached. */
+enum xen_stage {
+	XS_NONE,
+	XS_HANDLES,
+	XS_SERVER,
+	XS_PAGE,
+	XS_PCIDEV,
+	XS_ENABLED,
+	XS_BOUND,
+};
+
+struct xen_host {
+	struct host seam;
+	struct logger *log;
+	enum xen_stage stage;
+	uint32_t domid;
+	uint32_t sbdf;
+	ioservid_t id;
+	xendevicemodel_handle *dm;
+	xenforeignmemory_handle *fm;
+	xenevtchn_handle *xce;
+	struct xs_handle *xs;
+	xenforeignmemory_resource_handle *res;
+	shared_iopage_t *page;
+	unsigned int nr_vcpus;
+	unsigned int nr_bound;
+	evtchn_port_t *ports; /* local port of each vCPU */
+	int32_t *vcpu_of_port; /* local port -> vCPU, or -1 */
+	evtchn_port_t max_port;
+	struct vdev *dev;
+	struct io_stats *stats;
+	uint64_t spurious;
+};
+
+static int neg_errno(void)
+{
+	return errno ? -errno : -EIO;
+}
+
+/* Calls whose failure only means the domain is already gone. */
+static int log_teardown(struct xen_host *x, int rc, const char *what)
+{
+	if (rc < 0) {
+		if (errno == ESRCH || errno == ENOENT)
+			log_debug(x->log, "%s: domain already gone", what);
+		else
+			log_warn(x->log, "%s: %s", what, strerror(errno));
+	}
+	return rc;
+}
+
+int xen_domain_check(uint32_t domid)
+{
+	xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+	xc_domaininfo_t info;
+	int n, rc = 0;
+
+	if (!xch)
+		return neg_errno();
+	n = xc_domain_getinfolist(xch, domid, 1, &info);
+	if (n < 0)
+		rc = neg_errno();
+	else if (n == 0 || info.domain != domid ||
+		 (info.flags & XEN_DOMINF_dying))
+		rc = -ENOENT;
+	else if (!(info.flags & XEN_DOMINF_hvm_guest))
+		rc = -EINVAL;
+	xc_interface_close(xch);
+	return rc;
+}
+
+int xen_domain_lookup(const char *name, uint32_t *domid)
+{
+	struct xs_handle *xs = xs_open(0);
+	unsigned int n, i;
+	char **doms;
+	int rc = -ENOENT;
+
+	if (!xs)
+		return neg_errno();
+	doms = xs_directory(xs, XBT_NULL, "/local/domain", &n);
+	for (i = 0; doms && i < n && rc == -ENOENT; i++) {
+		char path[64], *end;
+		unsigned int len;
+		char *v;
+
+		snprintf(path, sizeof(path), "/local/domain/%s/name", doms[i]);
+		v = xs_read(xs, XBT_NULL, path, &len);
+		if (v && strcmp(v, name) == 0) {
+			unsigned long id = strtoul(doms[i], &end, 10);
+
+			if (*end == '\0' && id < DOMID_FIRST_RESERVED) {
+				*domid = (uint32_t)id;
+				rc = 0;
+			}
+		}
+		free(v);
+	}
+	if (!doms)
+		rc = neg_errno();
+	free(doms);
+	xs_close(xs);
+	return rc;
+}
+
+/* ---- the hypervisor seam (struct host_ops) ---- */
+
+static int xen_map_mmio(struct host *h, uint64_t gpa, uint64_t len)
+{
+	struct xen_host *x = h->priv;
+
+	/* The end of the range is inclusive. */
+	if (xendevicemodel_map_io_range_to_ioreq_server(x->dm, x->domid, x->id,
+							1, gpa, gpa + len - 1))
+		return neg_errno();
+	return 0;
+}
+
+static int xen_unmap_mmio(struct host *h, uint64_t gpa, uint64_t len)
+{
+	struct xen_host *x = h->priv;
+
+	if (xendevicemodel_unmap_io_range_from_ioreq_server(
+		    x->dm, x->domid, x->id, 1, gpa, gpa + len - 1))
+		return neg_errno();
+	return 0;
+}
+
+/*
+ * Map the guest frames under [gpa, gpa + len), at most two pages (rep
+ * string I/O never spans more). Every frame's error is checked.
+ */
+static void *map_guest(struct xen_host *x, uint64_t gpa, size_t len, int prot,
+		       xen_pfn_t pfns[2], size_t *npages)
+{
+	int errs[2] = { 0, 0 };
+	size_t i, n;
+	void *va;
+
+	if (len == 0 || len > XEN_PAGE_SIZE || gpa + len < gpa)
+		return NULL;
+	n = (size_t)(((gpa + len - 1) >> XEN_PAGE_SHIFT) -
+		     (gpa >> XEN_PAGE_SHIFT)) + 1;
+	for (i = 0; i < n; i++)
+		pfns[i] = (xen_pfn_t)((gpa >> XEN_PAGE_SHIFT) + i);
+	va = xenforeignmemory_map(x->fm, x->domid, prot, n, pfns, errs);
+	if (!va)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (errs[i]) {
+			xenforeignmemory_unmap(x->fm, va, n);
+			errno = -errs[i] > 0 ? -errs[i] : EFAULT;
+			return NULL;
+		}
+	}
+	*npages = n;
+	return va;
+}
+
+static int xen_copy_from_guest(struct host *h, void *dst, uint64_t gpa,
+			       size_t len)
+{
+	struct xen_host *x = h->priv;
+	xen_pfn_t pfns[2];
+	size_t n;
+	uint8_t *va = map_guest(x, gpa, len, PROT_READ, pfns, &n);
+
+	if (!va)
+		return neg_errno();
+	memcpy(dst, va + (gpa & (XEN_PAGE_SIZE - 1)), len);
+	xenforeignmemory_unmap(x->fm, va, n);
+	return 0;
+}
+
+static int xen_copy_to_guest(struct host *h, uint64_t gpa, const void *src,
+			     size_t len)
+{
+	struct xen_host *x = h->priv;
+	xen_pfn_t pfns[2];
+	size_t n;
+	uint8_t *va = map_guest(x, gpa, len, PROT_READ | PROT_WRITE, pfns, &n);
+
+	if (!va)
+		return neg_errno();
+	memcpy(va + (gpa & (XEN_PAGE_SIZE - 1)), src, len);
+	xenforeignmemory_unmap(x->fm, va, n);
+	/* keep log-dirty tracking (migration) right */
+	xendevicemodel_modified_memory(x->dm, x->domid, pfns[0], (uint32_t)n);
+	return 0;
+}
+
+static const struct host_ops xen_host_ops = {
+	.map_mmio = xen_map_mmio,
+	.unmap_mmio = xen_unmap_mmio,
+	.copy_from_guest = xen_copy_from_guest,
+	.copy_to_guest = xen_copy_to_guest,
+};
+
+struct host *xen_host_seam(struct xen_host *x)
+{
+	return &x->seam;
+}
+
+/* ---- setup and teardown ---- */
+
+static int open_handles(struct xen_host *x)
+{
+	x->dm = xendevicemodel_open(NULL, 0);
+	x->fm = xenforeignmemory_open(NULL, 0);
+	x->xce = xenevtchn_open(NULL, 0);
+	x->xs = xs_open(0);
+	if (!x->dm || !x->fm || !x->xce) {
+		log_err(x->log, "cannot open the xen device model interfaces: %s (is this dom0, and are xen-privcmd and xen-evtchn loaded?)",
+			strerror(errno));
+		return neg_errno();
+	}
+	if (!x->xs) {
+		log_err(x->log, "cannot connect to xenstore: %s (is xenstored running?)",
+			strerror(errno));
+		return neg_errno();
+	}
+	/* pending() must not block: the loop drains until EAGAIN. */
+	if (fcntl(xenevtchn_fd(x->xce), F_SETFL, O_NONBLOCK) < 0)
+		return neg_errno();
+	/* Domain death: @releaseDomain fires for every domain destroyed. */
+	if (!xs_watch(x->xs, "@releaseDomain", RELEASE_TOKEN)) {
+		log_err(x->log, "cannot watch @releaseDomain: %s",
+			strerror(errno));
+		return neg_errno();
+	}
+	return 0;
+}
+
+int xen_host_open(struct xen_host **out, uint32_t domid, struct logger *lg)
+{
+	struct xen_host *x = calloc(1, sizeof(*x));
+	unsigned int nr;
+	void *addr = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!x)
+		return -ENOMEM;
+	x->log = lg;
+	x->domid = domid;
+	x->seam.ops = &xen_host_ops;
+	x->seam.priv = x;
+
+	rc = open_handles(x);
+	if (rc < 0)
+		goto fail;
+	x->stage = XS_HANDLES;
+
+	if (xendevicemodel_nr_vcpus(x->dm, domid, &nr)) {
+		rc = neg_errno();
+		log_err(lg, "cannot read the vcpu count: %s", strerror(-rc));
+		goto fail;
+	}
+	if (nr == 0 || nr > MAX_VCPUS) {
+		rc = -ERANGE;
+		log_err(lg, "domain has %u vcpus, this server handles 1..%zu",
+			nr, (size_t)MAX_VCPUS);
+		goto fail;
+	}
+	x->nr_vcpus = nr;
+	x->ports = calloc(nr, sizeof(*x->ports));
+	if (!x->ports) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+
+	/* No buffered ioreqs: only stdvga and RTC broadcasts use them. */
+	if (xendevicemodel_create_ioreq_server(x->dm, domid,
+					       HVM_IOREQSRV_BUFIOREQ_OFF,
+					       &x->id)) {
+		rc = neg_errno();
+		log_err(lg, "cannot create an ioreq server: %s%s", strerror(-rc),
+			rc == -ENOSPC ? " (the domain has 8 servers already)" :
+					"");
+		goto fail;
+	}
+	x->stage = XS_SERVER;
+
+	/* The page lives in Xen's heap, not in guest RAM: map it as a
+	 * resource (the legacy gfn path can fail since Xen 4.11). */
+	x->res = xenforeignmemory_map_resource(
+		x->fm, domid, XENMEM_resource_ioreq_server, x->id,
+		XENMEM_resource_ioreq_server_frame_ioreq(0), 1, &addr,
+		PROT_READ | PROT_WRITE, 0);
+	if (!x->res) {
+		rc = neg_errno();
+		log_err(lg, "cannot map the ioreq page of server %u: %s",
+			x->id, strerror(-rc));
+		goto fail;
+	}
+	x->page = addr;
+	x->stage = XS_PAGE;
+	*out = x;
+	return 0;
+fail:
+	xen_host_close(x);
+	return rc;
+}
+
+static void serve_slot(struct xen_host *x, unsigned int v);
+
+static int bind_ports(struct xen_host *x)
+{
+	unsigned int v;
+
+	for (v = 0; v < x->nr_vcpus; v++) {
+		xenevtchn_port_or_error_t p = xenevtchn_bind_interdomain(
+			x->xce, x->domid, x->page->vcpu_ioreq[v].vp_eport);
+
+		if (p < 0) {
+			int rc = neg_errno();
+
+			log_err(x->log, "cannot bind the event channel of vcpu %u: %s",
+				v, strerror(-rc));
+			return rc;
+		}
+		x->ports[v] = (evtchn_port_t)p;
+		x->nr_bound = v + 1;
+		if ((evtchn_port_t)p > x->max_port)
+			x->max_port = (evtchn_port_t)p;
+	}
+	x->vcpu_of_port = malloc(((size_t)x->max_port + 1) *
+				 sizeof(*x->vcpu_of_port));
+	if (!x->vcpu_of_port)
+		return -ENOMEM;
+	memset(x->vcpu_of_port, 0xff,
+	       ((size_t)x->max_port + 1) * sizeof(*x->vcpu_of_port));
+	for (v = 0; v < x->nr_vcpus; v++)
+		x->vcpu_of_port[x->ports[v]] = (int32_t)v;
+	return 0;
+}
+
+int xen_host_attach(struct xen_host *x, struct vdev *d, struct io_stats *st)
+{
+	uint32_t sbdf = d->sbdf;
+	unsigned int v;
+	int rc;
+
+	x->dev = d;
+	x->stats = st;
+	x->sbdf = sbdf;
+	if (xendevicemodel_map_pcidev_to_ioreq_server(
+		    x->dm, x->domid, x->id, (uint16_t)(sbdf >> 16),
+		    (uint8_t)(sbdf >> 8), (uint8_t)((sbdf >> 3) & 0x1f),
+		    (uint8_t)(sbdf & 7))) {
+		rc = neg_errno();
+		log_err(x->log, "cannot claim pci %04x:%02x:%02x.%u: %s",
+			sbdf >> 16, (sbdf >> 8) & 0xff, (sbdf >> 3) & 0x1f,
+			sbdf & 7, strerror(-rc));
+		return rc;
+	}
+	x->stage = XS_PCIDEV;
+	if (xendevicemodel_set_ioreq_server_state(x->dm, x->domid, x->id, 1)) {
+		rc = neg_errno();
+		log_err(x->log, "cannot enable ioreq server %u: %s", x->id,
+			strerror(-rc));
+		return rc;
+	}
+	x->stage = XS_ENABLED;
+	rc = bind_ports(x);
+	if (rc < 0)
+		return rc;
+	x->stage = XS_BOUND;
+	/* Requests may predate the binding: look at every slot once. */
+	for (v = 0; v < x->nr_vcpus; v++)
+		serve_slot(x, v);
+	return 0;
+}
+
+void xen_host_detach(struct xen_host *x)
+{
+	unsigned int v;
+
+	if (!x || x->stage < XS_ENABLED)
+		return;
+	log_teardown(x,
+		     xendevicemodel_set_ioreq_server_state(x->dm, x->domid,
+							   x->id, 0),
+		     "disable ioreq server");
+	x->stage = XS_PCIDEV;
+	/* Nothing new arrives now; answer what was sent before. */
+	if (x->nr_bound == x->nr_vcpus)
+		for (v = 0; v < x->nr_vcpus; v++)
+			serve_slot(x, v);
+}
+
+void xen_host_close(struct xen_host *x)
+{
+	unsigned int v;
+	uint32_t s;
+
+	if (!x)
+		return;
+	xen_host_detach(x);
+	s = x->sbdf;
+	if (x->stage >= XS_PCIDEV)
+		log_teardown(x,
+			     xendevicemodel_unmap_pcidev_from_ioreq_server(
+				     x->dm, x->domid, x->id, (uint16_t)(s >> 16),
+				     (uint8_t)(s >> 8), (uint8_t)((s >> 3) & 0x1f),
+				     (uint8_t)(s & 7)),
+			     "release pci function");
+	for (v = 0; v < x->nr_bound; v++)
+		xenevtchn_unbind(x->xce, x->ports[v]);
+	if (x->stage >= XS_PAGE)
+		xenforeignmemory_unmap_resource(x->fm, x->res);
+	if (x->stage >= XS_SERVER)
+		log_teardown(x,
+			     xendevicemodel_destroy_ioreq_server(x->dm, x->domid,
+								 x->id),
+			     "destroy ioreq server");
+	if (x->xs) {
+		xs_unwatch(x->xs, "@releaseDomain", RELEASE_TOKEN);
+		xs_close(x->xs);
+	}
+	if (x->xce)
+		xenevtchn_close(x->xce);
+	if (x->fm)
+		xenforeignmemory_close(x->fm);
+	if (x->dm)
+		xendevicemodel_close(x->dm);
+	free(x->vcpu_of_port);
+	free(x->ports);
+	free(x);
+}
+
+uint16_t xen_host_ioservid(const struct xen_host *x)
+{
+	return x->id;
+}
+
+unsigned int xen_host_nr_vcpus(const struct xen_host *x)
+{
+	return x->nr_vcpus;
+}
+
+/* ---- serving ---- */
+
+/*
+ * Answer the request in vCPU @v's slot, if there is one. Act only on
+ * IOREQ_READY (spurious events are normal: binding sets a pending bit);
+ * copy the request once, so the guest-visible page is read once; write
+ * back only data; release barrier before IORESP_READY; then notify.
+ * Xen crashes the domain on a backwards transition, so state only moves
+ * READY -> INPROCESS -> IORESP_READY here.
+ */
+static void serve_slot(struct xen_host *x, unsigned int v)
+{
+	volatile ioreq_t *p = &x->page->vcpu_ioreq[v];
+	struct io_req r;
+
+	if (p->state != STATE_IOREQ_READY) {
+		x->spurious++;
+		return;
+	}
+	atomic_thread_fence(memory_order_acquire);
+	r.addr = p->addr;
+	r.data = p->data;
+	r.count = p->count;
+	r.size = p->size;
+	r.type = p->type;
+	r.dir = p->dir;
+	r.df = p->df;
+	r.data_is_ptr = p->data_is_ptr;
+	p->state = STATE_IOREQ_INPROCESS;
+
+	io_dispatch(x->dev, &r, x->stats);
+
+	if (r.dir == IO_READ && !r.data_is_ptr)
+		p->data = r.data;
+	atomic_thread_fence(memory_order_release);
+	p->state = STATE_IORESP_READY;
+	xenevtchn_notify(x->xce, x->ports[v]);
+}
+
+int xen_host_event_fd(const struct xen_host *x)
+{
+	return xenevtchn_fd(x->xce);
+}
+
+int xen_host_handle_events(struct xen_host *x)
+{
+	for (;;) {
+		xenevtchn_port_or_error_t port = xenevtchn_pending(x->xce);
+
+		if (port < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			log_err(x->log, "event channel read failed: %s",
+				strerror(errno));
+			return neg_errno();
+		}
+		xenevtchn_unmask(x->xce, (evtchn_port_t)port);
+		if ((evtchn_port_t)port <= x->max_port &&
+		    x->vcpu_of_port[port] >= 0)
+			serve_slot(x, (unsigned int)x->vcpu_of_port[port]);
+		else
+			x->spurious++;
+	}
+}
+
+int xen_host_watch_fd(const struct xen_host *x)
+{
+	return xs_fileno(x->xs);
+}
+
+bool xen_host_domain_gone(struct xen_host *x)
+{
+	char **ev;
+	int rc;
+
+	while ((ev = xs_check_watch(x->xs)) != NULL)
+		free(ev);
+	rc = xen_domain_check(x->domid);
+	return rc == -ENOENT;
+}

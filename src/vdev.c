@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Generic virtual PCI function: config accesses with the BAR-routing
+ * side effect, and BAR0 accesses split into the device's dword registers.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vgpu/vdev.h>
+
+static const struct vdev_ops *const vdev_registry[] = {
+	&vgpu_stub_ops,
+};
+
+const struct vdev_ops *vdev_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(vdev_registry) / sizeof(vdev_registry[0]); i++)
+		if (strcmp(vdev_registry[i]->name, name) == 0)
+			return vdev_registry[i];
+	return NULL;
+}
+
+int vdev_create(struct vdev *d, const struct vdev_ops *ops,
+		const struct vdev_ids *ids, uint32_t sbdf, struct host *host,
+		struct logger *lg)
+{
+	memset(d, 0, sizeof(*d));
+	d->ops = ops;
+	d->sbdf = sbdf;
+	d->host = host;
+	d->log = lg;
+	if (ops->priv_size) {
+		d->priv = calloc(1, ops->priv_size);
+		if (!d->priv)
+			return -ENOMEM;
+	}
+	ops->init_cfg(d);
+	if (ids) {
+		pci_cfg_set16(&d->cfg, PCI_VENDOR_ID, ids->vendor);
+		pci_cfg_set16(&d->cfg, PCI_DEVICE_ID, ids->device);
+	}
+	d->ids.vendor = pci_cfg_get16(&d->cfg, PCI_VENDOR_ID);
+	d->ids.device = pci_cfg_get16(&d->cfg, PCI_DEVICE_ID);
+	return 0;
+}
+
+void vdev_destroy(struct vdev *d)
+{
+	if (d->bar0_mapped &&
+	    d->host->ops->unmap_mmio(d->host, d->bar0_base,
+				     d->ops->bar0_size) < 0)
+		log_warn(d->log, "cannot unroute bar0 at 0x%08x",
+			 d->bar0_base);
+	d->bar0_mapped = false;
+	free(d->priv);
+	d->priv = NULL;
+}
+
+uint32_t vdev_cfg_read(struct vdev *d, uint32_t off, uint32_t size)
+{
+	return pci_cfg_read(&d->cfg, off, size);
+}
+
+void vdev_cfg_write(struct vdev *d, uint32_t off, uint32_t size, uint32_t val)
+{
+	pci_cfg_write(&d->cfg, off, size, val);
+	/* Routing depends on COMMAND and the BARs (ROM BAR: none here). */
+	if (pci_cfg_overlaps(off, size, PCI_COMMAND, 2) ||
+	    pci_cfg_overlaps(off, size, PCI_BASE_ADDRESS_0, 24))
+		vdev_sync_bars(d);
+}
+
+void vdev_sync_bars(struct vdev *d)
+{
+	uint32_t size = d->ops->bar0_size;
+	uint32_t base = pci_cfg_get32(&d->cfg, PCI_BASE_ADDRESS_0) &
+			PCI_BASE_ADDRESS_MEM_MASK;
+	bool decode = pci_cfg_get16(&d->cfg, PCI_COMMAND) & PCI_COMMAND_MEMORY;
+	/*
+	 * QEMU's pci_bar_address() rules: no address 0, not the all-ones
+	 * sizing pattern, no wrap past 4 GiB for a 32-bit BAR.
+	 */
+	bool want = decode && base != 0 && base != (uint32_t)~(size - 1) &&
+		    (uint64_t)base + size <= 0x100000000ull;
+	int rc;
+
+	if (want == d->bar0_mapped && (!want || base == d->bar0_base))
+		return;
+	if (d->bar0_mapped) {
+		rc = d->host->ops->unmap_mmio(d->host, d->bar0_base, size);
+		if (rc < 0)
+			log_err(d->log, "cannot unroute bar0 0x%08x: %s",
+				d->bar0_base, strerror(-rc));
+		else
+			log_debug(d->log, "bar0 unrouted from 0x%08x",
+				  d->bar0_base);
+		d->bar0_mapped = false;
+	}
+	if (!want)
+		return;
+	rc = d->host->ops->map_mmio(d->host, base, size);
+	if (rc < 0) {
+		/* The BAR keeps reading back as programmed; accesses to it
+		 * go to whatever Xen routes there (all-ones if nothing). */
+		d->map_failures++;
+		log_err(d->log,
+			"cannot route bar0 0x%08x-0x%08x to this server: %s; the device's registers are unreachable",
+			base, base + size - 1, strerror(-rc));
+		return;
+	}
+	d->bar0_mapped = true;
+	d->bar0_base = base;
+	log_debug(d->log, "bar0 routed at 0x%08x-0x%08x", base,
+		  base + size - 1);
+}
+
+bool vdev_bar0_offset(const struct vdev *d, uint64_t gpa, uint64_t *off)
+{
+	if (!d->bar0_mapped || gpa < d->bar0_base ||
+	    gpa - d->bar0_base >= d->ops->bar0_size)
+		return false;
+	*off = gpa - d->bar0_base;
+	return true;
+}
+
+uint64_t vdev_bar_read(struct vdev *d, uint64_t off, uint32_t size)
+{
+	uint64_t v = 0;
+	uint64_t end = off + size;
+	uint64_t dw;
+
+	if (size == 4 && !(off & 3))
+		return d->ops->reg_read(d, (uint32_t)off);
+	for (dw = off & ~3ull; dw < end; dw += 4) {
+		uint32_t r = d->ops->reg_read(d, (uint32_t)dw);
+		uint64_t a;
+
+		for (a = dw > off ? dw : off; a < dw + 4 && a < end; a++)
+			v |= (uint64_t)((r >> (8 * (a - dw))) & 0xff)
+			     << (8 * (a - off));
+	}
+	return v;
+}
+
+void vdev_bar_write(struct vdev *d, uint64_t off, uint32_t size, uint64_t val)
+{
+	uint64_t end = off + size;
+	uint64_t dw;
+
+	if (size == 4 && !(off & 3)) {
+		d->ops->reg_write(d, (uint32_t)off, (uint32_t)val, 0xffffffffu);
+		return;
+	}
+	for (dw = off & ~3ull; dw < end; dw += 4) {
+		uint32_t v32 = 0, bytes = 0;
+		uint64_t a;
+
+		for (a = dw > off ? dw : off; a < dw + 4 && a < end; a++) {
+			uint32_t shift = (uint32_t)(8 * (a - dw));
+
+			v32 |= (uint32_t)((val >> (8 * (a - off))) & 0xff)
+			       << shift;
+			bytes |= 0xffu << shift;
+		}
+		d->ops->reg_write(d, (uint32_t)dw, v32, bytes);
+	}
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A fake Xen for tests and benchmarks: it implements the Xen library calls
+ * that src/host_xen.c makes (devicemodel, foreignmemory, evtchn, ctrl,
+ * store), so the daemon's real glue and event loop run against it. It
+ * plays the hypervisor's part: a shared ioreq page, vCPUs that send
+ * requests and wait for answers, event channels, and a record of every
+ * device-model operation. It enforces Xen's rules and counts violations.
+ */
+#ifndef FAKE_XEN_H
+#define FAKE_XEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vgpu/ioreq.h>
+
+struct fake_xen_cfg {
+	uint32_t domid;
+	unsigned int nr_vcpus;
+	bool hvm;
+	const char *name;
+	size_t guest_pages; /* guest RAM for data_is_ptr buffers */
+};
+
+/* One recorded device-model operation, e.g. "map_mmio" a..b. */
+struct fake_dmop {
+	char op[24];
+	uint64_t a;
+	uint64_t b;
+};
+
+void fake_xen_reset(const struct fake_xen_cfg *cfg);
+/* Make the next call to @op (a fake_dmop name) fail with @err. */
+void fake_xen_fail_next(const char *op, int err);
+
+/* vCPU side. send() needs the slot idle, like Xen's ioreq_send(). */
+void fake_vcpu_send(unsigned int v, const struct io_req *r);
+/* Wait until vCPU @v's request is answered; false on timeout. Takes the
+ * response (data) and returns the slot to idle, as Xen does on resume. */
+bool fake_vcpu_wait(unsigned int v, uint64_t *data, int timeout_ms);
+/* Raise vCPU @v's event channel without a request (spurious event). */
+void fake_vcpu_kick(unsigned int v);
+/* A request left in the slot before the server bound its ports. */
+void fake_vcpu_preload(unsigned int v, const struct io_req *r);
+
+/* The domain dies: @releaseDomain fires, domain queries say ENOENT. */
+void fake_domain_destroy(void);
+
+size_t fake_xen_dmops(const struct fake_dmop **ops);
+/* Count of recorded ops named @op. */
+unsigned int fake_xen_count(const char *op);
+/* Rule violations so far, and the last one's description. */
+unsigned int fake_xen_violations(void);
+const char *fake_xen_last_violation(void);
+/* Live ioreq servers, enabled or not. */
+unsigned int fake_xen_servers(void);
+/* Requests sent but not yet answered. */
+unsigned int fake_xen_outstanding(void);
+uint8_t *fake_guest_ram(void);
+/* Notifications the server sent (one per completion). */
+uint64_t fake_xen_notifies(void);
+
+#endif

@@ -1,0 +1,291 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The real-Xen lab: Xen 4.17 + a Debian 12 dom0 + HVM guests, all under
+# qemu-system-x86_64 (TCG, nested SVM), on an ordinary 2-core host.
+#
+#   lab.sh check  [--builddir DIR]   run every scenario, print PASS:/FAIL: lines
+#   lab.sh show   [--builddir DIR]   boot once and print the guest's lspci -v
+#   lab.sh base                      only build (or reuse) the cached artefacts
+#
+# DIR is a configured and built vgpu-ioreq build tree; the lab installs it
+# into dom0 with `make install DESTDIR=...`, so it tests what a user installs.
+#
+# Cache: ${VGPU_LAB_CACHE:-~/.cache/vgpu-ioreq-lab}/<key>, where <key> hashes
+# the Xen and kernel package versions and this script's package list.
+# Every stage runs under a timeout and names itself when it fails.
+set -u -o pipefail
+
+LAB_SRC=$(cd "$(dirname "$0")" && pwd)
+TOP_SRC=$(cd "$LAB_SRC/../.." && pwd)
+CACHE_ROOT=${VGPU_LAB_CACHE:-$HOME/.cache/vgpu-ioreq-lab}
+BOOT_TIMEOUT=${VGPU_LAB_BOOT_TIMEOUT:-480}
+# dom0 packages beside minbase: the Xen toolstack and qemu-xen (the domain's
+# default device model), pciutils + pci.ids for the guest's real lspci, and
+# the daemon's own runtime libraries.
+DOM0_PKGS=pciutils,pci.ids,kmod,procps,busybox,xen-utils-4.17,xen-utils-common,qemu-system-xen,seabios,libjson-c5,libsystemd0,libseccomp2
+DOM0_MODULES="virtio_blk virtio_pci ext4 xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs"
+
+die() { echo "lab: $*" >&2; exit 1; }
+now() { date +%s.%N; }
+elapsed() { printf '%.1f' "$(echo "$(now) - $1" | bc)"; }
+
+# stage NAME TIMEOUT LOG CMD...: run CMD under a timeout, log to LOG; on
+# failure say which stage failed and show the end of its log.
+stage() {
+	local name=$1 limit=$2 log=$3 t rc
+	shift 3
+	t=$(now)
+	# shell functions run under timeout(1) through an exported bash
+	export -f $(declare -F | awk '{print $3}')
+	export B W KPKG LAB_SRC TOP_SRC DOM0_PKGS DOM0_MODULES LAB_MODE
+	timeout -k 10 "$limit" bash -c '"$@"' stage "$@" >"$log" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		[ $rc -eq 124 ] && echo "lab: stage '$name' timed out after ${limit}s" >&2
+		echo "lab: stage '$name' failed (exit $rc); last lines of $log:" >&2
+		tail -n 40 "$log" | sed 's/^/  | /' >&2
+		exit 1
+	fi
+	echo "lab: stage $name: $(elapsed "$t")s"
+}
+
+check_host() {
+	local missing="" c
+	for c in qemu-system-x86_64 mmdebstrap mke2fs cpio gzip gcc bc timeout \
+		objcopy python3 depmod modprobe apt-get dpkg-deb; do
+		command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
+	done
+	[ -x /bin/busybox ] || missing="$missing busybox-static"
+	[ -z "$missing" ] || die "this host cannot run the lab: missing$missing (run tools/vgpu-lab deps)"
+	[ "$(id -u)" = 0 ] || die "this host cannot run the lab: it needs root (mmdebstrap, chroot)"
+	mkdir -p "$CACHE_ROOT" || die "cannot create $CACHE_ROOT"
+	local free_kb
+	free_kb=$(df -Pk "$CACHE_ROOT" | awk 'NR==2{print $4}')
+	[ "$free_kb" -ge 3000000 ] ||
+		die "this host cannot run the lab: only $((free_kb / 1024)) MiB free under $CACHE_ROOT (3 GiB needed)"
+}
+
+# The host's own apt sources, handed to mmdebstrap, so the lab uses whatever
+# mirror or proxy this machine is configured for.
+host_sources() {
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+		/etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] && grep -qs bookworm "$f" && echo "$f"
+	done
+}
+
+pkg_version() { apt-cache policy "$1" | awk '/Candidate:/{print $2}'; }
+
+cache_key() {
+	printf '%s %s %s %s %s' "$(pkg_version xen-hypervisor-4.17-amd64)" \
+		"$KPKG" "$(pkg_version "$KPKG")" "$DOM0_PKGS" \
+		"$(sha1sum "$LAB_SRC/dom0-initramfs-init" | cut -c1-12)" |
+		sha1sum | cut -c1-16
+}
+
+build_fetch() {
+	rm -rf "$B/debs" && mkdir -p "$B/debs" && cd "$B/debs" || return 1
+	apt-get download xen-hypervisor-4.17-amd64 "$KPKG" || return 1
+	for f in *.deb; do dpkg-deb -x "$f" x || return 1; done
+	zcat x/boot/xen-4.17-amd64.gz >"$B/xen.elf" || return 1
+	cp x/boot/vmlinuz-* "$B/vmlinuz"
+}
+
+build_rootfs() {
+	local srcs
+	srcs=$(host_sources)
+	[ -n "$srcs" ] || { echo "no bookworm apt sources on this host"; return 1; }
+	rm -rf "$B/rootfs.tmp"
+	# shellcheck disable=SC2086
+	mmdebstrap --variant=minbase --include="$DOM0_PKGS" \
+		--dpkgopt='path-exclude=/usr/share/doc/*' \
+		--dpkgopt='path-exclude=/usr/share/man/*' \
+		--dpkgopt='path-exclude=/usr/share/locale/*' \
+		bookworm "$B/rootfs.tmp" $srcs || return 1
+	mv "$B/rootfs.tmp" "$B/rootfs"
+}
+
+build_dom0_initramfs() {
+	local K=$B/debs/x kv I m p order=""
+	kv=$(ls "$K/lib/modules" | head -n 1)
+	depmod -b "$K" "$kv" || return 1
+	I=$B/initrd-dom0
+	rm -rf "$I" && mkdir -p "$I"/{bin,dev,proc,sys,newroot,lib/modules}
+	cp /bin/busybox "$I/bin/busybox"
+	for a in sh mount umount insmod switch_root cat sleep; do
+		ln -sf busybox "$I/bin/$a"
+	done
+	for m in $DOM0_MODULES; do
+		for p in $(modprobe -d "$K" -S "$kv" --show-depends "$m" | awk '/^insmod/{print $2}'); do
+			b=$(basename "$p")
+			[ -f "$I/lib/modules/$b" ] && continue
+			cp "$p" "$I/lib/modules/$b"
+			order="$order $b"
+		done
+	done
+	echo "$order" >"$I/lib/modules/order"
+	install -m 755 "$LAB_SRC/dom0-initramfs-init" "$I/init"
+	(cd "$I" && find . | cpio -R 0:0 -H newc -o --quiet | gzip -1) >"$B/dom0-initrd.gz"
+}
+
+# The Debian bzImage decompresses itself with xz inside the guest, which
+# costs ~15 s under nested TCG. Booting the plain ELF through the PVH entry
+# (qemu-xen's "xenfv-4.2" machine) skips that; qemu-system-i386 only loads
+# ELF32, and objcopy keeps the physical addresses and the Xen notes.
+build_vmlinux() {
+	python3 - "$B/vmlinuz" "$B/vmlinux64" <<-'EOF' || return 1
+		import lzma, sys
+		d = open(sys.argv[1], 'rb').read()
+		i = d.find(b'\xfd7zXZ\x00')
+		out = lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(d[i:])
+		open(sys.argv[2], 'wb').write(out)
+	EOF
+	objcopy -O elf32-i386 "$B/vmlinux64" "$B/vmlinux" && rm -f "$B/vmlinux64"
+}
+
+build_base() {
+	check_host
+	local key
+	W=$CACHE_ROOT/work LAB_MODE=${LAB_MODE:-}
+	KPKG=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+	[ -n "$KPKG" ] || die "cannot resolve linux-image-amd64 (apt-get update first)"
+	key=$(cache_key)
+	B=$CACHE_ROOT/$key
+	mkdir -p "$B"
+	echo "lab: cache $B"
+	[ -s "$B/xen.elf" ] && [ -s "$B/vmlinuz" ] ||
+		stage fetch 600 "$B/fetch.log" build_fetch
+	[ -x "$B/rootfs/usr/lib/xen-4.17/bin/xl" ] ||
+		stage rootfs 1200 "$B/rootfs.log" build_rootfs
+	[ -s "$B/dom0-initrd.gz" ] ||
+		stage dom0-initramfs 120 "$B/initramfs.log" build_dom0_initramfs
+	[ -s "$B/vmlinux" ] ||
+		stage guest-vmlinux 120 "$B/vmlinux.log" build_vmlinux
+	return 0
+}
+
+# Guest initramfs: static busybox, the real lspci from dom0's Debian tree
+# (with its libraries and pci.ids), the static guest test program.
+build_guest_initramfs() {
+	local G=$W/initrd-guest R=$B/rootfs lib
+	rm -rf "$G" && mkdir -p "$G"/{bin,sbin,dev,proc,sys,usr/bin,usr/share/misc}
+	cp /bin/busybox "$G/bin/busybox"
+	for a in sh mount cat echo grep sed awk head tail dmesg poweroff sleep \
+		seq wc cut tr ls; do
+		ln -sf busybox "$G/bin/$a"
+	done
+	cp "$R/usr/bin/lspci" "$G/usr/bin/lspci"
+	cp "$R/usr/share/misc/pci.ids" "$G/usr/share/misc/pci.ids"
+	for lib in $(chroot "$R" /usr/bin/ldd /usr/bin/lspci | grep -o '/[^ ]*'); do
+		mkdir -p "$G$(dirname "$lib")"
+		cp -L "$R$lib" "$G$lib"
+	done
+	# usrmerge: /lib64 and /lib are links to usr/ in the Debian tree
+	ln -sfn usr/lib "$G/lib"
+	[ -e "$G/lib64" ] || ln -sfn usr/lib64 "$G/lib64"
+	install -m 755 "$W/vgpu-guest-test" "$G/usr/bin/vgpu-guest-test"
+	install -m 755 "$LAB_SRC/guest-init" "$G/init"
+	(cd "$G" && find . | cpio -R 0:0 -H newc -o --quiet | gzip -1) >"$W/guest-initrd.gz"
+}
+
+build_payload() {
+	local bd=$1
+	[ -f "$bd/Makefile" ] || { echo "$bd is not a configured build tree"; return 1; }
+	make -C "$bd" -j2 >/dev/null || return 1
+	cc -O2 -Wall -static -I"$TOP_SRC/include" -o "$W/vgpu-guest-test" \
+		"$LAB_SRC/guest/vgpu-guest-test.c" || return 1
+	cc -O2 -Wall -o "$W/lab-ioreq-servers" "$LAB_SRC/lab-ioreq-servers.c" \
+		-lxendevicemodel || return 1
+	build_guest_initramfs || return 1
+	# A hard-linked copy of the cached tree: `make install` and the files
+	# below replace paths rather than write into them, so the cache stays clean.
+	rm -rf "$W/rootfs"
+	cp -al "$B/rootfs" "$W/rootfs" || return 1
+	make -C "$bd" install DESTDIR="$W/rootfs" >/dev/null || return 1
+	local L=$W/rootfs/root/lab
+	mkdir -p "$L"
+	install -m 755 "$LAB_SRC/dom0-init" "$W/rootfs/sbin/lab-init"
+	install -m 755 "$LAB_SRC/scenarios.sh" "$L/scenarios.sh"
+	install -m 755 "$W/lab-ioreq-servers" "$L/lab-ioreq-servers"
+	cp "$B/vmlinux" "$W/guest-initrd.gz" "$L/"
+	echo "$LAB_MODE" >"$L/mode"
+	rm -f "$W/dom0.img"
+	truncate -s 1200M "$W/dom0.img"
+	mke2fs -q -t ext4 -F -L dom0root -d "$W/rootfs" "$W/dom0.img"
+}
+
+boot() {
+	local log=$1
+	# -cpu qemu64,+svm,+npt is the only model that runs Xen, a PV dom0 and
+	# an HVM guest under TCG (max/EPYC: dom0 dies on SMAP, EPYC lacks
+	# nRIP). bootscrub=false keeps QEMU's RSS near guest RAM.
+	timeout -s KILL "$BOOT_TIMEOUT" qemu-system-x86_64 \
+		-machine pc -accel tcg,thread=multi -cpu qemu64,+svm,+npt \
+		-smp 2 -m 2048 -display none -monitor none -no-reboot \
+		-serial "file:$log" -net none \
+		-kernel "$B/xen.elf" \
+		-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 loglvl=all guest_loglvl=all console_timestamps=boot bootscrub=false" \
+		-initrd "$B/vmlinuz console=hvc0 earlyprintk=xen root=/dev/vda rdinit=/init,$B/dom0-initrd.gz" \
+		-drive "file=$W/dom0.img,if=virtio,format=raw,cache=unsafe"
+}
+
+run_lab() {
+	local bd=$1 t log attempt
+	W=$CACHE_ROOT/work
+	mkdir -p "$W"
+	stage payload 900 "$W/payload.log" build_payload "$bd"
+	# QEMU itself froze once in ~60 boots; the whole boot is retried once.
+	for attempt in 1 2; do
+		log=$W/serial.log
+		t=$(now)
+		boot "$log" >"$W/qemu.log" 2>&1
+		echo "lab: stage boot (attempt $attempt): $(elapsed "$t")s"
+		grep -q 'LAB-DOM0-DONE' "$log" && break
+		echo "lab: the boot did not finish; last serial lines:" >&2
+		tail -n 30 "$log" | sed 's/^/  | /' >&2
+	done
+	grep -q 'LAB-DOM0-DONE' "$log" || die "stage boot failed twice; serial log: $log"
+}
+
+main() {
+	local cmd=${1:-check} bd=""
+	shift || true
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--builddir) bd=$2; shift 2 ;;
+		--builddir=*) bd=${1#*=}; shift ;;
+		*) die "unknown argument: $1" ;;
+		esac
+	done
+	[ -n "$bd" ] || bd=$TOP_SRC
+	bd=$(cd "$bd" && pwd) || die "no build directory"
+	case $cmd in
+	base) build_base ;;
+	check)
+		build_base
+		LAB_MODE=check
+		run_lab "$bd"
+		sed -n 's/\r$//; s/^.*\(LAB-[A-Z]*:\)/\1/p' "$W/serial.log" |
+			sed -n 's/^LAB-METRIC: /metric: /p; s/^LAB-INFO: /info: /p'
+		grep -ao '^\(PASS\|FAIL\): [a-z0-9-]*.*' "$W/serial.log" | tr -d '\r' >"$W/results"
+		cat "$W/results"
+		local p f
+		p=$(grep -c '^PASS:' "$W/results")
+		f=$(grep -c '^FAIL:' "$W/results")
+		echo "lab: $p passed, $f failed (serial log: $W/serial.log)"
+		[ "$f" -eq 0 ] && [ "$p" -gt 0 ]
+		;;
+	show)
+		build_base
+		LAB_MODE=show
+		run_lab "$bd"
+		tr -d '\r' <"$W/serial.log" | sed -n '/^=== guest: /,/^=== end guest/p'
+		grep -aq '^PASS: step1-lspci' "$W/serial.log"
+		;;
+	*) die "usage: lab.sh check|show|base [--builddir DIR]" ;;
+	esac
+}
+
+main "$@"

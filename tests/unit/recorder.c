@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <string.h>
+
+#include "unit/recorder.h"
+
+static int rec_add(struct host *h, bool map, uint64_t gpa, uint64_t len)
+{
+	struct recorder *r = h->priv;
+
+	if (r->n < REC_MAX)
+		r->calls[r->n++] = (struct rec_call){ map, gpa, len };
+	if (map && r->fail_map) {
+		int rc = r->fail_map;
+
+		r->fail_map = 0;
+		return rc;
+	}
+	return 0;
+}
+
+static int rec_map(struct host *h, uint64_t gpa, uint64_t len)
+{
+	return rec_add(h, true, gpa, len);
+}
+
+static int rec_unmap(struct host *h, uint64_t gpa, uint64_t len)
+{
+	return rec_add(h, false, gpa, len);
+}
+
+static int rec_from(struct host *h, void *dst, uint64_t gpa, size_t len)
+{
+	struct recorder *r = h->priv;
+
+	if (gpa >= REC_RAM_SIZE || len > REC_RAM_SIZE - gpa)
+		return -EFAULT;
+	memcpy(dst, r->ram + gpa, len);
+	return 0;
+}
+
+static int rec_to(struct host *h, uint64_t gpa, const void *src, size_t len)
+{
+	struct recorder *r = h->priv;
+
+	if (gpa >= REC_RAM_SIZE || len > REC_RAM_SIZE - gpa)
+		return -EFAULT;
+	memcpy(r->ram + gpa, src, len);
+	return 0;
+}
+
+static const struct host_ops rec_ops = {
+	.map_mmio = rec_map,
+	.unmap_mmio = rec_unmap,
+	.copy_from_guest = rec_from,
+	.copy_to_guest = rec_to,
+};
+
+void rec_init(struct recorder *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->host.ops = &rec_ops;
+	r->host.priv = r;
+}
+
+void rec_make_stub(struct recorder *r, struct vdev *d, struct logger *lg)
+{
+	rec_init(r);
+	log_init(lg, LOG_SINK_STDERR, LOG_ERR);
+	vdev_create(d, &vgpu_stub_ops, NULL, 5u << 3, &r->host, lg);
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* A struct host that records routing calls and fakes guest memory. */
+#ifndef TEST_RECORDER_H
+#define TEST_RECORDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vgpu/host.h>
+#include <vgpu/log.h>
+#include <vgpu/vdev.h>
+
+#define REC_MAX 64
+#define REC_RAM_SIZE 0x4000u /* guest RAM at gpa 0 */
+
+struct rec_call {
+	bool map; /* map or unmap */
+	uint64_t gpa, len;
+};
+
+struct recorder {
+	struct host host;
+	struct rec_call calls[REC_MAX];
+	unsigned int n;
+	int fail_map; /* -errno returned by the next map, 0 = succeed */
+	uint8_t ram[REC_RAM_SIZE];
+};
+
+void rec_init(struct recorder *r);
+/* A vgpu-stub at 00:05.0 on @r, with a quiet logger. */
+void rec_make_stub(struct recorder *r, struct vdev *d, struct logger *lg);
+
+#endif

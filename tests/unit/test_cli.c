@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Command-line parsing: good lines parse, bad ones name the problem. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <vgpu/cli.h>
+
+#define MAXARGS 16
+
+static int parse(struct cli *c, char *err, const char *line)
+{
+	static char buf[512];
+	char *argv[MAXARGS] = { "vgpu-ioreq" };
+	int argc = 1;
+	char *tok, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (tok = strtok_r(buf, " ", &save); tok && argc < MAXARGS - 1;
+	     tok = strtok_r(NULL, " ", &save))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+	return cli_parse(c, argc, argv, err, 256);
+}
+
+static void good_lines(void **state)
+{
+	struct cli c;
+	char err[256];
+
+	assert_int_equal(parse(&c, err, "--domid 5"), 0);
+	assert_int_equal(c.domid, 5);
+	assert_int_equal(c.sbdf, 5u << 3);
+	assert_false(c.foreground);
+	assert_int_equal(c.ready_fd, -1);
+	assert_int_equal(c.log_level, LOG_INFO);
+
+	assert_int_equal(parse(&c, err, "--domid=7 --bdf 0000:00:1f.0 -F -vv --pidfile /run/x.pid --ready-fd 9 --log syslog"), 0);
+	assert_int_equal(c.domid, 7);
+	assert_int_equal(c.sbdf, 0x1fu << 3);
+	assert_true(c.foreground);
+	assert_string_equal(c.pidfile, "/run/x.pid");
+	assert_int_equal(c.ready_fd, 9);
+	assert_int_equal(c.log_level, LOG_DEBUG);
+	assert_int_equal(c.log_sink, LOG_SINK_SYSLOG);
+
+	assert_int_equal(parse(&c, err, "--domain guest1 -b 00:0a.0 --log-level warning --vendor-id 1AF4 --device-id 10f0"), 0);
+	assert_string_equal(c.domain, "guest1");
+	assert_int_equal(c.sbdf, 0x0au << 3);
+	assert_int_equal(c.log_level, LOG_WARNING);
+	assert_true(c.have_ids);
+	assert_int_equal(c.ids.vendor, 0x1af4);
+	assert_int_equal(c.ids.device, 0x10f0);
+
+	assert_int_equal(parse(&c, err, "--help"), 0);
+	assert_true(c.help);
+	assert_int_equal(parse(&c, err, "-V"), 0);
+	assert_true(c.version);
+}
+
+static void expect_error(const char *line, const char *needle)
+{
+	struct cli c;
+	char err[256];
+
+	assert_int_equal(parse(&c, err, line), -1);
+	if (!strstr(err, needle))
+		fail_msg("'%s': error '%s' lacks '%s'", line, err, needle);
+}
+
+static void bad_lines(void **state)
+{
+	expect_error("", "exactly one of --domid");
+	expect_error("--domid 1 --domain x", "exactly one of --domid");
+	expect_error("--domid abc", "invalid --domid 'abc'");
+	expect_error("--domid -1", "invalid --domid");
+	expect_error("--domid 32752", "invalid --domid");
+	expect_error("--domid 5x", "invalid --domid");
+	expect_error("--domid", "needs a value");
+	expect_error("--domid 1 --frobnicate", "unknown option '--frobnicate'");
+	expect_error("--domid 1 extra", "unexpected argument 'extra'");
+	expect_error("--domid 1 --bdf 01:05.0", "bus must be 00");
+	expect_error("--domid 1 --bdf 0001:00:05.0", "segment must be 0000");
+	expect_error("--domid 1 --bdf 00:05.1", "function must be 0");
+	expect_error("--domid 1 --bdf 00:20.0", "expected [SSSS:]BB:DD.F");
+	expect_error("--domid 1 --bdf 5", "expected [SSSS:]BB:DD.F");
+	expect_error("--domid 1 --bdf 00:05", "expected [SSSS:]BB:DD.F");
+	expect_error("--domid 1 --bdf 00:0g.0", "expected [SSSS:]BB:DD.F");
+	expect_error("--domid 1 --bdf 00000:00:05.0", "expected [SSSS:]BB:DD.F");
+	expect_error("--domid 1 --log file", "expected stderr or syslog");
+	expect_error("--domid 1 --log-level loud", "invalid --log-level");
+	expect_error("--domid 1 --ready-fd 1", "descriptor number >= 3");
+	expect_error("--domid 1 --device vga", "known device models");
+	expect_error("--domid 1 --vendor-id ffff", "not ffff");
+	expect_error("--domid 1 --vendor-id 12345", "1 to 4 hex digits");
+}
+
+static void parse_u32(void **state)
+{
+	uint32_t v;
+
+	assert_int_equal(cli_parse_u32("0", 10, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(cli_parse_u32("0x10", 16, &v), 0);
+	assert_int_equal(v, 16);
+	assert_int_equal(cli_parse_u32("17", 16, &v), -1);
+	assert_int_equal(cli_parse_u32(" 1", 16, &v), -1);
+	assert_int_equal(cli_parse_u32("99999999999999999999", ~0u, &v), -1);
+	assert_int_equal(cli_parse_u32("", 16, &v), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(good_lines),
+		cmocka_unit_test(bad_lines),
+		cmocka_unit_test(parse_u32),
+	};
+
+	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* vdev: BAR0 routing reconciled from config space; the vgpu-stub registers. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <vgpu/vgpu_stub_regs.h>
+#include "unit/recorder.h"
+
+struct fx {
+	struct recorder r;
+	struct vdev d;
+	struct logger lg;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = test_calloc(1, sizeof(*f));
+
+	rec_make_stub(&f->r, &f->d, &f->lg);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	vdev_destroy(&f->d);
+	test_free(f);
+	return 0;
+}
+
+static void assert_call(struct recorder *r, unsigned int i, bool map,
+			uint64_t gpa)
+{
+	assert_true(i < r->n);
+	assert_int_equal(r->calls[i].map, map);
+	assert_int_equal(r->calls[i].gpa, gpa);
+	assert_int_equal(r->calls[i].len, VGPU_BAR0_SIZE);
+}
+
+static void routed_only_with_memory_decode(void **state)
+{
+	struct fx *f = *state;
+
+	vdev_cfg_write(&f->d, PCI_BASE_ADDRESS_0, 4, 0xf1000000);
+	assert_int_equal(f->r.n, 0);
+	assert_false(f->d.bar0_mapped);
+	vdev_cfg_write(&f->d, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_int_equal(f->r.n, 1);
+	assert_call(&f->r, 0, true, 0xf1000000);
+	/* an unrelated COMMAND write does not re-route */
+	vdev_cfg_write(&f->d, PCI_COMMAND, 2,
+		       PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	assert_int_equal(f->r.n, 1);
+	/* a byte write clearing MEM unroutes */
+	vdev_cfg_write(&f->d, PCI_COMMAND, 1, PCI_COMMAND_MASTER);
+	assert_int_equal(f->r.n, 2);
+	assert_call(&f->r, 1, false, 0xf1000000);
+}
+
+static void sizing_pattern_and_zero_not_routed(void **state)
+{
+	struct fx *f = *state;
+
+	vdev_cfg_write(&f->d, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	vdev_cfg_write(&f->d, PCI_BASE_ADDRESS_0, 4, 0xffffffff);
+	assert_false(f->d.bar0_mapped);
+	vdev_cfg_write(&f->d, PCI_BASE_ADDRESS_0, 4, 0);
+	assert_false(f->d.bar0_mapped);
+	assert_int_equal(f->r.n, 0);
+}
+
+static void moving_a_routed_bar_unroutes_first(void **state)
+{
+	struct fx *f = *state;
+
+	vdev_cfg_write(&f->d, PCI_BASE_ADDRESS_0, 4, 0xf1000000);
+	vdev_cfg_write(&f->d, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	vdev_cfg_write(&f->d, PCI_BASE_ADDRESS_0, 4, 0xe0001000);
+	assert_int_equal(f->r.n, 3);
+	assert_call(&f->r, 1, false, 0xf1000000);
+	assert_call(&f->r, 2, true, 0xe0001000);
+	/* sizing while decode is on: unrouted, then back */
+	vdev_cfg_write(&f->d, PCI_BASE_ADDRESS_0, 4, 0xffffffff);
+	assert_call(&f->r, 3, false, 0xe0001000);
+	assert_false(f->d.bar0_mapped);
+	vdev_cfg_write(&f->d, PCI_BASE_ADDRESS_0, 4, 0xe0001000);
+	assert_call(&f->r, 4, true, 0xe0001000);
+	assert_true(f->d.bar0_mapped);
+}
+
+static void failed_route_keeps_bar_value(void **state)
+{
+	struct fx *f = *state;
+
+	f->r.fail_map = -EEXIST;
+	vdev_cfg_write(&f->d, PCI_BASE_ADDRESS_0, 4, 0xf1000000);
+	vdev_cfg_write(&f->d, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_false(f->d.bar0_mapped);
+	assert_int_equal(f->d.map_failures, 1);
+	assert_int_equal(vdev_cfg_read(&f->d, PCI_BASE_ADDRESS_0, 4),
+			 0xf1000000);
+	/* the next relevant write retries */
+	vdev_cfg_write(&f->d, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_true(f->d.bar0_mapped);
+	assert_int_equal(f->r.n, 2);
+}
+
+static void destroy_unroutes(void **state)
+{
+	struct fx *f = *state;
+
+	vdev_cfg_write(&f->d, PCI_BASE_ADDRESS_0, 4, 0xf1000000);
+	vdev_cfg_write(&f->d, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	vdev_destroy(&f->d);
+	assert_call(&f->r, 1, false, 0xf1000000);
+	rec_make_stub(&f->r, &f->d, &f->lg); /* for teardown() */
+}
+
+static uint32_t rd(struct fx *f, uint32_t off)
+{
+	return (uint32_t)vdev_bar_read(&f->d, off, 4);
+}
+
+static void wr(struct fx *f, uint32_t off, uint32_t v)
+{
+	vdev_bar_write(&f->d, off, 4, v);
+}
+
+static void identity_registers(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(rd(f, VGPU_REG_MAGIC), VGPU_MAGIC);
+	assert_int_equal(rd(f, VGPU_REG_VERSION), 0x00010000);
+	assert_int_equal(rd(f, VGPU_REG_FEATURES), 0);
+	wr(f, VGPU_REG_MAGIC, 0);
+	wr(f, VGPU_REG_VERSION, 0);
+	wr(f, VGPU_REG_COMPUTE_OUT, 7);
+	assert_int_equal(rd(f, VGPU_REG_MAGIC), VGPU_MAGIC);
+	assert_int_equal(rd(f, VGPU_REG_VERSION), VGPU_ABI_VERSION);
+	assert_int_equal(rd(f, VGPU_REG_COMPUTE_OUT), 0);
+	/* "VGPU" byte by byte, as it lies in memory */
+	assert_int_equal(vdev_bar_read(&f->d, 0, 1), 'V');
+	assert_int_equal(vdev_bar_read(&f->d, 3, 1), 'U');
+	/* an 8-byte read covers MAGIC then VERSION */
+	assert_int_equal(vdev_bar_read(&f->d, 0, 8),
+			 (uint64_t)VGPU_ABI_VERSION << 32 | VGPU_MAGIC);
+}
+
+static void scratch_and_sub_dword_access(void **state)
+{
+	struct fx *f = *state;
+
+	wr(f, VGPU_REG_SCRATCH, 0xdeadbeef);
+	assert_int_equal(rd(f, VGPU_REG_SCRATCH), 0xdeadbeef);
+	vdev_bar_write(&f->d, VGPU_REG_SCRATCH + 1, 1, 0x11);
+	assert_int_equal(rd(f, VGPU_REG_SCRATCH), 0xdead11ef);
+	vdev_bar_write(&f->d, VGPU_REG_SCRATCH + 2, 2, 0x2233);
+	assert_int_equal(rd(f, VGPU_REG_SCRATCH), 0x223311ef);
+	assert_int_equal(vdev_bar_read(&f->d, VGPU_REG_SCRATCH + 1, 2), 0x3311);
+	/* an unaligned dword across SCRATCH and the next (unimplemented)
+	 * register reads zeroes there and drops those bytes on write */
+	assert_int_equal(vdev_bar_read(&f->d, VGPU_REG_SCRATCH + 2, 4),
+			 0x2233);
+	vdev_bar_write(&f->d, VGPU_REG_SCRATCH + 2, 4, 0xaabbccdd);
+	assert_int_equal(rd(f, VGPU_REG_SCRATCH), 0xccdd11ef);
+	/* 8-byte write into the scratch RAM: low dword first */
+	vdev_bar_write(&f->d, VGPU_REG_SCRATCH_RAM + 8, 8,
+		       0x0102030405060708ull);
+	assert_int_equal(rd(f, VGPU_REG_SCRATCH_RAM + 8), 0x05060708);
+	assert_int_equal(rd(f, VGPU_REG_SCRATCH_RAM + 12), 0x01020304);
+}
+
+static void compute_is_factorial(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		uint32_t n, r;
+	} cases[] = { { 0, 1 },	  { 1, 1 },	    { 5, 120 },
+		      { 12, 479001600 }, { 13, 1932053504 }, { 33, 2147483648u },
+		      { 34, 0 },	 { 0xffffffff, 0 } };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		wr(f, VGPU_REG_COMPUTE_IN, cases[i].n);
+		assert_int_equal(rd(f, VGPU_REG_COMPUTE_IN), cases[i].n);
+		assert_int_equal(rd(f, VGPU_REG_COMPUTE_OUT), cases[i].r);
+	}
+	/* a byte write recomputes from the merged value */
+	wr(f, VGPU_REG_COMPUTE_IN, 0);
+	vdev_bar_write(&f->d, VGPU_REG_COMPUTE_IN, 1, 6);
+	assert_int_equal(rd(f, VGPU_REG_COMPUTE_OUT), 720);
+}
+
+static void status_zero_resets(void **state)
+{
+	struct fx *f = *state;
+
+	wr(f, VGPU_REG_STATUS, VGPU_STATUS_ACKNOWLEDGE | 0xf0);
+	assert_int_equal(rd(f, VGPU_REG_STATUS), VGPU_STATUS_ACKNOWLEDGE);
+	wr(f, VGPU_REG_SCRATCH, 42);
+	wr(f, VGPU_REG_SCRATCH_RAM, 43);
+	wr(f, VGPU_REG_COMPUTE_IN, 5);
+	assert_int_equal(rd(f, VGPU_REG_RESET_COUNT), 0);
+	wr(f, VGPU_REG_STATUS, 0);
+	assert_int_equal(rd(f, VGPU_REG_RESET_COUNT), 1);
+	assert_int_equal(rd(f, VGPU_REG_STATUS), 0);
+	assert_int_equal(rd(f, VGPU_REG_SCRATCH), 0);
+	assert_int_equal(rd(f, VGPU_REG_SCRATCH_RAM), 0);
+	assert_int_equal(rd(f, VGPU_REG_COMPUTE_OUT), 0);
+	wr(f, VGPU_REG_RESET_COUNT, 9); /* read-only */
+	assert_int_equal(rd(f, VGPU_REG_RESET_COUNT), 1);
+}
+
+static void unimplemented_offsets(void **state)
+{
+	struct fx *f = *state;
+	uint32_t off;
+
+	for (off = 0x28; off < VGPU_BAR0_SIZE; off += 4) {
+		if (off - VGPU_REG_SCRATCH_RAM < 4 * VGPU_SCRATCH_RAM_WORDS)
+			continue;
+		wr(f, off, 0xffffffff);
+		assert_int_equal(rd(f, off), 0);
+	}
+	assert_int_equal(vdev_bar_read(&f->d, VGPU_BAR0_SIZE - 8, 8), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(routed_only_with_memory_decode,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			sizing_pattern_and_zero_not_routed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			moving_a_routed_bar_unroutes_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_route_keeps_bar_value,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(destroy_unroutes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(identity_registers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(scratch_and_sub_dword_access,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(compute_is_factorial, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(status_zero_resets, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(unimplemented_offsets, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests_name("device", tests, NULL, NULL);
+}

@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The daemon's real Xen glue (host_xen.o) and event loop (serve.o) against
+ * the fake Xen: setup order, the hvmloader + Linux trace replayed, spurious
+ * events, INVALIDATE broadcasts, several vCPUs at once, shutdown by signal
+ * and by domain death, and teardown order. The fake fails the test on any
+ * broken Xen rule (bad state transition, a request answered twice or never).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <vgpu/host_xen.h>
+#include <vgpu/serve.h>
+#include <vgpu/vdev.h>
+#include <vgpu/vgpu_stub_regs.h>
+#include "fakexen/fake_xen.h"
+
+#define DOMID 7
+#define SBDF (5u << 3)
+#define WAIT_MS 5000
+
+struct world {
+	struct logger lg;
+	struct xen_host *x;
+	struct vdev d;
+	struct io_stats st;
+};
+
+static void up(struct world *w, unsigned int vcpus)
+{
+	struct fake_xen_cfg cfg = { .domid = DOMID, .nr_vcpus = vcpus,
+				    .hvm = true, .name = "guest",
+				    .guest_pages = 16 };
+
+	memset(w, 0, sizeof(*w));
+	fake_xen_reset(&cfg);
+	log_init(&w->lg, LOG_SINK_STDERR, LOG_ERR);
+	assert_int_equal(xen_host_open(&w->x, DOMID, &w->lg), 0);
+	assert_int_equal(vdev_create(&w->d, &vgpu_stub_ops, NULL, SBDF,
+				     xen_host_seam(w->x), &w->lg),
+			 0);
+	assert_int_equal(xen_host_attach(w->x, &w->d, &w->st), 0);
+}
+
+static void down(struct world *w)
+{
+	xen_host_detach(w->x);
+	vdev_destroy(&w->d);
+	xen_host_close(w->x);
+	assert_int_equal(fake_xen_servers(), 0);
+	assert_int_equal(fake_xen_outstanding(), 0);
+	if (fake_xen_violations())
+		fail_msg("xen rule broken: %s", fake_xen_last_violation());
+}
+
+/* One synchronous request on vCPU @v, served in this thread. */
+static uint64_t xact(struct world *w, unsigned int v, struct io_req r)
+{
+	uint64_t data = 0;
+
+	fake_vcpu_send(v, &r);
+	assert_int_equal(xen_host_handle_events(w->x), 0);
+	assert_true(fake_vcpu_wait(v, &data, WAIT_MS));
+	return data;
+}
+
+static uint64_t cfg_rd(struct world *w, uint32_t off, uint32_t size)
+{
+	struct io_req r = { .addr = (uint64_t)SBDF << 32 | off, .count = 1,
+			    .size = size, .type = IO_PCI_CONFIG,
+			    .dir = IO_READ };
+
+	return xact(w, 0, r);
+}
+
+static void cfg_wr(struct world *w, uint32_t off, uint32_t size, uint32_t v)
+{
+	struct io_req r = { .addr = (uint64_t)SBDF << 32 | off, .data = v,
+			    .count = 1, .size = size, .type = IO_PCI_CONFIG,
+			    .dir = IO_WRITE };
+
+	xact(w, 0, r);
+}
+
+static struct io_req mmio(uint32_t addr, int dir, uint32_t size, uint64_t v)
+{
+	struct io_req r = { .addr = addr, .data = v, .count = 1,
+			    .size = size, .type = IO_MMIO, .dir = (uint8_t)dir };
+	return r;
+}
+
+static void setup_order_matches_xen(void **state)
+{
+	const struct fake_dmop *ops;
+	struct world w;
+	size_t n;
+
+	up(&w, 2);
+	n = fake_xen_dmops(&ops);
+	assert_true(n >= 4);
+	assert_string_equal(ops[0].op, "create");
+	assert_int_equal(ops[0].b, 0); /* HVM_IOREQSRV_BUFIOREQ_OFF */
+	assert_string_equal(ops[1].op, "map_resource");
+	assert_string_equal(ops[2].op, "map_pcidev");
+	assert_int_equal(ops[2].a, SBDF);
+	assert_string_equal(ops[3].op, "enable");
+	assert_int_equal(xen_host_nr_vcpus(w.x), 2);
+	assert_int_equal(xen_host_ioservid(w.x), 3);
+	/* binding left a pending event on each port: served as spurious */
+	assert_int_equal(xen_host_handle_events(w.x), 0);
+	assert_int_equal(fake_xen_notifies(), 0);
+	down(&w);
+}
+
+static void teardown_order_mirrors_setup(void **state)
+{
+	const struct fake_dmop *ops;
+	struct world w;
+	size_t n, i, first;
+
+	up(&w, 1);
+	cfg_wr(&w, PCI_BASE_ADDRESS_0, 4, 0xf1000000);
+	cfg_wr(&w, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	first = fake_xen_dmops(&ops);
+	down(&w);
+	n = fake_xen_dmops(&ops);
+	{
+		static const char *const want[] = { "disable", "unmap_mmio",
+						    "unmap_pcidev",
+						    "unmap_resource", "destroy" };
+
+		assert_int_equal(n - first, 5);
+		for (i = 0; i < 5; i++)
+			assert_string_equal(ops[first + i].op, want[i]);
+	}
+	assert_int_equal(ops[first + 1].a, 0xf1000000);
+	assert_int_equal(ops[first + 1].b, 0xf1000fff); /* inclusive end */
+}
+
+/* Expected answers to the trace's reads that a user would check. */
+static void check_trace_read(uint32_t off, uint32_t size, uint64_t got,
+			     uint32_t last_bar_write[7])
+{
+	if (off == 0 && size == 2)
+		assert_int_equal(got, 0x1af4);
+	else if (off == 0 && size == 4)
+		assert_int_equal(got, 0x11111af4);
+	else if (off == 0xa && size == 2)
+		assert_int_equal(got, 0x1200);
+	else if (off == 0xe)
+		assert_int_equal(got, 0);
+	else if (off == 0x3d)
+		assert_int_equal(got, 0);
+	else if (off == 0x2c)
+		assert_int_equal(got, 0x1af4);
+	else if (off == 0x2e)
+		assert_int_equal(got, 0x1100);
+	else if (off == 0x10 && last_bar_write[0] == 0xffffffff)
+		assert_int_equal(got, 0xfffff000);
+	else if (off >= 0x14 && off <= 0x24)
+		assert_int_equal(got, 0);
+	else if (off == 0x30)
+		assert_int_equal(got, 0);
+}
+
+static void replay_hvmloader_linux_trace(void **state)
+{
+	char path[512], line[128], op[8];
+	uint64_t maps[64][2];
+	unsigned int nmaps = 0, i, k = 0, lines = 0;
+	uint32_t last_bar_write[7] = { 0 };
+	const struct fake_dmop *ops;
+	const char *dir = getenv("VGPU_TEST_DATA");
+	struct world w;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/hvmloader-linux-cfg.trace",
+		 dir ? dir : "tests/data");
+	f = fopen(path, "r");
+	assert_non_null(f);
+	up(&w, 1);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a = 0, b = 0, c = 0;
+
+		if (line[0] == '#' || sscanf(line, "%7s %llx %llx %llx", op, &a,
+					     &b, &c) < 2)
+			continue;
+		lines++;
+		if (strcmp(op, "RD") == 0) {
+			check_trace_read((uint32_t)a, (uint32_t)b,
+					 cfg_rd(&w, (uint32_t)a, (uint32_t)b),
+					 last_bar_write);
+		} else if (strcmp(op, "WR") == 0) {
+			cfg_wr(&w, (uint32_t)a, (uint32_t)b, (uint32_t)c);
+			if (a >= 0x10 && a <= 0x30 && (a & 3) == 0)
+				last_bar_write[(a - 0x10) / 4 > 6 ?
+						       6 :
+						       (a - 0x10) / 4] =
+					(uint32_t)c;
+		} else if (strcmp(op, "MAP") == 0 && nmaps < 64) {
+			maps[nmaps][0] = a;
+			maps[nmaps++][1] = a + b - 1;
+		} else if (strcmp(op, "UNMAP") == 0 && nmaps < 64) {
+			maps[nmaps][0] = a;
+			maps[nmaps++][1] = 0; /* unmap marker */
+		}
+	}
+	fclose(f);
+	assert_true(lines > 100);
+	/* exactly the trace's map/unmap sequence, inclusive ends */
+	n = fake_xen_dmops(&ops);
+	for (i = 0; i < n; i++) {
+		if (strcmp(ops[i].op, "map_mmio") &&
+		    strcmp(ops[i].op, "unmap_mmio"))
+			continue;
+		assert_true(k < nmaps);
+		if (maps[k][1]) {
+			assert_string_equal(ops[i].op, "map_mmio");
+			assert_int_equal(ops[i].b, maps[k][1]);
+		} else {
+			assert_string_equal(ops[i].op, "unmap_mmio");
+			assert_int_equal(ops[i].b, maps[k][0] + 0xfff);
+		}
+		assert_int_equal(ops[i].a, maps[k][0]);
+		k++;
+	}
+	assert_int_equal(k, nmaps);
+	assert_int_equal(nmaps, 15);
+	/* final state: BAR at 0xf1000000, MEM|MASTER, routed */
+	assert_int_equal(cfg_rd(&w, PCI_COMMAND, 2), 0x6);
+	assert_int_equal(cfg_rd(&w, PCI_BASE_ADDRESS_0, 4), 0xf1000000);
+	assert_true(w.d.bar0_mapped);
+	assert_int_equal(xact(&w, 0, mmio(0xf1000000, IO_READ, 4, 0)),
+			 VGPU_MAGIC);
+	assert_int_equal(w.st.rejected, 0);
+	down(&w);
+}
+
+static void spurious_events_and_invalidate(void **state)
+{
+	struct io_req inv = { .type = IO_INVALIDATE, .count = 1, .size = 0,
+			      .dir = IO_WRITE };
+	struct world w;
+	uint64_t notifies;
+
+	up(&w, 2);
+	assert_int_equal(xen_host_handle_events(w.x), 0);
+	notifies = fake_xen_notifies();
+	fake_vcpu_kick(0);
+	fake_vcpu_kick(1);
+	assert_int_equal(xen_host_handle_events(w.x), 0);
+	assert_int_equal(fake_xen_notifies(), notifies);
+	/* INVALIDATE is broadcast to every server on every vCPU */
+	xact(&w, 0, inv);
+	xact(&w, 1, inv);
+	assert_int_equal(w.st.invalidate, 2);
+	down(&w);
+}
+
+static void two_vcpus_at_once(void **state)
+{
+	struct world w;
+	uint64_t d0 = 0, d1 = 0;
+	struct io_req r0, r1;
+
+	up(&w, 2);
+	cfg_wr(&w, PCI_BASE_ADDRESS_0, 4, 0xf1000000);
+	cfg_wr(&w, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	r0 = mmio(0xf1000000 + VGPU_REG_MAGIC, IO_READ, 4, 0);
+	r1 = mmio(0xf1000000 + VGPU_REG_VERSION, IO_READ, 4, 0);
+	fake_vcpu_send(0, &r0);
+	fake_vcpu_send(1, &r1);
+	assert_int_equal(xen_host_handle_events(w.x), 0);
+	assert_true(fake_vcpu_wait(0, &d0, WAIT_MS));
+	assert_true(fake_vcpu_wait(1, &d1, WAIT_MS));
+	assert_int_equal(d0, VGPU_MAGIC);
+	assert_int_equal(d1, VGPU_ABI_VERSION);
+	down(&w);
+}
+
+static void request_waiting_before_bind(void **state)
+{
+	struct fake_xen_cfg cfg = { .domid = DOMID, .nr_vcpus = 1, .hvm = true,
+				    .guest_pages = 1 };
+	struct io_req r = { .addr = (uint64_t)SBDF << 32, .count = 1,
+			    .size = 4, .type = IO_PCI_CONFIG, .dir = IO_READ };
+	struct world w;
+	uint64_t data = 0;
+
+	memset(&w, 0, sizeof(w));
+	fake_xen_reset(&cfg);
+	log_init(&w.lg, LOG_SINK_STDERR, LOG_ERR);
+	assert_int_equal(xen_host_open(&w.x, DOMID, &w.lg), 0);
+	assert_int_equal(vdev_create(&w.d, &vgpu_stub_ops, NULL, SBDF,
+				     xen_host_seam(w.x), &w.lg),
+			 0);
+	fake_vcpu_preload(0, &r);
+	/* attach scans every slot once after binding */
+	assert_int_equal(xen_host_attach(w.x, &w.d, &w.st), 0);
+	assert_true(fake_vcpu_wait(0, &data, WAIT_MS));
+	assert_int_equal(data, 0x11111af4);
+	down(&w);
+}
+
+static void malformed_requests_complete_once(void **state)
+{
+	struct io_req bad[] = {
+		{ .type = 0x55, .dir = IO_READ, .size = 4, .count = 1 },
+		{ .type = IO_MMIO, .dir = IO_READ, .size = 0, .count = 1,
+		  .addr = 0xf1000000 },
+		{ .type = IO_MMIO, .dir = IO_WRITE, .size = 4,
+		  .count = 0xffffffff, .addr = 0xf1000000 },
+		{ .type = IO_MMIO, .dir = IO_READ, .size = 4, .count = 2,
+		  .addr = 0xf1000ffc, .data_is_ptr = 1, .data = ~0ull },
+		{ .type = IO_PCI_CONFIG, .dir = IO_READ, .size = 4, .count = 1,
+		  .addr = 0xffffffffffffffffull },
+		{ .type = IO_PIO, .dir = IO_READ, .size = 4, .count = 1,
+		  .addr = 0xcfc },
+	};
+	struct world w;
+	unsigned int i;
+
+	up(&w, 1);
+	cfg_wr(&w, PCI_BASE_ADDRESS_0, 4, 0xf1000000);
+	cfg_wr(&w, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		xact(&w, 0, bad[i]);
+	assert_int_equal(fake_xen_notifies(), 2 + i);
+	assert_true(w.st.rejected >= 5);
+	/* the device still works */
+	assert_int_equal(xact(&w, 0, mmio(0xf1000000, IO_READ, 4, 0)),
+			 VGPU_MAGIC);
+	down(&w);
+}
+
+static void rep_movs_through_foreign_mapping(void **state)
+{
+	struct io_req w4 = { .type = IO_MMIO, .dir = IO_WRITE, .size = 4,
+			     .count = 4, .addr = 0xf1000800,
+			     .data_is_ptr = 1, .data = 0x1ff8 };
+	uint32_t src[4] = { 10, 20, 30, 40 };
+	struct world w;
+
+	up(&w, 1);
+	cfg_wr(&w, PCI_BASE_ADDRESS_0, 4, 0xf1000000);
+	cfg_wr(&w, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	memcpy(fake_guest_ram() + 0x1ff8, src, sizeof(src));
+	xact(&w, 0, w4);
+	assert_int_equal(xact(&w, 0, mmio(0xf100080c, IO_READ, 4, 0)), 40);
+	assert_int_equal(fake_xen_count("map_guest"), 1);
+	down(&w);
+}
+
+struct loop_arg {
+	struct world *w;
+	int sigfd;
+	enum serve_end end;
+};
+
+static void *loop_thread(void *p)
+{
+	struct loop_arg *a = p;
+
+	a->end = serve_run(a->w->x, a->sigfd, &a->w->st, &a->w->lg);
+	return NULL;
+}
+
+static int block_sigterm(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void serve_loop_two_vcpus_then_sigterm(void **state)
+{
+	struct loop_arg a;
+	struct world w;
+	pthread_t t;
+	unsigned int i;
+
+	up(&w, 2);
+	a.w = &w;
+	a.sigfd = block_sigterm();
+	assert_true(a.sigfd >= 0);
+	assert_int_equal(pthread_create(&t, NULL, loop_thread, &a), 0);
+	/* from here the loop thread serves; this thread is two vCPUs */
+	{
+		struct io_req bar = { .addr = (uint64_t)SBDF << 32 | 0x10,
+				      .data = 0xf1000000, .count = 1,
+				      .size = 4, .type = IO_PCI_CONFIG };
+		struct io_req cmd = bar;
+
+		cmd.addr = (uint64_t)SBDF << 32 | PCI_COMMAND;
+		cmd.data = PCI_COMMAND_MEMORY;
+		cmd.size = 2;
+		fake_vcpu_send(0, &bar);
+		assert_true(fake_vcpu_wait(0, NULL, WAIT_MS));
+		fake_vcpu_send(1, &cmd);
+		assert_true(fake_vcpu_wait(1, NULL, WAIT_MS));
+	}
+	for (i = 0; i < 200; i++) {
+		struct io_req w0 = mmio(0xf1000800, IO_WRITE, 4, i);
+		struct io_req w1 = mmio(0xf1000804, IO_WRITE, 4, ~i);
+		struct io_req r0 = mmio(0xf1000800, IO_READ, 4, 0);
+		struct io_req r1 = mmio(0xf1000804, IO_READ, 4, 0);
+		uint64_t d0, d1;
+
+		fake_vcpu_send(0, &w0);
+		fake_vcpu_send(1, &w1);
+		assert_true(fake_vcpu_wait(0, NULL, WAIT_MS));
+		assert_true(fake_vcpu_wait(1, NULL, WAIT_MS));
+		fake_vcpu_send(0, &r0);
+		fake_vcpu_send(1, &r1);
+		assert_true(fake_vcpu_wait(0, &d0, WAIT_MS));
+		assert_true(fake_vcpu_wait(1, &d1, WAIT_MS));
+		assert_int_equal(d0, i);
+		assert_int_equal(d1, (uint32_t)~i);
+	}
+	kill(getpid(), SIGTERM);
+	pthread_join(t, NULL);
+	assert_int_equal(a.end, SERVE_SIGNAL);
+	close(a.sigfd);
+	down(&w);
+}
+
+static void serve_loop_ends_when_domain_dies(void **state)
+{
+	struct loop_arg a;
+	struct world w;
+	pthread_t t;
+
+	up(&w, 1);
+	a.w = &w;
+	a.sigfd = block_sigterm();
+	assert_int_equal(pthread_create(&t, NULL, loop_thread, &a), 0);
+	fake_domain_destroy();
+	pthread_join(t, NULL);
+	assert_int_equal(a.end, SERVE_DOMAIN_GONE);
+	close(a.sigfd);
+	/* teardown against a dead domain: calls fail with ESRCH, quietly */
+	xen_host_detach(w.x);
+	vdev_destroy(&w.d);
+	xen_host_close(w.x);
+	assert_int_equal(fake_xen_violations(), 0);
+}
+
+static void failed_claim_leaves_nothing(void **state)
+{
+	struct fake_xen_cfg cfg = { .domid = DOMID, .nr_vcpus = 1, .hvm = true };
+	struct world w;
+
+	memset(&w, 0, sizeof(w));
+	fake_xen_reset(&cfg);
+	log_init(&w.lg, LOG_SINK_STDERR, LOG_CRIT);
+	assert_int_equal(xen_host_open(&w.x, DOMID, &w.lg), 0);
+	vdev_create(&w.d, &vgpu_stub_ops, NULL, SBDF, xen_host_seam(w.x),
+		    &w.lg);
+	fake_xen_fail_next("map_pcidev", EEXIST);
+	assert_int_equal(xen_host_attach(w.x, &w.d, &w.st), -EEXIST);
+	vdev_destroy(&w.d);
+	xen_host_close(w.x);
+	assert_int_equal(fake_xen_servers(), 0);
+	assert_int_equal(fake_xen_count("unmap_pcidev"), 0);
+	assert_int_equal(fake_xen_count("destroy"), 1);
+
+	fake_xen_reset(&cfg);
+	fake_xen_fail_next("create", ENOSPC);
+	assert_int_equal(xen_host_open(&w.x, DOMID, &w.lg), -ENOSPC);
+	assert_null(w.x);
+	assert_int_equal(fake_xen_count("destroy"), 0);
+	assert_int_equal(fake_xen_violations(), 0);
+}
+
+static void domain_queries(void **state)
+{
+	struct fake_xen_cfg cfg = { .domid = DOMID, .nr_vcpus = 1, .hvm = true,
+				    .name = "guest" };
+	uint32_t id = 0;
+
+	fake_xen_reset(&cfg);
+	assert_int_equal(xen_domain_check(DOMID), 0);
+	assert_int_equal(xen_domain_check(DOMID + 1), -ENOENT);
+	assert_int_equal(xen_domain_check(0), -EINVAL); /* dom0 is PV */
+	assert_int_equal(xen_domain_lookup("guest", &id), 0);
+	assert_int_equal(id, DOMID);
+	assert_int_equal(xen_domain_lookup("nobody", &id), -ENOENT);
+	cfg.hvm = false;
+	fake_xen_reset(&cfg);
+	assert_int_equal(xen_domain_check(DOMID), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(setup_order_matches_xen),
+		cmocka_unit_test(teardown_order_mirrors_setup),
+		cmocka_unit_test(replay_hvmloader_linux_trace),
+		cmocka_unit_test(spurious_events_and_invalidate),
+		cmocka_unit_test(two_vcpus_at_once),
+		cmocka_unit_test(request_waiting_before_bind),
+		cmocka_unit_test(malformed_requests_complete_once),
+		cmocka_unit_test(rep_movs_through_foreign_mapping),
+		cmocka_unit_test(serve_loop_two_vcpus_then_sigterm),
+		cmocka_unit_test(serve_loop_ends_when_domain_dies),
+		cmocka_unit_test(failed_claim_leaves_nothing),
+		cmocka_unit_test(domain_queries),
+	};
+
+	return cmocka_run_group_tests_name("fakexen", tests, NULL, NULL);
+}
