@@ -3,19 +3,18 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifdef HAVE_LIBSYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 #include <vgpu/daemon.h>
 
@@ -126,6 +125,36 @@ int daemon_pidfile(const char *path)
 	return fd;
 }
 
+/*
+ * sd_notify(3)'s protocol: one datagram to the AF_UNIX socket named by
+ * $NOTIFY_SOCKET ('@' = abstract namespace). Written here rather than
+ * linked from libsystemd, which with its compression and crypto libraries
+ * costs about 1 MB of the daemon's 2 MiB resident-memory budget (measured
+ * in the lab: 3.1 MB with it).
+ */
+static void notify_systemd(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@'))
+		return;
+	len = strlen(path);
+	if (len < 2 || len >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+	close(fd);
+}
+
 void daemon_ready(const char *line, int handoff_fd, int ready_fd)
 {
 	if (handoff_fd >= 0) {
@@ -139,14 +168,10 @@ void daemon_ready(const char *line, int handoff_fd, int ready_fd)
 		write_all(ready_fd, "READY=1\n", 8);
 		close(ready_fd);
 	}
-#ifdef HAVE_LIBSYSTEMD
-	sd_notify(0, "READY=1");
-#endif
+	notify_systemd("READY=1");
 }
 
 void daemon_stopping(void)
 {
-#ifdef HAVE_LIBSYSTEMD
-	sd_notify(0, "STOPPING=1");
-#endif
+	notify_systemd("STOPPING=1");
 }

@@ -49,11 +49,13 @@ int vdev_create(struct vdev *d, const struct vdev_ops *ops,
 
 void vdev_destroy(struct vdev *d)
 {
+	/* Failure is harmless here: destroying the server drops its ranges
+	 * (and after the domain died, there is nothing left to unroute). */
 	if (d->bar0_mapped &&
 	    d->host->ops->unmap_mmio(d->host, d->bar0_base,
 				     d->ops->bar0_size) < 0)
-		log_warn(d->log, "cannot unroute bar0 at 0x%08x",
-			 d->bar0_base);
+		log_debug(d->log, "cannot unroute bar0 at 0x%08x",
+			  d->bar0_base);
 	d->bar0_mapped = false;
 	free(d->priv);
 	d->priv = NULL;

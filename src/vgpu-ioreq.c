@@ -7,9 +7,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +20,7 @@
 #include <vgpu/daemon.h>
 #include <vgpu/host_xen.h>
 #include <vgpu/ioreq.h>
+#include <vgpu/qmp.h>
 #include <vgpu/serve.h>
 #include <vgpu/vdev.h>
 
@@ -29,7 +33,11 @@ struct daemon {
 	int sigfd;
 	int handoff_fd;
 	int pidfile_fd;
+	int slot_fd;
+	char slot_lock[128];
 	struct timespec t_start;
+	double ms_xen; /* spent in hypervisor and XenStore calls */
+	double ms_qmp; /* spent asking QEMU */
 };
 
 static double ms_since(const struct timespec *t0)
@@ -81,12 +89,91 @@ static int check_domain(struct daemon *dm)
 	return rc;
 }
 
+/*
+ * One vgpu-ioreq per function: a lock file per domain and slot, held for
+ * the process's life. After locking, make sure the path still names the
+ * locked file (an exiting holder unlinks it).
+ */
+static int lock_slot(struct daemon *dm, char *holder, size_t len)
+{
+	uint32_t s = dm->cli.sbdf;
+	struct stat a, b;
+	int fd;
+
+	snprintf(dm->slot_lock, sizeof(dm->slot_lock),
+		 "%s/vgpu-ioreq/d%u-%02x.%u.lock", RUNSTATEDIR, dm->cli.domid,
+		 (s >> 3) & 0x1f, s & 7);
+	for (;;) {
+		fd = open(dm->slot_lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0 && errno == ENOENT) {
+			char dir[128];
+
+			snprintf(dir, sizeof(dir), "%s/vgpu-ioreq", RUNSTATEDIR);
+			if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			continue;
+		}
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			ssize_t n = read(fd, holder, len - 1);
+
+			holder[n > 0 ? n - (holder[n - 1] == '\n') : 0] = '\0';
+			close(fd);
+			return -EBUSY;
+		}
+		if (fstat(fd, &a) == 0 && stat(dm->slot_lock, &b) == 0 &&
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			break;
+		close(fd);
+	}
+	if (ftruncate(fd, 0) == 0)
+		dprintf(fd, "%ld\n", (long)getpid());
+	dm->slot_fd = fd;
+	return 0;
+}
+
+/* Refuse a slot that another vgpu-ioreq or the domain's QEMU uses. */
+static int check_slot(struct daemon *dm)
+{
+	uint32_t s = dm->cli.sbdf;
+	char holder[64] = "", path[64], desc[96];
+	int rc = lock_slot(dm, holder, sizeof(holder));
+	struct timespec t0;
+
+	if (rc == -EBUSY) {
+		log_err(&dm->log, "0000:00:%02x.%u of domain %u is used by another vgpu-ioreq (pid %s)",
+			(s >> 3) & 0x1f, s & 7, dm->cli.domid, holder);
+		return rc;
+	}
+	if (rc < 0)
+		log_warn(&dm->log, "cannot lock %s: %s", dm->slot_lock,
+			 strerror(-rc));
+	snprintf(path, sizeof(path), QMP_SOCKET_FMT, dm->cli.domid);
+	if (access(path, F_OK) < 0)
+		return 0; /* no QEMU of libxl's (a stub domain, say) */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = qmp_slot_in_use(path, (s >> 3) & 0x1f, s & 7, desc, sizeof(desc));
+	dm->ms_qmp += ms_since(&t0);
+	if (rc == 1) {
+		log_err(&dm->log, "0000:00:%02x.%u of domain %u is used by %s; choose a free slot with --bdf",
+			(s >> 3) & 0x1f, s & 7, dm->cli.domid, desc);
+		return -EBUSY;
+	}
+	if (rc < 0)
+		log_warn(&dm->log, "cannot ask QEMU which PCI slots it uses (%s): claiming anyway",
+			 strerror(-rc));
+	return 0;
+}
+
 static int start(struct daemon *dm)
 {
 	struct cli *c = &dm->cli;
 	const struct vdev_ops *ops = vdev_find(c->device);
+	struct timespec t0;
 	char line[160];
 	uint32_t s = c->sbdf;
+	double total;
 	int rc;
 
 	log_set_prefix(&dm->log, "d%u %02x:%02x.%u: ", c->domid,
@@ -101,7 +188,12 @@ static int start(struct daemon *dm)
 			return dm->pidfile_fd;
 		}
 	}
+	rc = check_slot(dm);
+	if (rc < 0)
+		return rc;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = xen_host_open(&dm->xen, c->domid, &dm->log);
+	dm->ms_xen += ms_since(&t0);
 	if (rc < 0)
 		return rc;
 	rc = vdev_create(&dm->dev, ops, c->have_ids ? &c->ids : NULL, c->sbdf,
@@ -110,7 +202,9 @@ static int start(struct daemon *dm)
 		log_err(&dm->log, "cannot create the device: %s", strerror(-rc));
 		return rc;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = xen_host_attach(dm->xen, &dm->dev, &dm->stats);
+	dm->ms_xen += ms_since(&t0);
 	if (rc < 0)
 		return rc;
 	snprintf(line, sizeof(line),
@@ -119,18 +213,25 @@ static int start(struct daemon *dm)
 		 xen_host_ioservid(dm->xen), dm->dev.ids.vendor,
 		 dm->dev.ids.device, xen_host_nr_vcpus(dm->xen),
 		 (long)getpid());
-	log_info(&dm->log, "serving %s as %04x:%04x with ioreq server %u, ready %.2f ms after start",
+	total = ms_since(&dm->t_start);
+	log_info(&dm->log,
+		 "serving %s as %04x:%04x with ioreq server %u; ready %.2f ms after start: %.2f ms in hypervisor and xenstore calls, %.2f ms asking qemu, %.2f ms own work",
 		 ops->name, dm->dev.ids.vendor, dm->dev.ids.device,
-		 xen_host_ioservid(dm->xen), ms_since(&dm->t_start));
+		 xen_host_ioservid(dm->xen), total, dm->ms_xen, dm->ms_qmp,
+		 total - dm->ms_xen - dm->ms_qmp);
 	daemon_ready(line, dm->handoff_fd, c->ready_fd);
 	dm->handoff_fd = -1;
-	if (!c->foreground && !c->log_sink_set) {
+	if (!c->foreground) {
 		/* Setup errors went to the caller's terminal; from now on
-		 * the daemon logs to syslog. */
-		log_init(&dm->log, LOG_SINK_SYSLOG, c->log_level);
-		log_set_prefix(&dm->log, "d%u %02x:%02x.%u: ", c->domid,
-			       (s >> 8) & 0xff, (s >> 3) & 0x1f, s & 7);
-		daemon_detach(false);
+		 * the daemon logs to syslog unless told otherwise. */
+		daemon_detach(c->log_sink_set &&
+			      c->log_sink == LOG_SINK_STDERR);
+		if (!c->log_sink_set) {
+			log_init(&dm->log, LOG_SINK_SYSLOG, c->log_level);
+			log_set_prefix(&dm->log, "d%u %02x:%02x.%u: ",
+				       c->domid, (s >> 8) & 0xff,
+				       (s >> 3) & 0x1f, s & 7);
+		}
 	}
 	return 0;
 }
@@ -148,12 +249,20 @@ static void stop(struct daemon *dm)
 		unlink(dm->cli.pidfile);
 		close(dm->pidfile_fd);
 	}
+	if (dm->slot_fd >= 0) {
+		unlink(dm->slot_lock);
+		close(dm->slot_fd);
+	}
 }
 
 int main(int argc, char **argv)
 {
-	struct daemon dm = { .sigfd = -1, .handoff_fd = -1, .pidfile_fd = -1 };
+	struct daemon dm = { .sigfd = -1,
+			   .handoff_fd = -1,
+			   .pidfile_fd = -1,
+			   .slot_fd = -1 };
 	enum serve_end end;
+	struct timespec t0;
 	char err[256];
 	int rc;
 
@@ -179,7 +288,10 @@ int main(int argc, char **argv)
 		log_err(&dm.log, "signalfd: %s", strerror(-dm.sigfd));
 		return CLI_EXIT_FAIL;
 	}
-	if (check_domain(&dm) < 0)
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = check_domain(&dm);
+	dm.ms_xen += ms_since(&t0);
+	if (rc < 0)
 		return CLI_EXIT_FAIL;
 	if (!dm.cli.foreground) {
 		dm.handoff_fd = daemon_fork();

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vgpu-guest-test: runs inside the lab's HVM guest (static, no libraries).
+ * Finds the vgpu-stub function in sysfs, maps its resource0 and checks
+ * the BAR0 registers through the real emulator.
+ *
+ *   vgpu-guest-test regs            register checks, TAP-like lines
+ *   vgpu-guest-test hammer SECONDS  every CPU at once, each its own slice
+ *   vgpu-guest-test bench N         MMIO round trip vs QEMU and Xen ports
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vgpu/vgpu_stub_regs.h>
+
+static unsigned int passed, failed;
+
+static void check(int ok, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void check(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s %u - ", ok ? "ok" : "not ok", passed + failed + 1);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	if (ok)
+		passed++;
+	else
+		failed++;
+}
+
+static int find_device(char *path, size_t len)
+{
+	const char *base = "/sys/bus/pci/devices";
+	struct dirent *e;
+	DIR *d = opendir(base);
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char p[512], buf[32];
+		unsigned int v = 0, dev = 0;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s/vendor", base, e->d_name);
+		f = fopen(p, "r");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f))
+			v = (unsigned int)strtoul(buf, NULL, 16);
+		fclose(f);
+		snprintf(p, sizeof(p), "%s/%s/device", base, e->d_name);
+		f = fopen(p, "r");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f))
+			dev = (unsigned int)strtoul(buf, NULL, 16);
+		fclose(f);
+		if (v == VGPU_PCI_VENDOR_ID && dev == VGPU_PCI_DEVICE_ID) {
+			snprintf(path, len, "%s/%s", base, e->d_name);
+			closedir(d);
+			return 0;
+		}
+	}
+	closedir(d);
+	return -1;
+}
+
+static volatile uint8_t *map_bar0(void)
+{
+	char dev[300], res[320];
+	void *p;
+	int fd;
+
+	if (find_device(dev, sizeof(dev))) {
+		fprintf(stderr, "vgpu-guest-test: no 1af4:1111 device\n");
+		return NULL;
+	}
+	snprintf(res, sizeof(res), "%s/enable", dev);
+	fd = open(res, O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "1", 1) < 0)
+			perror("enable");
+		close(fd);
+	}
+	snprintf(res, sizeof(res), "%s/resource0", dev);
+	fd = open(res, O_RDWR | O_SYNC);
+	if (fd < 0) {
+		perror(res);
+		return NULL;
+	}
+	p = mmap(NULL, VGPU_BAR0_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		perror("mmap resource0");
+		return NULL;
+	}
+	printf("device %s, BAR0 mapped\n", dev);
+	return p;
+}
+
+#define R32(b, o) (*(volatile uint32_t *)((b) + (o)))
+#define R16(b, o) (*(volatile uint16_t *)((b) + (o)))
+#define R8(b, o) (*(volatile uint8_t *)((b) + (o)))
+#define R64(b, o) (*(volatile uint64_t *)((b) + (o)))
+
+static int cmd_regs(void)
+{
+	static const uint32_t pat[] = { 0, 0xffffffff, 0xdeadbeef, 0x12345678,
+					0xa5a5a5a5 };
+	volatile uint8_t *b = map_bar0();
+	uint32_t rc0, v;
+	unsigned int i;
+
+	if (!b)
+		return 1;
+	check(R32(b, VGPU_REG_MAGIC) == VGPU_MAGIC, "magic reads 0x%08x",
+	      R32(b, VGPU_REG_MAGIC));
+	check(R32(b, VGPU_REG_VERSION) == VGPU_ABI_VERSION,
+	      "abi version 0x%08x", R32(b, VGPU_REG_VERSION));
+	check(R32(b, VGPU_REG_FEATURES) == 0, "no feature bits in abi 1.0");
+	for (i = 0; i < sizeof(pat) / sizeof(pat[0]); i++) {
+		R32(b, VGPU_REG_SCRATCH) = pat[i];
+		check(R32(b, VGPU_REG_SCRATCH) == pat[i],
+		      "scratch round trip 0x%08x", pat[i]);
+	}
+	R32(b, VGPU_REG_COMPUTE_IN) = 5;
+	check(R32(b, VGPU_REG_COMPUTE_OUT) == 120, "compute 5! = %u",
+	      R32(b, VGPU_REG_COMPUTE_OUT));
+	R32(b, VGPU_REG_COMPUTE_IN) = 12;
+	check(R32(b, VGPU_REG_COMPUTE_OUT) == 479001600u, "compute 12!");
+	R32(b, VGPU_REG_COMPUTE_IN) = 13;
+	check(R32(b, VGPU_REG_COMPUTE_OUT) == 1932053504u,
+	      "compute 13! mod 2^32");
+	check(R8(b, 0) == 'V' && R8(b, 1) == 'G' && R8(b, 2) == 'P' &&
+		      R8(b, 3) == 'U',
+	      "byte reads spell VGPU");
+	check(R16(b, 2) == 0x5550, "word read at +2");
+	check(R64(b, 0) == ((uint64_t)VGPU_ABI_VERSION << 32 | VGPU_MAGIC),
+	      "64-bit read covers magic and version");
+	R32(b, VGPU_REG_SCRATCH) = 0;
+	R8(b, VGPU_REG_SCRATCH + 1) = 0x11;
+	R16(b, VGPU_REG_SCRATCH + 2) = 0x2233;
+	v = R32(b, VGPU_REG_SCRATCH);
+	check(v == 0x22331100, "byte and word writes merge: 0x%08x", v);
+	R64(b, VGPU_REG_SCRATCH_RAM) = 0x0102030405060708ull;
+	check(R32(b, VGPU_REG_SCRATCH_RAM) == 0x05060708 &&
+		      R32(b, VGPU_REG_SCRATCH_RAM + 4) == 0x01020304,
+	      "64-bit write splits low dword first");
+	R32(b, 0x400) = 0xffffffff;
+	check(R32(b, 0x400) == 0 && R32(b, 0xffc) == 0,
+	      "unimplemented offsets read 0 and drop writes");
+	R32(b, VGPU_REG_MAGIC) = 0;
+	check(R32(b, VGPU_REG_MAGIC) == VGPU_MAGIC, "magic is read-only");
+	rc0 = R32(b, VGPU_REG_RESET_COUNT);
+	R32(b, VGPU_REG_SCRATCH) = 77;
+	R32(b, VGPU_REG_STATUS) = VGPU_STATUS_ACKNOWLEDGE | VGPU_STATUS_DRIVER_OK;
+	check(R32(b, VGPU_REG_STATUS) == 5, "status keeps driver bits");
+	R32(b, VGPU_REG_STATUS) = 0;
+	check(R32(b, VGPU_REG_RESET_COUNT) == rc0 + 1 &&
+		      R32(b, VGPU_REG_SCRATCH) == 0 &&
+		      R32(b, VGPU_REG_STATUS) == 0,
+	      "status 0 resets the device");
+	printf("GUEST-TEST: %u passed, %u failed\n", passed, failed);
+	return failed != 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One CPU's share: its own 8 dwords of scratch RAM, and the magic. */
+static int hammer_cpu(volatile uint8_t *b, int cpu, double secs)
+{
+	uint32_t base = VGPU_REG_SCRATCH_RAM + 32u * (uint32_t)cpu;
+	unsigned long iters = 0, errors = 0;
+	double end = now_s() + secs;
+	cpu_set_t set;
+	uint32_t i;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		perror("sched_setaffinity");
+	while (now_s() < end) {
+		for (i = 0; i < 8; i++)
+			R32(b, base + 4 * i) = (uint32_t)(iters * 8 + i) ^
+					       ((uint32_t)cpu << 24);
+		for (i = 0; i < 8; i++)
+			errors += R32(b, base + 4 * i) !=
+				  ((uint32_t)(iters * 8 + i) ^
+				   ((uint32_t)cpu << 24));
+		errors += R32(b, VGPU_REG_MAGIC) != VGPU_MAGIC;
+		iters++;
+	}
+	printf("HAMMER: cpu%d %lu rounds (%lu accesses) %lu errors\n", cpu,
+	       iters, iters * 17, errors);
+	fflush(stdout);
+	return errors ? 1 : (iters ? 0 : 1);
+}
+
+static int cmd_hammer(double secs)
+{
+	volatile uint8_t *b = map_bar0();
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int cpu, bad = 0, st;
+
+	if (!b || ncpu < 1 || ncpu > 8)
+		return 1;
+	printf("HAMMER: %ld cpus for %.0f s\n", ncpu, secs);
+	fflush(stdout);
+	for (cpu = 0; cpu < ncpu; cpu++)
+		if (fork() == 0)
+			_exit(hammer_cpu(b, cpu, secs));
+	while (wait(&st) > 0)
+		bad |= !WIFEXITED(st) || WEXITSTATUS(st);
+	printf("HAMMER-RESULT: %s (%ld cpus)\n", bad ? "FAIL" : "PASS", ncpu);
+	return bad;
+}
+
+/* Port reads through the guest's I/O bitmap: needs iopl(3) as root. */
+static double time_reads(int what, volatile uint8_t *b, unsigned int n)
+{
+	volatile uint32_t sink = 0;
+	double t0 = now_s();
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (what == 0)
+			sink += R32(b, VGPU_REG_SCRATCH);
+		else if (what == 1)
+			sink += inb(0x3fd); /* 16550 LSR: qemu-xen */
+		else
+			sink += inl(0xb008); /* ACPI PM timer: Xen itself */
+	}
+	(void)sink;
+	return (now_s() - t0) / n * 1e6;
+}
+
+static int cmd_bench(unsigned int n)
+{
+	volatile uint8_t *b = map_bar0();
+	double bar = 0, uart = 0, pmt = 0;
+	int pass;
+
+	if (!b || iopl(3)) {
+		perror("iopl");
+		return 1;
+	}
+	for (pass = 0; pass < 2; pass++) { /* the first pass warms up */
+		bar = time_reads(0, b, n);
+		uart = time_reads(1, b, n);
+		pmt = time_reads(2, b, n);
+	}
+	printf("BENCH: reads=%u bar0_us=%.1f qemu_uart_lsr_us=%.1f xen_pmtimer_us=%.1f bar0_vs_qemu=%.2f bar0_vs_xen=%.1f\n",
+	       n, bar, uart, pmt, bar / uart, bar / pmt);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 2 && strcmp(argv[1], "regs") == 0)
+		return cmd_regs();
+	if (argc >= 3 && strcmp(argv[1], "hammer") == 0)
+		return cmd_hammer(atof(argv[2]));
+	if (argc >= 3 && strcmp(argv[1], "bench") == 0)
+		return cmd_bench((unsigned int)strtoul(argv[2], NULL, 0));
+	fprintf(stderr, "usage: vgpu-guest-test regs | hammer SECONDS | bench N\n");
+	return 2;
+}

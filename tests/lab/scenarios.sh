@@ -1,0 +1,275 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Runs inside the lab's dom0 (as root, from lab-init) against the installed
+# vgpu-ioreq. Prints one "PASS: name" or "FAIL: name: reason" per scenario,
+# "LAB-METRIC:" lines with measured figures, and the guests' consoles.
+#
+#   scenarios.sh check   every scenario
+#   scenarios.sh show    only step1-lspci (the README's main job)
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.17/bin
+MODE=${1:-check}
+L=/root/lab
+GUEST_TIMEOUT=150 # s for one guest boot under nested TCG
+TRIES=3           # nested SVM under TCG sometimes triple-faults a guest
+
+pass() { echo "PASS: $1${2:+ ($2)}"; }
+fail() { echo "FAIL: $1: $2"; }
+metric() { echo "LAB-METRIC: $*"; }
+info() { echo "LAB-INFO: $*"; }
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+servers() { "$L/lab-ioreq-servers" "$1" 2>&1; }
+rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null; }
+alive() { xl list "$1" >/dev/null 2>&1; }
+
+mkcfg() { # NAME VCPUS GUEST_MODE
+	cat >"/tmp/$1.cfg" <<-EOF
+		name = "$1"
+		type = "hvm"
+		memory = 256
+		vcpus = $2
+		kernel = "$L/vmlinux"
+		ramdisk = "$L/guest-initrd.gz"
+		cmdline = "console=ttyS0 quiet rdinit=/init pci=noearly vgpu_mode=$3"
+		serial = "file:/tmp/$1-serial.log"
+		vif = []
+		disk = []
+		vnc = 0
+		sdl = 0
+		vga = "none"
+		on_poweroff = "destroy"
+		on_reboot = "destroy"
+		on_crash = "destroy"
+		device_model_args_hvm = [ "-machine", "xenfv-4.2" ]
+	EOF
+}
+
+# wait_log NAME PATTERN TIMEOUT: until the guest console shows PATTERN,
+# the domain is gone, or TIMEOUT seconds pass (the guest runs on its own
+# clock: polling its console file is the only view dom0 has).
+wait_log() {
+	local i=0
+	while [ $i -lt $(($3 * 4)) ]; do
+		grep -aq "$2" "/tmp/$1-serial.log" 2>/dev/null && return 0
+		alive "$1" || break
+		sleep 0.25
+		i=$((i + 1))
+	done
+	grep -aq "$2" "/tmp/$1-serial.log" 2>/dev/null
+}
+
+# wait_exit PID TIMEOUT: until process PID has exited.
+wait_exit() { timeout "$2" tail --pid="$1" -f /dev/null; }
+
+# start_fg NAME DOMID: vgpu-ioreq in the foreground, readiness on a FIFO.
+# Sets DPID, READY_MS; returns non-zero if it never became ready.
+start_fg() {
+	local fifo=/tmp/$1.ready line="" t0
+	rm -f "$fifo" && mkfifo "$fifo"
+	t0=$(ms_now)
+	vgpu-ioreq --domid "$2" --foreground --log stderr --ready-fd 3 \
+		3>"$fifo" 2>"/tmp/$1-vgpu.log" &
+	DPID=$!
+	read -r -t 30 line <"$fifo"
+	READY_MS=$(($(ms_now) - t0))
+	[ "$line" = "READY=1" ]
+}
+
+show_guest() {
+	echo "----- guest console $1 -----"
+	tr -d '\r' <"/tmp/$1-serial.log" 2>/dev/null
+	echo "----- vgpu-ioreq log $1 -----"
+	cat "/tmp/$1-vgpu.log" 2>/dev/null
+	echo "----- end $1 -----"
+}
+
+# boot_guest NAME VCPUS GUEST_MODE DONE_PATTERN: create paused, start the
+# daemon, unpause, wait for DONE_PATTERN; retried on a guest crash. Leaves
+# DOMID, DPID, READY_MS set.
+boot_guest() {
+	local name=$1 attempt
+	mkcfg "$name" "$2" "$3"
+	for attempt in $(seq 1 $TRIES); do
+		rm -f "/tmp/$name-serial.log" "/tmp/$name-vgpu.log"
+		if ! xl create -p "/tmp/$name.cfg" >"/tmp/$name-xl.log" 2>&1; then
+			cat "/tmp/$name-xl.log"
+			return 1
+		fi
+		DOMID=$(xl domid "$name")
+		if ! start_fg "$name" "$DOMID"; then
+			info "$name: vgpu-ioreq never became ready"
+			show_guest "$name"
+			xl destroy "$name"
+			return 1
+		fi
+		info "$name: domid $DOMID, vgpu-ioreq ready in ${READY_MS} ms, $(servers "$DOMID") ioreq servers"
+		GUEST_RSS_DAEMON=$(rss_kb "$DPID")
+		grep -E '^(Rss|Pss|Shared_Clean|Private_Clean|Private_Dirty|Anonymous):' \
+			"/proc/$DPID/smaps_rollup" >"/tmp/$name.smaps" 2>/dev/null
+		# resident kB per mapped file, largest first
+		awk '/^[0-9a-f]+-[0-9a-f]+ /{f = $6 ? $6 : "[anon]"} /^Rss:/{r[f] += $2}
+			END{for (f in r) if (r[f]) printf "%d %s\n", r[f], f}' \
+			"/proc/$DPID/smaps" 2>/dev/null | sort -rn | head -n 14 |
+			tr '\n' ';' >"/tmp/$name.maps"
+		GUEST_RSS_QEMU=$(rss_kb "$(pgrep -f "xen-domid $DOMID " | head -n 1)")
+		xl unpause "$name"
+		wait_log "$name" "$4" "$GUEST_TIMEOUT" && return 0
+		info "$name: attempt $attempt did not finish (guest crash under nested TCG?)"
+		grep -a "Triple fault\|GUEST-" "/tmp/$name-serial.log" 2>/dev/null | tail -n 3
+		xl destroy "$name" 2>/dev/null
+		wait_exit "$DPID" 20
+		wait "$DPID" 2>/dev/null
+	done
+	return 1
+}
+
+# ---- step1: lspci, registers, power-off shutdown ----
+scenario_step1() {
+	local g=/tmp/vgpu-a-serial.log rc
+	if ! boot_guest vgpu-a 1 step1 GUEST-DONE; then
+		show_guest vgpu-a
+		fail step1-lspci "guest did not finish"
+		[ "$MODE" = check ] && fail step1-bar0-registers "guest did not finish" &&
+			fail step1-shutdown "guest did not finish"
+		return
+	fi
+	metric "launch_to_ready_ms=$READY_MS (fork+exec, domain checks, every hypervisor call)"
+	metric "rss_vgpu_ioreq_kb=$GUEST_RSS_DAEMON rss_qemu_kb=$GUEST_RSS_QEMU qemu_over_daemon=$(awk -v a="$GUEST_RSS_QEMU" -v b="$GUEST_RSS_DAEMON" 'BEGIN{printf "%.1f", a / b}')"
+	echo "LAB-INFO: vgpu-ioreq memory: $(tr '\n' ' ' <"/tmp/vgpu-a.smaps")"
+	echo "LAB-INFO: vgpu-ioreq resident kB by mapping: $(cat /tmp/vgpu-a.maps)"
+	grep -a 'ready .* ms after start' /tmp/vgpu-a-vgpu.log | sed 's/^/LAB-INFO: /'
+	# the guest powers off; the daemon must notice and exit 0
+	wait_exit "$DPID" 30
+	wait "$DPID"
+	rc=$?
+	show_guest vgpu-a
+	local lsnn lsv dm
+	lsnn=$(tr -d '\r' <$g | sed -n '/=== guest: lspci -nn ===/,/=== end/p')
+	lsv=$(tr -d '\r' <$g | sed -n '/=== guest: lspci -d 1af4:1111 -v ===/,/=== end/p')
+	# PCI errors: the PCI core's own lines (pci/PCI prefixes) and any line
+	# about our function. Other drivers' messages are shown, not judged.
+	dm=$(tr -d '\r' <$g | sed -n "/=== guest: dmesg | grep -iE/,/=== end/p" | sed '1d;$d' |
+		grep -E '\] (pci|PCI)[ :]|0000:00:05\.0')
+	if ! echo "$lsnn" | grep -q '00:05.0 Processing accelerators \[1200\]: Red Hat, Inc.* \[1af4:1111\]'; then
+		fail step1-lspci "lspci -nn has no 00:05.0 processing accelerator [1af4:1111]"
+	elif ! echo "$lsv" | grep -q 'Memory at [0-9a-f]* (32-bit, non-prefetchable) \[size=4K\]'; then
+		fail step1-lspci "lspci -v shows no 32-bit non-prefetchable 4K BAR"
+	elif [ -n "$dm" ]; then
+		fail step1-lspci "PCI errors in the guest's dmesg: $(echo "$dm" | head -n 2)"
+	else
+		pass step1-lspci "$(echo "$lsv" | grep -o 'Memory at [^]]*]')"
+	fi
+	[ "$MODE" = check ] || return
+	if grep -aq 'GUEST-TEST: [1-9][0-9]* passed, 0 failed' $g; then
+		pass step1-bar0-registers "$(grep -ao 'GUEST-TEST: .*' $g | tr -d '\r')"
+	else
+		fail step1-bar0-registers "$(grep -a 'not ok\|GUEST-TEST' $g | tr -d '\r' | head -n 3)"
+	fi
+	grep -ao 'BENCH: .*' $g | tr -d '\r' | sed 's/^BENCH: /LAB-METRIC: mmio_round_trip /'
+	SHUTDOWN_POWEROFF="rc=$rc"
+	if [ "$rc" -ne 0 ]; then
+		SHUTDOWN_POWEROFF="exit $rc after guest power-off"
+	elif xl list | grep -q 'vgpu-a\|(null)'; then
+		SHUTDOWN_POWEROFF="domain left behind after power-off: $(xl list | tail -n +2)"
+	else
+		SHUTDOWN_POWEROFF=ok
+	fi
+}
+
+# ---- step1-smp: two vCPUs at once; then xl destroy while serving ----
+scenario_smp() {
+	local g=/tmp/vgpu-b-serial.log rc
+	if ! boot_guest vgpu-b 2 smp HAMMER-DONE; then
+		show_guest vgpu-b
+		fail step1-smp "guest did not finish"
+		fail step1-shutdown "smp guest did not finish"
+		return
+	fi
+	if grep -aq 'HAMMER-RESULT: PASS (2 cpus)' $g; then
+		pass step1-smp "$(grep -ao 'HAMMER: cpu[0-9].*' $g | tr -d '\r' | tr '\n' ';')"
+	else
+		fail step1-smp "$(grep -a 'HAMMER' $g | tr -d '\r' | tr '\n' ';')"
+	fi
+	# destroy the guest while the daemon serves it
+	xl destroy vgpu-b
+	wait_exit "$DPID" 30
+	wait "$DPID"
+	rc=$?
+	show_guest vgpu-b
+	if [ "$SHUTDOWN_POWEROFF" != ok ]; then
+		fail step1-shutdown "$SHUTDOWN_POWEROFF"
+	elif [ "$rc" -ne 0 ]; then
+		fail step1-shutdown "exit $rc after xl destroy"
+	elif xl list | grep -q 'vgpu-b\|(null)'; then
+		fail step1-shutdown "domain left behind after xl destroy"
+	else
+		pass step1-shutdown "exit 0 after guest power-off and after xl destroy; no domain left"
+	fi
+}
+
+# expect NAME RC PATTERN CMD...: CMD exits with RC and says PATTERN.
+BAD=""
+expect() {
+	local want=$1 pat=$2 out rc
+	shift 2
+	out=$(timeout 30 "$@" 2>&1)
+	rc=$?
+	[ $rc -eq 124 ] && out="(still running after 30 s) $out"
+	if [ "$rc" -ne "$want" ] || ! echo "$out" | grep -q "$pat"; then
+		BAD="$BAD [$* -> exit $rc: $out]"
+	fi
+	echo "  $* -> exit $rc: $(echo "$out" | head -n 1)"
+}
+
+# ---- bad-args, and SIGTERM teardown of a daemonised instance ----
+scenario_bad_args() {
+	local d n0 n1 pid rc
+	mkcfg vgpu-c 1 step1
+	xl create -p /tmp/vgpu-c.cfg >/dev/null 2>&1 || { fail bad-args "xl create failed"; return; }
+	d=$(xl domid vgpu-c)
+	n0=$(servers "$d")
+	expect 1 "no domain with id 4242" vgpu-ioreq --domid 4242 -F
+	expect 1 "domain 0 is not an HVM guest" vgpu-ioreq --domid 0 -F
+	expect 2 "invalid --domid 'abc'" vgpu-ioreq --domid abc
+	expect 2 "bus must be 00" vgpu-ioreq --domid "$d" --bdf 01:05.0
+	expect 2 "expected \[SSSS:\]BB:DD.F" vgpu-ioreq --domid "$d" --bdf 00:05
+	expect 2 "function must be 0" vgpu-ioreq --domid "$d" --bdf 00:05.3
+	expect 1 "is used by" vgpu-ioreq --domid "$d" --bdf 00:01.0 -F
+	expect 1 "no domain named 'nosuchguest'" vgpu-ioreq --domain nosuchguest -F
+	# daemonised: returns 0 with the ready line once serving
+	# (its stderr goes to a file: the daemon keeps it open after the
+	# foreground process returns)
+	timeout 30 vgpu-ioreq --domain vgpu-c --pidfile /run/vgpu-c.pid \
+		--log stderr >/tmp/vgpu-c.out 2>/tmp/vgpu-c-vgpu.log
+	rc=$?
+	echo "  vgpu-ioreq --domain vgpu-c --pidfile /run/vgpu-c.pid -> exit $rc: $(cat /tmp/vgpu-c.out)"
+	grep -q "^vgpu-ioreq: ready domid=$d sbdf=0000:00:05.0 " /tmp/vgpu-c.out && [ $rc -eq 0 ] ||
+		BAD="$BAD [daemon mode: exit $rc, stdout '$(cat /tmp/vgpu-c.out)']"
+	pid=$(cat /run/vgpu-c.pid 2>/dev/null)
+	n1=$(servers "$d")
+	# a second instance for the same function is refused
+	expect 1 "is used by" vgpu-ioreq --domid "$d" -F
+	kill -TERM "$pid" 2>/dev/null
+	wait_exit "$pid" 20
+	local n2
+	n2=$(servers "$d")
+	info "bad-args: ioreq servers before=$n0 serving=$n1 after=$n2"
+	[ "$n1" = $((n0 + 1)) ] || BAD="$BAD [servers while serving: $n1, before: $n0]"
+	[ "$n2" = "$n0" ] || BAD="$BAD [servers left after the failures and SIGTERM: $n2, before: $n0]"
+	[ -e /run/vgpu-c.pid ] && BAD="$BAD [pid file left behind]"
+	pgrep -x vgpu-ioreq >/dev/null && BAD="$BAD [vgpu-ioreq processes left: $(pgrep -x vgpu-ioreq)]"
+	xl destroy vgpu-c
+	if [ -z "$BAD" ]; then
+		pass bad-args "clear errors, exit codes 1/2, nothing left behind; SIGTERM teardown clean"
+	else
+		fail bad-args "$BAD"
+	fi
+}
+
+info "scenarios ($MODE) start at $(cut -d' ' -f1 /proc/uptime)s, vgpu-ioreq $(vgpu-ioreq --version 2>&1)"
+scenario_step1
+if [ "$MODE" = check ]; then
+	scenario_smp
+	scenario_bad_args
+fi
+info "scenarios done at $(cut -d' ' -f1 /proc/uptime)s"
