@@ -92,7 +92,8 @@ static int parse_hex_field(const char *s, size_t len, uint32_t max,
 			return -1;
 		v = v * 16 + (uint32_t)(isdigit((unsigned char)s[i]) ?
 						s[i] - '0' :
-						(tolower((unsigned char)s[i]) - 'a' + 10));
+						(tolower((unsigned char)s[i]) -
+						 'a' + 10));
 	}
 	if (v > max)
 		return -1;
@@ -124,29 +125,33 @@ int cli_parse_bdf(const char *s, uint32_t *sbdf, char *err, size_t errlen)
 	if (d > 0x1f || f > 7)
 		goto bad;
 	if (seg != 0) {
-		snprintf(err, errlen,
-			 "invalid --bdf '%s': segment must be 0000 (an HVM guest has one PCI segment)",
-			 s);
+		snprintf(
+			err, errlen,
+			"invalid --bdf '%s': segment must be 0000 (an HVM guest has one PCI segment)",
+			s);
 		return -1;
 	}
 	if (b != 0) {
-		snprintf(err, errlen,
-			 "invalid --bdf '%s': bus must be 00 (Xen routes HVM config cycles for bus 0 only)",
-			 s);
+		snprintf(
+			err, errlen,
+			"invalid --bdf '%s': bus must be 00 (Xen routes HVM config cycles for bus 0 only)",
+			s);
 		return -1;
 	}
 	if (f != 0) {
-		snprintf(err, errlen,
-			 "invalid --bdf '%s': function must be 0 (guests look at functions 1-7 only behind a multi-function device)",
-			 s);
+		snprintf(
+			err, errlen,
+			"invalid --bdf '%s': function must be 0 (guests look at functions 1-7 only behind a multi-function device)",
+			s);
 		return -1;
 	}
 	*sbdf = seg << 16 | b << 8 | d << 3 | f;
 	return 0;
 bad:
-	snprintf(err, errlen,
-		 "invalid --bdf '%s': expected [SSSS:]BB:DD.F in hex, device 00-1f, function 0-7",
-		 s);
+	snprintf(
+		err, errlen,
+		"invalid --bdf '%s': expected [SSSS:]BB:DD.F in hex, device 00-1f, function 0-7",
+		s);
 	return -1;
 }
 
@@ -175,8 +180,9 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 		switch (opt) {
 		case 'd':
 			if (cli_parse_u32(optarg, CLI_DOMID_MAX, &c->domid))
-				return bad(err, errlen, "--domid", optarg,
-					   "expected a domain id from 0 to 32751");
+				return bad(
+					err, errlen, "--domid", optarg,
+					"expected a domain id from 0 to 32751");
 			c->have_domid = true;
 			break;
 		case 'n':
@@ -202,11 +208,12 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 			snprintf(buf, sizeof(buf), "0x%s", optarg);
 			if (strncmp(optarg, "0x", 2) == 0 ||
 			    cli_parse_u32(buf, 0xfffe, &v))
-				return bad(err, errlen,
-					   opt == OPT_VENDOR_ID ? "--vendor-id" :
-								  "--device-id",
-					   optarg,
-					   "expected 1 to 4 hex digits, not ffff");
+				return bad(
+					err, errlen,
+					opt == OPT_VENDOR_ID ? "--vendor-id" :
+							       "--device-id",
+					optarg,
+					"expected 1 to 4 hex digits, not ffff");
 			if (!c->have_ids) {
 				c->ids.vendor = 0x1af4;
 				c->ids.device = 0x1111;
@@ -246,8 +253,9 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 		case OPT_LOG_LEVEL:
 			c->log_level = log_parse_level(optarg);
 			if (c->log_level < LOG_ERR)
-				return bad(err, errlen, "--log-level", optarg,
-					   "expected err, warning, info or debug");
+				return bad(
+					err, errlen, "--log-level", optarg,
+					"expected err, warning, info or debug");
 			break;
 		case 'v':
 			if (c->log_level < LOG_DEBUG)
@@ -274,7 +282,8 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 		return -1;
 	}
 	if (c->have_domid == (c->domain != NULL)) {
-		snprintf(err, errlen, "give exactly one of --domid N or --domain NAME");
+		snprintf(err, errlen,
+			 "give exactly one of --domid N or --domain NAME");
 		return -1;
 	}
 	return 0;

@@ -111,7 +111,7 @@ int daemon_pidfile(const char *path)
 		return -errno;
 	if (lockf(fd, F_TLOCK, 0) < 0) {
 		int rc = (errno == EACCES || errno == EAGAIN) ? -EWOULDBLOCK :
-							       -errno;
+								-errno;
 		close(fd);
 		return rc;
 	}

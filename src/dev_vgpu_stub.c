@@ -136,9 +136,10 @@ static void vgpu_stub_reg_write(struct vdev *d, uint32_t off, uint32_t val,
 		*w = merge(*w, val, bytes);
 		return;
 	}
-	log_guest(d->log,
-		  "guest: write of 0x%08x to read-only or unimplemented bar0 offset 0x%03x dropped",
-		  val & bytes, off);
+	log_guest(
+		d->log,
+		"guest: write of 0x%08x to read-only or unimplemented bar0 offset 0x%03x dropped",
+		val & bytes, off);
 }
 
 const struct vdev_ops vgpu_stub_ops = {

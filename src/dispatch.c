@@ -20,8 +20,8 @@ static uint64_t size_mask(uint32_t size)
 }
 
 /* One element access at offset @off of the target; @val in/out. */
-typedef void (*io_elem_fn)(struct vdev *d, uint64_t off, uint32_t size,
-			   int dir, uint64_t *val);
+typedef void (*io_elem_fn)(struct vdev *d, uint64_t off, uint32_t size, int dir,
+			   uint64_t *val);
 
 static void cfg_elem(struct vdev *d, uint64_t off, uint32_t size, int dir,
 		     uint64_t *val)
@@ -45,10 +45,11 @@ static void reject(struct vdev *d, struct io_req *r, struct io_stats *st,
 		   const char *why)
 {
 	st->rejected++;
-	log_guest(d->log,
-		  "guest: %s: type %u dir %u addr 0x%llx size %u count %u ptr %u",
-		  why, r->type, r->dir, (unsigned long long)r->addr, r->size,
-		  r->count, r->data_is_ptr);
+	log_guest(
+		d->log,
+		"guest: %s: type %u dir %u addr 0x%llx size %u count %u ptr %u",
+		why, r->type, r->dir, (unsigned long long)r->addr, r->size,
+		r->count, r->data_is_ptr);
 	if (r->dir == IO_READ && !r->data_is_ptr)
 		r->data = size_mask(r->size);
 }
@@ -110,7 +111,8 @@ static void do_rep(struct vdev *d, struct io_req *r, struct io_stats *st,
 		if (r->dir == IO_READ)
 			memcpy(buf + at, &v, r->size);
 	}
-	if (r->dir == IO_READ && h->ops->copy_to_guest(h, gpa_lo, buf, total) < 0)
+	if (r->dir == IO_READ &&
+	    h->ops->copy_to_guest(h, gpa_lo, buf, total) < 0)
 		reject(d, r, st, "rep buffer not writable");
 }
 

@@ -179,7 +179,8 @@ static void *map_guest(struct xen_host *x, uint64_t gpa, size_t len, int prot,
 	if (len == 0 || len > XEN_PAGE_SIZE || gpa + len < gpa)
 		return NULL;
 	n = (size_t)(((gpa + len - 1) >> XEN_PAGE_SHIFT) -
-		     (gpa >> XEN_PAGE_SHIFT)) + 1;
+		     (gpa >> XEN_PAGE_SHIFT)) +
+	    1;
 	for (i = 0; i < n; i++)
 		pfns[i] = (xen_pfn_t)((gpa >> XEN_PAGE_SHIFT) + i);
 	va = xenforeignmemory_map(x->fm, x->domid, prot, n, pfns, errs);
@@ -249,12 +250,14 @@ static int open_handles(struct xen_host *x)
 	x->xce = xenevtchn_open(NULL, 0);
 	x->xs = xs_open(0);
 	if (!x->dm || !x->fm || !x->xce) {
-		log_err(x->log, "cannot open the xen device model interfaces: %s (is this dom0, and are xen-privcmd and xen-evtchn loaded?)",
+		log_err(x->log,
+			"cannot open the xen device model interfaces: %s (is this dom0, and are xen-privcmd and xen-evtchn loaded?)",
 			strerror(errno));
 		return neg_errno();
 	}
 	if (!x->xs) {
-		log_err(x->log, "cannot connect to xenstore: %s (is xenstored running?)",
+		log_err(x->log,
+			"cannot connect to xenstore: %s (is xenstored running?)",
 			strerror(errno));
 		return neg_errno();
 	}
@@ -309,11 +312,11 @@ int xen_host_open(struct xen_host **out, uint32_t domid, struct logger *lg)
 	}
 
 	/* No buffered ioreqs: only stdvga and RTC broadcasts use them. */
-	if (xendevicemodel_create_ioreq_server(x->dm, domid,
-					       HVM_IOREQSRV_BUFIOREQ_OFF,
-					       &x->id)) {
+	if (xendevicemodel_create_ioreq_server(
+		    x->dm, domid, HVM_IOREQSRV_BUFIOREQ_OFF, &x->id)) {
 		rc = neg_errno();
-		log_err(lg, "cannot create an ioreq server: %s%s", strerror(-rc),
+		log_err(lg, "cannot create an ioreq server: %s%s",
+			strerror(-rc),
 			rc == -ENOSPC ? " (the domain has 8 servers already)" :
 					"");
 		goto fail;
@@ -328,8 +331,8 @@ int xen_host_open(struct xen_host **out, uint32_t domid, struct logger *lg)
 		PROT_READ | PROT_WRITE, 0);
 	if (!x->res) {
 		rc = neg_errno();
-		log_err(lg, "cannot map the ioreq page of server %u: %s",
-			x->id, strerror(-rc));
+		log_err(lg, "cannot map the ioreq page of server %u: %s", x->id,
+			strerror(-rc));
 		goto fail;
 	}
 	x->page = addr;
@@ -354,7 +357,8 @@ static int bind_ports(struct xen_host *x)
 		if (p < 0) {
 			int rc = neg_errno();
 
-			log_err(x->log, "cannot bind the event channel of vcpu %u: %s",
+			log_err(x->log,
+				"cannot bind the event channel of vcpu %u: %s",
 				v, strerror(-rc));
 			return rc;
 		}
@@ -363,8 +367,8 @@ static int bind_ports(struct xen_host *x)
 		if ((evtchn_port_t)p > x->max_port)
 			x->max_port = (evtchn_port_t)p;
 	}
-	x->vcpu_of_port = malloc(((size_t)x->max_port + 1) *
-				 sizeof(*x->vcpu_of_port));
+	x->vcpu_of_port =
+		malloc(((size_t)x->max_port + 1) * sizeof(*x->vcpu_of_port));
 	if (!x->vcpu_of_port)
 		return -ENOMEM;
 	memset(x->vcpu_of_port, 0xff,
@@ -440,8 +444,9 @@ void xen_host_close(struct xen_host *x)
 	if (x->stage >= XS_PCIDEV)
 		log_teardown(x,
 			     xendevicemodel_unmap_pcidev_from_ioreq_server(
-				     x->dm, x->domid, x->id, (uint16_t)(s >> 16),
-				     (uint8_t)(s >> 8), (uint8_t)((s >> 3) & 0x1f),
+				     x->dm, x->domid, x->id,
+				     (uint16_t)(s >> 16), (uint8_t)(s >> 8),
+				     (uint8_t)((s >> 3) & 0x1f),
 				     (uint8_t)(s & 7)),
 			     "release pci function");
 	for (v = 0; v < x->nr_bound; v++)
@@ -450,8 +455,8 @@ void xen_host_close(struct xen_host *x)
 		xenforeignmemory_unmap_resource(x->fm, x->res);
 	if (x->stage >= XS_SERVER)
 		log_teardown(x,
-			     xendevicemodel_destroy_ioreq_server(x->dm, x->domid,
-								 x->id),
+			     xendevicemodel_destroy_ioreq_server(
+				     x->dm, x->domid, x->id),
 			     "destroy ioreq server");
 	if (x->xs) {
 		xs_unwatch(x->xs, "@releaseDomain", RELEASE_TOKEN);

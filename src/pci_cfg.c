@@ -43,7 +43,7 @@ void pci_cfg_write(struct pci_cfg *cfg, uint32_t off, uint32_t size,
 		w = cfg->wmask[at];
 		c = cfg->w1cmask[at];
 		cfg->data[at] = (uint8_t)((cfg->data[at] & ~w) | (val & w));
-		cfg->data[at] &= (uint8_t)~(val & c);
+		cfg->data[at] &= (uint8_t) ~(val & c);
 	}
 }
 

@@ -52,7 +52,8 @@ int qmp_parse_query_pci(const char *json, unsigned int dev, unsigned int fn,
 		    !json_object_is_type(devs, json_type_array))
 			continue;
 		for (j = 0; j < json_object_array_length(devs); j++) {
-			struct json_object *d = json_object_array_get_idx(devs, j);
+			struct json_object *d =
+				json_object_array_get_idx(devs, j);
 			struct json_object *ci, *de;
 			int slot, f;
 

@@ -21,13 +21,13 @@ static int watch(int ep, int fd, uint32_t tag)
 
 static void log_stats(struct logger *lg, const struct io_stats *st)
 {
-	log_info(lg,
-		 "requests: config %llu, mmio %llu, pio %llu, invalidate %llu, other %llu, rejected %llu",
-		 (unsigned long long)st->cfg, (unsigned long long)st->mmio,
-		 (unsigned long long)st->pio,
-		 (unsigned long long)st->invalidate,
-		 (unsigned long long)st->other,
-		 (unsigned long long)st->rejected);
+	log_info(
+		lg,
+		"requests: config %llu, mmio %llu, pio %llu, invalidate %llu, other %llu, rejected %llu",
+		(unsigned long long)st->cfg, (unsigned long long)st->mmio,
+		(unsigned long long)st->pio, (unsigned long long)st->invalidate,
+		(unsigned long long)st->other,
+		(unsigned long long)st->rejected);
 }
 
 /* -1: keep going; otherwise how the loop ends. */

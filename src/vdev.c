@@ -51,9 +51,8 @@ void vdev_destroy(struct vdev *d)
 {
 	/* Failure is harmless here: destroying the server drops its ranges
 	 * (and after the domain died, there is nothing left to unroute). */
-	if (d->bar0_mapped &&
-	    d->host->ops->unmap_mmio(d->host, d->bar0_base,
-				     d->ops->bar0_size) < 0)
+	if (d->bar0_mapped && d->host->ops->unmap_mmio(d->host, d->bar0_base,
+						       d->ops->bar0_size) < 0)
 		log_debug(d->log, "cannot unroute bar0 at 0x%08x",
 			  d->bar0_base);
 	d->bar0_mapped = false;
@@ -85,7 +84,7 @@ void vdev_sync_bars(struct vdev *d)
 	 * QEMU's pci_bar_address() rules: no address 0, not the all-ones
 	 * sizing pattern, no wrap past 4 GiB for a 32-bit BAR.
 	 */
-	bool want = decode && base != 0 && base != (uint32_t)~(size - 1) &&
+	bool want = decode && base != 0 && base != (uint32_t) ~(size - 1) &&
 		    (uint64_t)base + size <= 0x100000000ull;
 	int rc;
 

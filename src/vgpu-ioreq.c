@@ -62,7 +62,8 @@ static int check_domain(struct daemon *dm)
 			return rc;
 		}
 		if (rc < 0) {
-			log_err(&dm->log, "cannot look up domain '%s' in xenstore: %s",
+			log_err(&dm->log,
+				"cannot look up domain '%s' in xenstore: %s",
 				c->domain, strerror(-rc));
 			return rc;
 		}
@@ -82,8 +83,9 @@ static int check_domain(struct daemon *dm)
 	default:
 		log_err(&dm->log, "cannot query domain %u: %s%s", c->domid,
 			strerror(-rc),
-			rc == -EACCES || rc == -EPERM ? " (run as root in dom0)" :
-							"");
+			rc == -EACCES || rc == -EPERM ?
+				" (run as root in dom0)" :
+				"");
 		break;
 	}
 	return rc;
@@ -108,7 +110,8 @@ static int lock_slot(struct daemon *dm, char *holder, size_t len)
 		if (fd < 0 && errno == ENOENT) {
 			char dir[128];
 
-			snprintf(dir, sizeof(dir), "%s/vgpu-ioreq", RUNSTATEDIR);
+			snprintf(dir, sizeof(dir), "%s/vgpu-ioreq",
+				 RUNSTATEDIR);
 			if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 				return -errno;
 			continue;
@@ -142,7 +145,8 @@ static int check_slot(struct daemon *dm)
 	struct timespec t0;
 
 	if (rc == -EBUSY) {
-		log_err(&dm->log, "0000:00:%02x.%u of domain %u is used by another vgpu-ioreq (pid %s)",
+		log_err(&dm->log,
+			"0000:00:%02x.%u of domain %u is used by another vgpu-ioreq (pid %s)",
 			(s >> 3) & 0x1f, s & 7, dm->cli.domid, holder);
 		return rc;
 	}
@@ -156,13 +160,16 @@ static int check_slot(struct daemon *dm)
 	rc = qmp_slot_in_use(path, (s >> 3) & 0x1f, s & 7, desc, sizeof(desc));
 	dm->ms_qmp += ms_since(&t0);
 	if (rc == 1) {
-		log_err(&dm->log, "0000:00:%02x.%u of domain %u is used by %s; choose a free slot with --bdf",
+		log_err(&dm->log,
+			"0000:00:%02x.%u of domain %u is used by %s; choose a free slot with --bdf",
 			(s >> 3) & 0x1f, s & 7, dm->cli.domid, desc);
 		return -EBUSY;
 	}
 	if (rc < 0)
-		log_warn(&dm->log, "cannot ask QEMU which PCI slots it uses (%s): claiming anyway",
-			 strerror(-rc));
+		log_warn(
+			&dm->log,
+			"cannot ask QEMU which PCI slots it uses (%s): claiming anyway",
+			strerror(-rc));
 	return 0;
 }
 
@@ -199,7 +206,8 @@ static int start(struct daemon *dm)
 	rc = vdev_create(&dm->dev, ops, c->have_ids ? &c->ids : NULL, c->sbdf,
 			 xen_host_seam(dm->xen), &dm->log);
 	if (rc < 0) {
-		log_err(&dm->log, "cannot create the device: %s", strerror(-rc));
+		log_err(&dm->log, "cannot create the device: %s",
+			strerror(-rc));
 		return rc;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -207,18 +215,19 @@ static int start(struct daemon *dm)
 	dm->ms_xen += ms_since(&t0);
 	if (rc < 0)
 		return rc;
-	snprintf(line, sizeof(line),
-		 "vgpu-ioreq: ready domid=%u sbdf=%04x:%02x:%02x.%u ioservid=%u id=%04x:%04x vcpus=%u pid=%ld\n",
-		 c->domid, s >> 16, (s >> 8) & 0xff, (s >> 3) & 0x1f, s & 7,
-		 xen_host_ioservid(dm->xen), dm->dev.ids.vendor,
-		 dm->dev.ids.device, xen_host_nr_vcpus(dm->xen),
-		 (long)getpid());
+	snprintf(
+		line, sizeof(line),
+		"vgpu-ioreq: ready domid=%u sbdf=%04x:%02x:%02x.%u ioservid=%u id=%04x:%04x vcpus=%u pid=%ld\n",
+		c->domid, s >> 16, (s >> 8) & 0xff, (s >> 3) & 0x1f, s & 7,
+		xen_host_ioservid(dm->xen), dm->dev.ids.vendor,
+		dm->dev.ids.device, xen_host_nr_vcpus(dm->xen), (long)getpid());
 	total = ms_since(&dm->t_start);
-	log_info(&dm->log,
-		 "serving %s as %04x:%04x with ioreq server %u; ready %.2f ms after start: %.2f ms in hypervisor and xenstore calls, %.2f ms asking qemu, %.2f ms own work",
-		 ops->name, dm->dev.ids.vendor, dm->dev.ids.device,
-		 xen_host_ioservid(dm->xen), total, dm->ms_xen, dm->ms_qmp,
-		 total - dm->ms_xen - dm->ms_qmp);
+	log_info(
+		&dm->log,
+		"serving %s as %04x:%04x with ioreq server %u; ready %.2f ms after start: %.2f ms in hypervisor and xenstore calls, %.2f ms asking qemu, %.2f ms own work",
+		ops->name, dm->dev.ids.vendor, dm->dev.ids.device,
+		xen_host_ioservid(dm->xen), total, dm->ms_xen, dm->ms_qmp,
+		total - dm->ms_xen - dm->ms_qmp);
 	daemon_ready(line, dm->handoff_fd, c->ready_fd);
 	dm->handoff_fd = -1;
 	if (!c->foreground) {
@@ -228,9 +237,8 @@ static int start(struct daemon *dm)
 			      c->log_sink == LOG_SINK_STDERR);
 		if (!c->log_sink_set) {
 			log_init(&dm->log, LOG_SINK_SYSLOG, c->log_level);
-			log_set_prefix(&dm->log, "d%u %02x:%02x.%u: ",
-				       c->domid, (s >> 8) & 0xff,
-				       (s >> 3) & 0x1f, s & 7);
+			log_set_prefix(&dm->log, "d%u %02x:%02x.%u: ", c->domid,
+				       (s >> 8) & 0xff, (s >> 3) & 0x1f, s & 7);
 		}
 	}
 	return 0;
@@ -257,10 +265,9 @@ static void stop(struct daemon *dm)
 
 int main(int argc, char **argv)
 {
-	struct daemon dm = { .sigfd = -1,
-			   .handoff_fd = -1,
-			   .pidfile_fd = -1,
-			   .slot_fd = -1 };
+	struct daemon dm = {
+		.sigfd = -1, .handoff_fd = -1, .pidfile_fd = -1, .slot_fd = -1
+	};
 	enum serve_end end;
 	struct timespec t0;
 	char err[256];
@@ -268,7 +275,8 @@ int main(int argc, char **argv)
 
 	clock_gettime(CLOCK_MONOTONIC, &dm.t_start);
 	if (cli_parse(&dm.cli, argc, argv, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vgpu-ioreq: %s\nTry 'vgpu-ioreq --help'.\n", err);
+		fprintf(stderr, "vgpu-ioreq: %s\nTry 'vgpu-ioreq --help'.\n",
+			err);
 		return CLI_EXIT_USAGE;
 	}
 	if (dm.cli.help) {

@@ -39,7 +39,8 @@
 #define VGPU_REG_STATUS 0x010
 #define VGPU_STATUS_ACKNOWLEDGE 0x1u
 #define VGPU_STATUS_DRIVER_OK 0x4u
-#define VGPU_STATUS_DRIVER_MASK (VGPU_STATUS_ACKNOWLEDGE | VGPU_STATUS_DRIVER_OK)
+#define VGPU_STATUS_DRIVER_MASK \
+	(VGPU_STATUS_ACKNOWLEDGE | VGPU_STATUS_DRIVER_OK)
 /* RO: number of device resets since the emulator started. */
 #define VGPU_REG_RESET_COUNT 0x014
 /* RW: scratch register for liveness checks. */

@@ -39,11 +39,16 @@ static int one(struct xen_host *x, struct io_req *r, uint64_t *data)
 
 static int run(struct xen_host *x, const char *kind, unsigned long n)
 {
-	struct io_req cfg = { .addr = (uint64_t)SBDF << 32, .count = 1,
-			      .size = 4, .type = IO_PCI_CONFIG,
+	struct io_req cfg = { .addr = (uint64_t)SBDF << 32,
+			      .count = 1,
+			      .size = 4,
+			      .type = IO_PCI_CONFIG,
 			      .dir = IO_READ };
-	struct io_req mmio = { .addr = BAR + VGPU_REG_SCRATCH, .count = 1,
-			       .size = 4, .type = IO_MMIO, .dir = IO_READ };
+	struct io_req mmio = { .addr = BAR + VGPU_REG_SCRATCH,
+			       .count = 1,
+			       .size = 4,
+			       .type = IO_MMIO,
+			       .dir = IO_READ };
 	struct io_req *r = strcmp(kind, "cfg") == 0 ? &cfg : &mmio;
 	uint64_t data = 0, want = r == &cfg ? 0x11111af4 : 0;
 	unsigned long i;
@@ -68,15 +73,17 @@ static void print_rss(void)
 
 	while (f && fgets(line, sizeof(line), f))
 		if (strncmp(line, "VmHWM:", 6) == 0)
-			printf("bench: peak RSS of the bench process %s", line + 6);
+			printf("bench: peak RSS of the bench process %s",
+			       line + 6);
 	if (f)
 		fclose(f);
 }
 
 int main(int argc, char **argv)
 {
-	struct fake_xen_cfg cfg = { .domid = 1, .nr_vcpus = 1, .hvm = true,
-				    .guest_pages = 1 };
+	struct fake_xen_cfg cfg = {
+		.domid = 1, .nr_vcpus = 1, .hvm = true, .guest_pages = 1
+	};
 	const char *kind = argc > 1 ? argv[1] : "both";
 	unsigned long n = argc > 2 ? strtoul(argv[2], NULL, 0) : 200000;
 	struct io_stats st = { 0 };
@@ -89,13 +96,16 @@ int main(int argc, char **argv)
 	fake_xen_reset(&cfg);
 	log_init(&lg, LOG_SINK_STDERR, LOG_ERR);
 	if (xen_host_open(&x, 1, &lg) ||
-	    vdev_create(&d, &vgpu_stub_ops, NULL, SBDF, xen_host_seam(x), &lg) ||
+	    vdev_create(&d, &vgpu_stub_ops, NULL, SBDF, xen_host_seam(x),
+			&lg) ||
 	    xen_host_attach(x, &d, &st))
 		return 1;
 	xen_host_handle_events(x); /* the bind-time spurious event */
 	{
 		struct io_req w = { .addr = (uint64_t)SBDF << 32 | 0x10,
-				    .data = BAR, .count = 1, .size = 4,
+				    .data = BAR,
+				    .count = 1,
+				    .size = 4,
 				    .type = IO_PCI_CONFIG };
 
 		one(x, &w, &dummy);

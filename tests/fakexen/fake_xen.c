@@ -413,9 +413,11 @@ int xendevicemodel_map_pcidev_to_ioreq_server(xendevicemodel_handle *dmod,
 	return rc;
 }
 
-int xendevicemodel_unmap_pcidev_from_ioreq_server(
-	xendevicemodel_handle *dmod, domid_t domid, ioservid_t id,
-	uint16_t segment, uint8_t bus, uint8_t device, uint8_t function)
+int xendevicemodel_unmap_pcidev_from_ioreq_server(xendevicemodel_handle *dmod,
+						  domid_t domid, ioservid_t id,
+						  uint16_t segment, uint8_t bus,
+						  uint8_t device,
+						  uint8_t function)
 {
 	uint32_t sbdf = (uint32_t)segment << 16 | bus << 8 | device << 3 |
 			function;
@@ -459,15 +461,18 @@ int xendevicemodel_map_io_range_to_ioreq_server(xendevicemodel_handle *dmod,
 			}
 		}
 		if (rc == 0 && fx.nr_ranges < MAX_RANGES)
-			fx.ranges[fx.nr_ranges++] = (struct range){ start, end };
+			fx.ranges[fx.nr_ranges++] =
+				(struct range){ start, end };
 	}
 	pthread_mutex_unlock(&fx.lock);
 	return rc;
 }
 
-int xendevicemodel_unmap_io_range_from_ioreq_server(
-	xendevicemodel_handle *dmod, domid_t domid, ioservid_t id, int is_mmio,
-	uint64_t start, uint64_t end)
+int xendevicemodel_unmap_io_range_from_ioreq_server(xendevicemodel_handle *dmod,
+						    domid_t domid,
+						    ioservid_t id, int is_mmio,
+						    uint64_t start,
+						    uint64_t end)
 {
 	unsigned int i;
 	int rc = -1;
@@ -522,8 +527,9 @@ int xendevicemodel_destroy_ioreq_server(xendevicemodel_handle *dmod,
 	pthread_mutex_lock(&fx.lock);
 	if (record("destroy", 0, 0) == 0 && server_ok(domid, id)) {
 		if (fake_xen_outstanding())
-			violation("server destroyed with %u requests unanswered",
-				  fake_xen_outstanding());
+			violation(
+				"server destroyed with %u requests unanswered",
+				fake_xen_outstanding());
 		fx.server = fx.enabled = fx.pcidev = false;
 		fx.nr_ranges = 0;
 		rc = 0;
@@ -554,10 +560,11 @@ int xenforeignmemory_close(xenforeignmemory_handle *fmem)
 	return 0;
 }
 
-xenforeignmemory_resource_handle *xenforeignmemory_map_resource(
-	xenforeignmemory_handle *fmem, domid_t domid, unsigned int type,
-	unsigned int id, unsigned long frame, unsigned long nr_frames,
-	void **paddr, int prot, int flags)
+xenforeignmemory_resource_handle *
+xenforeignmemory_map_resource(xenforeignmemory_handle *fmem, domid_t domid,
+			      unsigned int type, unsigned int id,
+			      unsigned long frame, unsigned long nr_frames,
+			      void **paddr, int prot, int flags)
 {
 	xenforeignmemory_resource_handle *h = NULL;
 
@@ -749,8 +756,9 @@ int xenevtchn_notify(xenevtchn_handle *xce, evtchn_port_t port)
 	if (v == fx.cfg.nr_vcpus) {
 		violation("notify on unbound port %u", port);
 	} else if (!fx.outstanding[v]) {
-		violation("vcpu %u notified with no request outstanding (completed twice?)",
-			  v);
+		violation(
+			"vcpu %u notified with no request outstanding (completed twice?)",
+			v);
 	} else if (fx.page->vcpu_ioreq[v].state != STATE_IORESP_READY) {
 		violation("vcpu %u notified in state %u", v,
 			  fx.page->vcpu_ioreq[v].state);

@@ -39,7 +39,10 @@ static void good_lines(void **state)
 	assert_int_equal(c.ready_fd, -1);
 	assert_int_equal(c.log_level, LOG_INFO);
 
-	assert_int_equal(parse(&c, err, "--domid=7 --bdf 0000:00:1f.0 -F -vv --pidfile /run/x.pid --ready-fd 9 --log syslog"), 0);
+	assert_int_equal(
+		parse(&c, err,
+		      "--domid=7 --bdf 0000:00:1f.0 -F -vv --pidfile /run/x.pid --ready-fd 9 --log syslog"),
+		0);
 	assert_int_equal(c.domid, 7);
 	assert_int_equal(c.sbdf, 0x1fu << 3);
 	assert_true(c.foreground);
@@ -48,7 +51,10 @@ static void good_lines(void **state)
 	assert_int_equal(c.log_level, LOG_DEBUG);
 	assert_int_equal(c.log_sink, LOG_SINK_SYSLOG);
 
-	assert_int_equal(parse(&c, err, "--domain guest1 -b 00:0a.0 --log-level warning --vendor-id 1AF4 --device-id 10f0"), 0);
+	assert_int_equal(
+		parse(&c, err,
+		      "--domain guest1 -b 00:0a.0 --log-level warning --vendor-id 1AF4 --device-id 10f0"),
+		0);
 	assert_string_equal(c.domain, "guest1");
 	assert_int_equal(c.sbdf, 0x0au << 3);
 	assert_int_equal(c.log_level, LOG_WARNING);
@@ -90,7 +96,8 @@ static void bad_lines(void **state)
 	expect_error("--domid 1 --bdf 5", "expected [SSSS:]BB:DD.F");
 	expect_error("--domid 1 --bdf 00:05", "expected [SSSS:]BB:DD.F");
 	expect_error("--domid 1 --bdf 00:0g.0", "expected [SSSS:]BB:DD.F");
-	expect_error("--domid 1 --bdf 00000:00:05.0", "expected [SSSS:]BB:DD.F");
+	expect_error("--domid 1 --bdf 00000:00:05.0",
+		     "expected [SSSS:]BB:DD.F");
 	expect_error("--domid 1 --log file", "expected stderr or syslog");
 	expect_error("--domid 1 --log-level loud", "invalid --log-level");
 	expect_error("--domid 1 --ready-fd 1", "descriptor number >= 3");

@@ -166,8 +166,7 @@ static void scratch_and_sub_dword_access(void **state)
 	assert_int_equal(vdev_bar_read(&f->d, VGPU_REG_SCRATCH + 1, 2), 0x3311);
 	/* an unaligned dword across SCRATCH and the next (unimplemented)
 	 * register reads zeroes there and drops those bytes on write */
-	assert_int_equal(vdev_bar_read(&f->d, VGPU_REG_SCRATCH + 2, 4),
-			 0x2233);
+	assert_int_equal(vdev_bar_read(&f->d, VGPU_REG_SCRATCH + 2, 4), 0x2233);
 	vdev_bar_write(&f->d, VGPU_REG_SCRATCH + 2, 4, 0xaabbccdd);
 	assert_int_equal(rd(f, VGPU_REG_SCRATCH), 0xccdd11ef);
 	/* 8-byte write into the scratch RAM: low dword first */
@@ -182,9 +181,10 @@ static void compute_is_factorial(void **state)
 	struct fx *f = *state;
 	static const struct {
 		uint32_t n, r;
-	} cases[] = { { 0, 1 },	  { 1, 1 },	    { 5, 120 },
-		      { 12, 479001600 }, { 13, 1932053504 }, { 33, 2147483648u },
-		      { 34, 0 },	 { 0xffffffff, 0 } };
+	} cases[] = { { 0, 1 },		  { 1, 1 },
+		      { 5, 120 },	  { 12, 479001600 },
+		      { 13, 1932053504 }, { 33, 2147483648u },
+		      { 34, 0 },	  { 0xffffffff, 0 } };
 	unsigned int i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

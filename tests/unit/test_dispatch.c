@@ -44,8 +44,12 @@ static int teardown(void **state)
 static uint64_t go(struct fx *f, uint8_t type, uint8_t dir, uint64_t addr,
 		   uint32_t size, uint64_t data)
 {
-	struct io_req r = { .addr = addr, .data = data, .count = 1,
-			    .size = size, .type = type, .dir = dir };
+	struct io_req r = { .addr = addr,
+			    .data = data,
+			    .count = 1,
+			    .size = size,
+			    .type = type,
+			    .dir = dir };
 
 	io_dispatch(&f->d, &r, &f->st);
 	return r.data;
@@ -77,8 +81,8 @@ static void config_for_another_function(void **state)
 	struct fx *f = *state;
 
 	/* full 32-bit SBDF compare: segment 1 and bus 0x100 aliases */
-	assert_int_equal(go(f, IO_PCI_CONFIG, IO_READ, (uint64_t)(6u << 3) << 32,
-			    4, 0),
+	assert_int_equal(go(f, IO_PCI_CONFIG, IO_READ,
+			    (uint64_t)(6u << 3) << 32, 4, 0),
 			 0xffffffff);
 	assert_int_equal(go(f, IO_PCI_CONFIG, IO_READ,
 			    (uint64_t)(0x10000u | SBDF) << 32, 2, 0),
@@ -92,8 +96,11 @@ static void config_for_another_function(void **state)
 static void config_bad_sizes_and_counts(void **state)
 {
 	struct fx *f = *state;
-	struct io_req r = { .addr = cfg(0), .count = 0, .size = 4,
-			    .type = IO_PCI_CONFIG, .dir = IO_READ };
+	struct io_req r = { .addr = cfg(0),
+			    .count = 0,
+			    .size = 4,
+			    .type = IO_PCI_CONFIG,
+			    .dir = IO_READ };
 
 	assert_int_equal(go(f, IO_PCI_CONFIG, IO_READ, cfg(0), 3, 0), 0xffffff);
 	assert_int_equal(go(f, IO_PCI_CONFIG, IO_READ, cfg(0), 8, 0), ~0ull);
@@ -106,8 +113,12 @@ static void config_bad_sizes_and_counts(void **state)
 static void config_rep_through_guest_buffer(void **state)
 {
 	struct fx *f = *state;
-	struct io_req r = { .addr = cfg(0), .data = 0x100, .count = 3,
-			    .size = 2, .type = IO_PCI_CONFIG, .dir = IO_READ,
+	struct io_req r = { .addr = cfg(0),
+			    .data = 0x100,
+			    .count = 3,
+			    .size = 2,
+			    .type = IO_PCI_CONFIG,
+			    .dir = IO_READ,
 			    .data_is_ptr = 1 };
 	uint16_t out[3];
 
@@ -145,8 +156,11 @@ static void mmio_every_size(void **state)
 static void mmio_malformed(void **state)
 {
 	struct fx *f = *state;
-	struct io_req big = { .addr = BAR, .count = 0xffffffff, .size = 4,
-			      .type = IO_MMIO, .dir = IO_READ };
+	struct io_req big = { .addr = BAR,
+			      .count = 0xffffffff,
+			      .size = 4,
+			      .type = IO_MMIO,
+			      .dir = IO_READ };
 
 	assert_int_equal(go(f, IO_MMIO, IO_READ, BAR, 3, 0), 0xffffff);
 	assert_int_equal(go(f, IO_MMIO, IO_READ, BAR, 16, 0), ~0ull);
@@ -154,7 +168,8 @@ static void mmio_malformed(void **state)
 	assert_int_equal(go(f, IO_MMIO, IO_READ, BAR + VGPU_BAR0_SIZE, 4, 0),
 			 0xffffffff);
 	assert_int_equal(go(f, IO_MMIO, IO_READ, BAR - 4, 4, 0), 0xffffffff);
-	assert_int_equal(go(f, IO_MMIO, IO_READ, BAR + VGPU_BAR0_SIZE - 2, 4, 0),
+	assert_int_equal(go(f, IO_MMIO, IO_READ, BAR + VGPU_BAR0_SIZE - 2, 4,
+			    0),
 			 0xffffffff);
 	assert_int_equal(go(f, IO_MMIO, IO_READ, ~0ull, 8, 0), ~0ull);
 	io_dispatch(&f->d, &big, &f->st);
@@ -169,14 +184,26 @@ static void mmio_rep_stos(void **state)
 {
 	struct fx *f = *state;
 	uint32_t base = BAR + VGPU_REG_SCRATCH_RAM;
-	struct io_req up = { .addr = base, .data = 0xabcd, .count = 4,
-			     .size = 4, .type = IO_MMIO, .dir = IO_WRITE };
-	struct io_req down = { .addr = base + 0x1c, .data = 0x77, .count = 2,
-			       .size = 4, .type = IO_MMIO, .dir = IO_WRITE,
+	struct io_req up = { .addr = base,
+			     .data = 0xabcd,
+			     .count = 4,
+			     .size = 4,
+			     .type = IO_MMIO,
+			     .dir = IO_WRITE };
+	struct io_req down = { .addr = base + 0x1c,
+			       .data = 0x77,
+			       .count = 2,
+			       .size = 4,
+			       .type = IO_MMIO,
+			       .dir = IO_WRITE,
 			       .df = 1 };
 	struct io_req under = { .addr = base - VGPU_REG_SCRATCH_RAM + 4,
-				.data = 1, .count = 3, .size = 4,
-				.type = IO_MMIO, .dir = IO_WRITE, .df = 1 };
+				.data = 1,
+				.count = 3,
+				.size = 4,
+				.type = IO_MMIO,
+				.dir = IO_WRITE,
+				.df = 1 };
 
 	io_dispatch(&f->d, &up, &f->st);
 	assert_int_equal(go(f, IO_MMIO, IO_READ, base + 12, 4, 0), 0xabcd);
@@ -194,17 +221,34 @@ static void mmio_rep_movs_with_guest_buffer(void **state)
 	struct fx *f = *state;
 	uint32_t base = BAR + VGPU_REG_SCRATCH_RAM;
 	uint32_t src[4] = { 1, 2, 3, 4 }, out[4] = { 0 };
-	struct io_req w = { .addr = base, .data = 0x0ffc, .count = 4,
-			    .size = 4, .type = IO_MMIO, .dir = IO_WRITE,
+	struct io_req w = { .addr = base,
+			    .data = 0x0ffc,
+			    .count = 4,
+			    .size = 4,
+			    .type = IO_MMIO,
+			    .dir = IO_WRITE,
 			    .data_is_ptr = 1 };
-	struct io_req rd = { .addr = base + 12, .data = 0x200c, .count = 4,
-			     .size = 4, .type = IO_MMIO, .dir = IO_READ,
-			     .data_is_ptr = 1, .df = 1 };
-	struct io_req bad = { .addr = base, .data = REC_RAM_SIZE - 4,
-			      .count = 4, .size = 4, .type = IO_MMIO,
-			      .dir = IO_WRITE, .data_is_ptr = 1 };
-	struct io_req wrap = { .addr = base, .data = ~0ull - 4, .count = 4,
-			       .size = 4, .type = IO_MMIO, .dir = IO_WRITE,
+	struct io_req rd = { .addr = base + 12,
+			     .data = 0x200c,
+			     .count = 4,
+			     .size = 4,
+			     .type = IO_MMIO,
+			     .dir = IO_READ,
+			     .data_is_ptr = 1,
+			     .df = 1 };
+	struct io_req bad = { .addr = base,
+			      .data = REC_RAM_SIZE - 4,
+			      .count = 4,
+			      .size = 4,
+			      .type = IO_MMIO,
+			      .dir = IO_WRITE,
+			      .data_is_ptr = 1 };
+	struct io_req wrap = { .addr = base,
+			       .data = ~0ull - 4,
+			       .count = 4,
+			       .size = 4,
+			       .type = IO_MMIO,
+			       .dir = IO_WRITE,
 			       .data_is_ptr = 1 };
 
 	/* guest buffer crossing a page boundary */

@@ -39,8 +39,10 @@ struct world {
 
 static void up(struct world *w, unsigned int vcpus)
 {
-	struct fake_xen_cfg cfg = { .domid = DOMID, .nr_vcpus = vcpus,
-				    .hvm = true, .name = "guest",
+	struct fake_xen_cfg cfg = { .domid = DOMID,
+				    .nr_vcpus = vcpus,
+				    .hvm = true,
+				    .name = "guest",
 				    .guest_pages = 16 };
 
 	memset(w, 0, sizeof(*w));
@@ -77,8 +79,10 @@ static uint64_t xact(struct world *w, unsigned int v, struct io_req r)
 
 static uint64_t cfg_rd(struct world *w, uint32_t off, uint32_t size)
 {
-	struct io_req r = { .addr = (uint64_t)SBDF << 32 | off, .count = 1,
-			    .size = size, .type = IO_PCI_CONFIG,
+	struct io_req r = { .addr = (uint64_t)SBDF << 32 | off,
+			    .count = 1,
+			    .size = size,
+			    .type = IO_PCI_CONFIG,
 			    .dir = IO_READ };
 
 	return xact(w, 0, r);
@@ -86,8 +90,11 @@ static uint64_t cfg_rd(struct world *w, uint32_t off, uint32_t size)
 
 static void cfg_wr(struct world *w, uint32_t off, uint32_t size, uint32_t v)
 {
-	struct io_req r = { .addr = (uint64_t)SBDF << 32 | off, .data = v,
-			    .count = 1, .size = size, .type = IO_PCI_CONFIG,
+	struct io_req r = { .addr = (uint64_t)SBDF << 32 | off,
+			    .data = v,
+			    .count = 1,
+			    .size = size,
+			    .type = IO_PCI_CONFIG,
 			    .dir = IO_WRITE };
 
 	xact(w, 0, r);
@@ -95,8 +102,12 @@ static void cfg_wr(struct world *w, uint32_t off, uint32_t size, uint32_t v)
 
 static struct io_req mmio(uint32_t addr, int dir, uint32_t size, uint64_t v)
 {
-	struct io_req r = { .addr = addr, .data = v, .count = 1,
-			    .size = size, .type = IO_MMIO, .dir = (uint8_t)dir };
+	struct io_req r = { .addr = addr,
+			    .data = v,
+			    .count = 1,
+			    .size = size,
+			    .type = IO_MMIO,
+			    .dir = (uint8_t)dir };
 	return r;
 }
 
@@ -138,7 +149,8 @@ static void teardown_order_mirrors_setup(void **state)
 	{
 		static const char *const want[] = { "disable", "unmap_mmio",
 						    "unmap_pcidev",
-						    "unmap_resource", "destroy" };
+						    "unmap_resource",
+						    "destroy" };
 
 		assert_int_equal(n - first, 5);
 		for (i = 0; i < 5; i++)
@@ -194,8 +206,8 @@ static void replay_hvmloader_linux_trace(void **state)
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long a = 0, b = 0, c = 0;
 
-		if (line[0] == '#' || sscanf(line, "%7s %llx %llx %llx", op, &a,
-					     &b, &c) < 2)
+		if (line[0] == '#' ||
+		    sscanf(line, "%7s %llx %llx %llx", op, &a, &b, &c) < 2)
 			continue;
 		lines++;
 		if (strcmp(op, "RD") == 0) {
@@ -250,8 +262,9 @@ static void replay_hvmloader_linux_trace(void **state)
 
 static void spurious_events_and_invalidate(void **state)
 {
-	struct io_req inv = { .type = IO_INVALIDATE, .count = 1, .size = 0,
-			      .dir = IO_WRITE };
+	struct io_req inv = {
+		.type = IO_INVALIDATE, .count = 1, .size = 0, .dir = IO_WRITE
+	};
 	struct world w;
 	uint64_t notifies;
 
@@ -292,10 +305,14 @@ static void two_vcpus_at_once(void **state)
 
 static void request_waiting_before_bind(void **state)
 {
-	struct fake_xen_cfg cfg = { .domid = DOMID, .nr_vcpus = 1, .hvm = true,
-				    .guest_pages = 1 };
-	struct io_req r = { .addr = (uint64_t)SBDF << 32, .count = 1,
-			    .size = 4, .type = IO_PCI_CONFIG, .dir = IO_READ };
+	struct fake_xen_cfg cfg = {
+		.domid = DOMID, .nr_vcpus = 1, .hvm = true, .guest_pages = 1
+	};
+	struct io_req r = { .addr = (uint64_t)SBDF << 32,
+			    .count = 1,
+			    .size = 4,
+			    .type = IO_PCI_CONFIG,
+			    .dir = IO_READ };
 	struct world w;
 	uint64_t data = 0;
 
@@ -318,15 +335,32 @@ static void malformed_requests_complete_once(void **state)
 {
 	struct io_req bad[] = {
 		{ .type = 0x55, .dir = IO_READ, .size = 4, .count = 1 },
-		{ .type = IO_MMIO, .dir = IO_READ, .size = 0, .count = 1,
+		{ .type = IO_MMIO,
+		  .dir = IO_READ,
+		  .size = 0,
+		  .count = 1,
 		  .addr = 0xf1000000 },
-		{ .type = IO_MMIO, .dir = IO_WRITE, .size = 4,
-		  .count = 0xffffffff, .addr = 0xf1000000 },
-		{ .type = IO_MMIO, .dir = IO_READ, .size = 4, .count = 2,
-		  .addr = 0xf1000ffc, .data_is_ptr = 1, .data = ~0ull },
-		{ .type = IO_PCI_CONFIG, .dir = IO_READ, .size = 4, .count = 1,
+		{ .type = IO_MMIO,
+		  .dir = IO_WRITE,
+		  .size = 4,
+		  .count = 0xffffffff,
+		  .addr = 0xf1000000 },
+		{ .type = IO_MMIO,
+		  .dir = IO_READ,
+		  .size = 4,
+		  .count = 2,
+		  .addr = 0xf1000ffc,
+		  .data_is_ptr = 1,
+		  .data = ~0ull },
+		{ .type = IO_PCI_CONFIG,
+		  .dir = IO_READ,
+		  .size = 4,
+		  .count = 1,
 		  .addr = 0xffffffffffffffffull },
-		{ .type = IO_PIO, .dir = IO_READ, .size = 4, .count = 1,
+		{ .type = IO_PIO,
+		  .dir = IO_READ,
+		  .size = 4,
+		  .count = 1,
 		  .addr = 0xcfc },
 	};
 	struct world w;
@@ -347,9 +381,13 @@ static void malformed_requests_complete_once(void **state)
 
 static void rep_movs_through_foreign_mapping(void **state)
 {
-	struct io_req w4 = { .type = IO_MMIO, .dir = IO_WRITE, .size = 4,
-			     .count = 4, .addr = 0xf1000800,
-			     .data_is_ptr = 1, .data = 0x1ff8 };
+	struct io_req w4 = { .type = IO_MMIO,
+			     .dir = IO_WRITE,
+			     .size = 4,
+			     .count = 4,
+			     .addr = 0xf1000800,
+			     .data_is_ptr = 1,
+			     .data = 0x1ff8 };
 	uint32_t src[4] = { 10, 20, 30, 40 };
 	struct world w;
 
@@ -402,8 +440,10 @@ static void serve_loop_two_vcpus_then_sigterm(void **state)
 	/* from here the loop thread serves; this thread is two vCPUs */
 	{
 		struct io_req bar = { .addr = (uint64_t)SBDF << 32 | 0x10,
-				      .data = 0xf1000000, .count = 1,
-				      .size = 4, .type = IO_PCI_CONFIG };
+				      .data = 0xf1000000,
+				      .count = 1,
+				      .size = 4,
+				      .type = IO_PCI_CONFIG };
 		struct io_req cmd = bar;
 
 		cmd.addr = (uint64_t)SBDF << 32 | PCI_COMMAND;
@@ -462,7 +502,9 @@ static void serve_loop_ends_when_domain_dies(void **state)
 
 static void failed_claim_leaves_nothing(void **state)
 {
-	struct fake_xen_cfg cfg = { .domid = DOMID, .nr_vcpus = 1, .hvm = true };
+	struct fake_xen_cfg cfg = { .domid = DOMID,
+				    .nr_vcpus = 1,
+				    .hvm = true };
 	struct world w;
 
 	memset(&w, 0, sizeof(w));
@@ -489,8 +531,9 @@ static void failed_claim_leaves_nothing(void **state)
 
 static void domain_queries(void **state)
 {
-	struct fake_xen_cfg cfg = { .domid = DOMID, .nr_vcpus = 1, .hvm = true,
-				    .name = "guest" };
+	struct fake_xen_cfg cfg = {
+		.domid = DOMID, .nr_vcpus = 1, .hvm = true, .name = "guest"
+	};
 	uint32_t id = 0;
 
 	fake_xen_reset(&cfg);

@@ -22,13 +22,17 @@ static void slots_in_use(void **state)
 {
 	char desc[96];
 
-	assert_int_equal(qmp_parse_query_pci(reply, 1, 0, desc, sizeof(desc)), 1);
+	assert_int_equal(qmp_parse_query_pci(reply, 1, 0, desc, sizeof(desc)),
+			 1);
 	assert_string_equal(desc, "QEMU's ISA bridge");
-	assert_int_equal(qmp_parse_query_pci(reply, 1, 1, desc, sizeof(desc)), 1);
-	assert_int_equal(qmp_parse_query_pci(reply, 2, 0, desc, sizeof(desc)), 1);
+	assert_int_equal(qmp_parse_query_pci(reply, 1, 1, desc, sizeof(desc)),
+			 1);
+	assert_int_equal(qmp_parse_query_pci(reply, 2, 0, desc, sizeof(desc)),
+			 1);
 	assert_string_equal(desc, "QEMU's xen-platform");
 	/* 00:05.0 is free; slot 5 on bus 1 does not count */
-	assert_int_equal(qmp_parse_query_pci(reply, 5, 0, desc, sizeof(desc)), 0);
+	assert_int_equal(qmp_parse_query_pci(reply, 5, 0, desc, sizeof(desc)),
+			 0);
 }
 
 static void bad_answers(void **state)
@@ -40,9 +44,10 @@ static void bad_answers(void **state)
 	assert_int_equal(qmp_parse_query_pci("{\"error\": {}}", 5, 0, desc,
 					     sizeof(desc)),
 			 -EPROTO);
-	assert_int_equal(qmp_parse_query_pci("{\"return\": [{\"bus\": \"x\"}, 7]}",
-					     5, 0, desc, sizeof(desc)),
-			 0);
+	assert_int_equal(
+		qmp_parse_query_pci("{\"return\": [{\"bus\": \"x\"}, 7]}", 5, 0,
+				    desc, sizeof(desc)),
+		0);
 	assert_int_equal(qmp_slot_in_use("/nonexistent/qmp", 5, 0, desc,
 					 sizeof(desc)),
 			 -ENOENT);

@@ -174,7 +174,8 @@ static int cmd_regs(void)
 	check(R32(b, VGPU_REG_MAGIC) == VGPU_MAGIC, "magic is read-only");
 	rc0 = R32(b, VGPU_REG_RESET_COUNT);
 	R32(b, VGPU_REG_SCRATCH) = 77;
-	R32(b, VGPU_REG_STATUS) = VGPU_STATUS_ACKNOWLEDGE | VGPU_STATUS_DRIVER_OK;
+	R32(b, VGPU_REG_STATUS) = VGPU_STATUS_ACKNOWLEDGE |
+				  VGPU_STATUS_DRIVER_OK;
 	check(R32(b, VGPU_REG_STATUS) == 5, "status keeps driver bits");
 	R32(b, VGPU_REG_STATUS) = 0;
 	check(R32(b, VGPU_REG_RESET_COUNT) == rc0 + 1 &&
@@ -290,6 +291,7 @@ int main(int argc, char **argv)
 		return cmd_hammer(atof(argv[2]));
 	if (argc >= 3 && strcmp(argv[1], "bench") == 0)
 		return cmd_bench((unsigned int)strtoul(argv[2], NULL, 0));
-	fprintf(stderr, "usage: vgpu-guest-test regs | hammer SECONDS | bench N\n");
+	fprintf(stderr,
+		"usage: vgpu-guest-test regs | hammer SECONDS | bench N\n");
 	return 2;
 }
