@@ -35,7 +35,6 @@
 #define XEN_PAGE_SHIFT 12
 #define XEN_PAGE_SIZE (1u << XEN_PAGE_SHIFT)
 #define MAX_VCPUS (XEN_PAGE_SIZE / sizeof(ioreq_t))
-#define RELEASE_TOKEN "vgpu-ioreq-release"
 
 /* Init ladder (demu's idea): teardown undoes exactly what was reached. */
 enum xen_stage {
@@ -58,7 +57,6 @@ struct xen_host {
 	xendevicemodel_handle *dm;
 	xenforeignmemory_handle *fm;
 	xenevtchn_handle *xce;
-	struct xs_handle *xs;
 	xenforeignmemory_resource_handle *res;
 	shared_iopage_t *page;
 	unsigned int nr_vcpus;
@@ -248,28 +246,15 @@ static int open_handles(struct xen_host *x)
 	x->dm = xendevicemodel_open(NULL, 0);
 	x->fm = xenforeignmemory_open(NULL, 0);
 	x->xce = xenevtchn_open(NULL, 0);
-	x->xs = xs_open(0);
 	if (!x->dm || !x->fm || !x->xce) {
 		log_err(x->log,
 			"cannot open the xen device model interfaces: %s (is this dom0, and are xen-privcmd and xen-evtchn loaded?)",
 			strerror(errno));
 		return neg_errno();
 	}
-	if (!x->xs) {
-		log_err(x->log,
-			"cannot connect to xenstore: %s (is xenstored running?)",
-			strerror(errno));
-		return neg_errno();
-	}
-	/* pending() must not block: the loop drains until EAGAIN. */
+	/* pending() must not block: the loop reads one port per wakeup. */
 	if (fcntl(xenevtchn_fd(x->xce), F_SETFL, O_NONBLOCK) < 0)
 		return neg_errno();
-	/* Domain death: @releaseDomain fires for every domain destroyed. */
-	if (!xs_watch(x->xs, "@releaseDomain", RELEASE_TOKEN)) {
-		log_err(x->log, "cannot watch @releaseDomain: %s",
-			strerror(errno));
-		return neg_errno();
-	}
 	return 0;
 }
 
@@ -458,10 +443,6 @@ void xen_host_close(struct xen_host *x)
 			     xendevicemodel_destroy_ioreq_server(
 				     x->dm, x->domid, x->id),
 			     "destroy ioreq server");
-	if (x->xs) {
-		xs_unwatch(x->xs, "@releaseDomain", RELEASE_TOKEN);
-		xs_close(x->xs);
-	}
 	if (x->xce)
 		xenevtchn_close(x->xce);
 	if (x->fm)
@@ -529,37 +510,37 @@ int xen_host_event_fd(const struct xen_host *x)
 
 int xen_host_handle_events(struct xen_host *x)
 {
-	for (;;) {
-		xenevtchn_port_or_error_t port = xenevtchn_pending(x->xce);
+	/*
+	 * One port per call: the fd is level-triggered in epoll, so a
+	 * second pending port wakes the loop again at once, and the common
+	 * case saves the read() that would only return EAGAIN.
+	 */
+	xenevtchn_port_or_error_t port = xenevtchn_pending(x->xce);
 
-		if (port < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			log_err(x->log, "event channel read failed: %s",
-				strerror(errno));
-			return neg_errno();
-		}
-		xenevtchn_unmask(x->xce, (evtchn_port_t)port);
-		if ((evtchn_port_t)port <= x->max_port &&
-		    x->vcpu_of_port[port] >= 0)
-			serve_slot(x, (unsigned int)x->vcpu_of_port[port]);
-		else
-			x->spurious++;
+	if (port < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		log_err(x->log, "event channel read failed: %s",
+			strerror(errno));
+		return neg_errno();
 	}
-}
-
-int xen_host_watch_fd(const struct xen_host *x)
-{
-	return xs_fileno(x->xs);
+	xenevtchn_unmask(x->xce, (evtchn_port_t)port);
+	if ((evtchn_port_t)port <= x->max_port && x->vcpu_of_port[port] >= 0)
+		serve_slot(x, (unsigned int)x->vcpu_of_port[port]);
+	else
+		x->spurious++;
+	return 1;
 }
 
 bool xen_host_domain_gone(struct xen_host *x)
 {
-	char **ev;
-	int rc;
-
-	while ((ev = xs_check_watch(x->xs)) != NULL)
-		free(ev);
-	rc = xen_domain_check(x->domid);
-	return rc == -ENOENT;
+	/*
+	 * Works for a restricted process too (no XenStore, no libxenctrl):
+	 * Xen destroys a domain's ioreq servers when the domain dies, so
+	 * asking for ours without gfns (no side effects) fails then.
+	 */
+	if (xendevicemodel_get_ioreq_server_info(x->dm, x->domid, x->id, NULL,
+						 NULL, NULL) == 0)
+		return false;
+	return errno == ENOENT || errno == ESRCH || errno == EINVAL;
 }

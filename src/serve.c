@@ -5,12 +5,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <vgpu/host_xen.h>
 #include <vgpu/serve.h>
 
-enum { EV_IOREQ, EV_XENSTORE, EV_SIGNAL };
+enum { EV_IOREQ, EV_LIVENESS, EV_SIGNAL };
 
 static int watch(int ep, int fd, uint32_t tag)
 {
@@ -52,21 +53,37 @@ static int on_signal(int sigfd, const struct io_stats *st, struct logger *lg)
 	return -1;
 }
 
-enum serve_end serve_run(struct xen_host *x, int sigfd,
+static int liveness_timer(int ms)
+{
+	struct itimerspec its = {
+		.it_interval = { ms / 1000, (long)(ms % 1000) * 1000000L },
+	};
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	its.it_value = its.it_interval;
+	if (fd >= 0 && timerfd_settime(fd, 0, &its, NULL) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+enum serve_end serve_run(struct xen_host *x, int sigfd, int liveness_ms,
 			 const struct io_stats *st, struct logger *lg)
 {
 	enum serve_end end = SERVE_ERROR;
 	int ep = epoll_create1(EPOLL_CLOEXEC);
+	int tfd = liveness_timer(liveness_ms);
 
-	if (ep < 0 || watch(ep, xen_host_event_fd(x), EV_IOREQ) < 0 ||
-	    watch(ep, xen_host_watch_fd(x), EV_XENSTORE) < 0 ||
-	    watch(ep, sigfd, EV_SIGNAL) < 0) {
+	if (ep < 0 || tfd < 0 || watch(ep, xen_host_event_fd(x), EV_IOREQ) < 0 ||
+	    watch(ep, tfd, EV_LIVENESS) < 0 || watch(ep, sigfd, EV_SIGNAL) < 0) {
 		log_err(lg, "cannot set up the event loop: %s",
 			strerror(errno));
 		goto out;
 	}
 	for (;;) {
 		struct epoll_event evs[4];
+		uint64_t ticks;
 		int n, i, r;
 
 		n = epoll_wait(ep, evs, 4, -1);
@@ -82,7 +99,9 @@ enum serve_end serve_run(struct xen_host *x, int sigfd,
 				if (xen_host_handle_events(x) < 0)
 					goto out;
 				break;
-			case EV_XENSTORE:
+			case EV_LIVENESS:
+				if (read(tfd, &ticks, sizeof(ticks)) < 0)
+					break;
 				if (xen_host_domain_gone(x)) {
 					log_info(lg, "the domain is gone");
 					end = SERVE_DOMAIN_GONE;
@@ -100,6 +119,8 @@ enum serve_end serve_run(struct xen_host *x, int sigfd,
 		}
 	}
 out:
+	if (tfd >= 0)
+		close(tfd);
 	if (ep >= 0)
 		close(ep);
 	log_stats(lg, st);

@@ -314,7 +314,7 @@ int main(int argc, char **argv)
 		stop(&dm);
 		return CLI_EXIT_FAIL;
 	}
-	end = serve_run(dm.xen, dm.sigfd, &dm.stats, &dm.log);
+	end = serve_run(dm.xen, dm.sigfd, SERVE_LIVENESS_MS, &dm.stats, &dm.log);
 	stop(&dm);
 	log_info(&dm.log, "exiting");
 	return end == SERVE_ERROR ? CLI_EXIT_FAIL : CLI_EXIT_OK;

@@ -50,12 +50,13 @@ unsigned int xen_host_nr_vcpus(const struct xen_host *x);
 
 /* Readable when an event channel fired: call xen_host_handle_events(). */
 int xen_host_event_fd(const struct xen_host *x);
-/* Serve every pending request. 0 or -errno (fatal for the loop). */
+/*
+ * Take one pending event and serve its vCPU's request. 1 if an event was
+ * taken, 0 if none was pending, -errno on a fatal error.
+ */
 int xen_host_handle_events(struct xen_host *x);
 
-/* Readable when a domain went away: call xen_host_domain_gone(). */
-int xen_host_watch_fd(const struct xen_host *x);
-/* Consume watch events; true once our domain is dying or gone. */
+/* True once the domain is dying or gone (its ioreq server went with it). */
 bool xen_host_domain_gone(struct xen_host *x);
 
 #endif

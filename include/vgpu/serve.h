@@ -14,12 +14,16 @@ enum serve_end {
 	SERVE_ERROR,
 };
 
+/* How often the loop checks that the domain still exists. */
+#define SERVE_LIVENESS_MS 1000
+
 /*
  * Serve @x until a terminating signal arrives on @sigfd (from
- * daemon_signalfd()), the domain goes away, or an error. SIGUSR1 logs the
- * request counters in @st; SIGHUP is ignored.
+ * daemon_signalfd()), the domain goes away (checked every @liveness_ms),
+ * or an error. SIGUSR1 logs the request counters in @st; SIGHUP is
+ * ignored.
  */
-enum serve_end serve_run(struct xen_host *x, int sigfd,
+enum serve_end serve_run(struct xen_host *x, int sigfd, int liveness_ms,
 			 const struct io_stats *st, struct logger *lg);
 
 #endif

@@ -87,10 +87,6 @@ static struct fake {
 	/* vCPU bookkeeping */
 	bool outstanding[MAX_VCPUS];
 	uint64_t notifies;
-	/* xenstore */
-	int xsfd;
-	unsigned int watch_events;
-	bool watching;
 	/* guest RAM and its foreign mappings */
 	uint8_t *ram;
 	struct gmap maps[MAX_MAPS];
@@ -103,8 +99,7 @@ static struct fake {
 	char last_violation[256];
 } fx = { .lock = PTHREAD_MUTEX_INITIALIZER,
 	 .answered = PTHREAD_COND_INITIALIZER,
-	 .evfd = -1,
-	 .xsfd = -1 };
+	 .evfd = -1 };
 
 static struct xendevicemodel_handle dm_handle;
 static struct xenforeignmemory_handle fm_handle;
@@ -158,15 +153,12 @@ void fake_xen_reset(const struct fake_xen_cfg *cfg)
 	pthread_mutex_lock(&fx.lock);
 	if (fx.evfd >= 0)
 		close(fx.evfd);
-	if (fx.xsfd >= 0)
-		close(fx.xsfd);
 	free(fx.page);
 	free(fx.ram);
 	memset(&fx.cfg, 0, sizeof(fx) - offsetof(struct fake, cfg));
 	fx.cfg = *cfg;
 	fx.alive = true;
 	fx.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	fx.xsfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	fx.ram = calloc(cfg->guest_pages ? cfg->guest_pages : 1, PAGE);
 	pthread_mutex_unlock(&fx.lock);
 }
@@ -283,8 +275,6 @@ void fake_domain_destroy(void)
 {
 	pthread_mutex_lock(&fx.lock);
 	fx.alive = false;
-	fx.watch_events++;
-	wake_evfd(fx.xsfd);
 	pthread_mutex_unlock(&fx.lock);
 }
 
@@ -515,6 +505,23 @@ int xendevicemodel_set_ioreq_server_state(xendevicemodel_handle *dmod,
 					REMOTE_PORT_BASE + v;
 		rc = 0;
 	}
+	pthread_mutex_unlock(&fx.lock);
+	return rc;
+}
+
+int xendevicemodel_get_ioreq_server_info(xendevicemodel_handle *dmod,
+					 domid_t domid, ioservid_t id,
+					 xen_pfn_t *ioreq_gfn,
+					 xen_pfn_t *bufioreq_gfn,
+					 evtchn_port_t *bufioreq_port)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&fx.lock);
+	if (ioreq_gfn || bufioreq_gfn)
+		violation("get_ioreq_server_info with gfns: steals guest memory");
+	else if (server_ok(domid, id))
+		rc = 0;
 	pthread_mutex_unlock(&fx.lock);
 	return rc;
 }
@@ -842,43 +849,4 @@ void *xs_read(struct xs_handle *h, xs_transaction_t t, const char *path,
 		return strdup(fx.cfg.name);
 	errno = ENOENT;
 	return NULL;
-}
-
-bool xs_watch(struct xs_handle *h, const char *path, const char *token)
-{
-	fx.watching = strcmp(path, "@releaseDomain") == 0;
-	return true;
-}
-
-bool xs_unwatch(struct xs_handle *h, const char *path, const char *token)
-{
-	fx.watching = false;
-	return true;
-}
-
-int xs_fileno(struct xs_handle *h)
-{
-	return fx.xsfd;
-}
-
-char **xs_check_watch(struct xs_handle *h)
-{
-	char **v = NULL;
-	uint64_t cnt;
-
-	pthread_mutex_lock(&fx.lock);
-	if (fx.watch_events && fx.watching) {
-		fx.watch_events--;
-		v = calloc(2, sizeof(char *) + 32);
-		v[0] = (char *)(v + 2);
-		strcpy(v[0], "@releaseDomain");
-		v[1] = v[0] + 16;
-		strcpy(v[1], "vgpu");
-	} else {
-		if (read(fx.xsfd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
-			violation("xs eventfd read failed");
-		errno = EAGAIN;
-	}
-	pthread_mutex_unlock(&fx.lock);
-	return v;
 }

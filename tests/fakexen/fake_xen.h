@@ -45,7 +45,7 @@ void fake_vcpu_kick(unsigned int v);
 /* A request left in the slot before the server bound its ports. */
 void fake_vcpu_preload(unsigned int v, const struct io_req *r);
 
-/* The domain dies: @releaseDomain fires, domain queries say ENOENT. */
+/* The domain dies: every call about it fails with ESRCH from now on. */
 void fake_domain_destroy(void);
 
 size_t fake_xen_dmops(const struct fake_dmop **ops);

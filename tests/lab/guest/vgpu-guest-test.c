@@ -262,23 +262,40 @@ static double time_reads(int what, volatile uint8_t *b, unsigned int n)
 	return (now_s() - t0) / n * 1e6;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Interleaved rounds (BAR0, UART, PM timer, BAR0, ...) so that drift in
+ * the host's load hits the three alike; the median round of each counts.
+ */
 static int cmd_bench(unsigned int n)
 {
+	enum { ROUNDS = 11 };
 	volatile uint8_t *b = map_bar0();
-	double bar = 0, uart = 0, pmt = 0;
-	int pass;
+	double t[3][ROUNDS];
+	unsigned int per = n / ROUNDS ? n / ROUNDS : 1;
+	int r, k;
 
 	if (!b || iopl(3)) {
 		perror("iopl");
 		return 1;
 	}
-	for (pass = 0; pass < 2; pass++) { /* the first pass warms up */
-		bar = time_reads(0, b, n);
-		uart = time_reads(1, b, n);
-		pmt = time_reads(2, b, n);
-	}
-	printf("BENCH: reads=%u bar0_us=%.1f qemu_uart_lsr_us=%.1f xen_pmtimer_us=%.1f bar0_vs_qemu=%.2f bar0_vs_xen=%.1f\n",
-	       n, bar, uart, pmt, bar / uart, bar / pmt);
+	for (k = 0; k < 3; k++) /* warm-up */
+		time_reads(k, b, per);
+	for (r = 0; r < ROUNDS; r++)
+		for (k = 0; k < 3; k++)
+			t[k][r] = time_reads(k, b, per);
+	for (k = 0; k < 3; k++)
+		qsort(t[k], ROUNDS, sizeof(double), cmp_double);
+	printf("BENCH: reads=%u rounds=%d bar0_us=%.1f qemu_uart_lsr_us=%.1f xen_pmtimer_us=%.1f bar0_vs_qemu=%.2f bar0_vs_xen=%.1f (medians)\n",
+	       per * ROUNDS, ROUNDS, t[0][ROUNDS / 2], t[1][ROUNDS / 2],
+	       t[2][ROUNDS / 2], t[0][ROUNDS / 2] / t[1][ROUNDS / 2],
+	       t[0][ROUNDS / 2] / t[2][ROUNDS / 2]);
 	return 0;
 }
 
