@@ -24,6 +24,10 @@ const char cli_usage[] =
 	"      --device NAME        device model (default vgpu-stub)\n"
 	"      --vendor-id HEX      override the PCI vendor id (default 1af4)\n"
 	"      --device-id HEX      override the PCI device id (default 1111)\n"
+	"      --depriv             after setup, restrict the Xen handles to the\n"
+	"                           domain and drop to user vgpu-ioreq (chroot,\n"
+	"                           no_new_privs, seccomp allow-list)\n"
+	"      --user NAME|UID      like --depriv, as this user\n"
 	"  -F, --foreground         do not daemonise\n"
 	"  -p, --pidfile PATH       write and lock a pid file\n"
 	"      --ready-fd N         write READY=1 to fd N once serving, then close it\n"
@@ -44,6 +48,8 @@ enum {
 	OPT_READY_FD,
 	OPT_LOG,
 	OPT_LOG_LEVEL,
+	OPT_DEPRIV,
+	OPT_USER,
 };
 
 static const struct option cli_options[] = {
@@ -58,6 +64,8 @@ static const struct option cli_options[] = {
 	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "depriv", no_argument, NULL, OPT_DEPRIV },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -256,6 +264,16 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 				return bad(
 					err, errlen, "--log-level", optarg,
 					"expected err, warning, info or debug");
+			break;
+		case OPT_DEPRIV:
+			if (!c->user)
+				c->user = CLI_DEFAULT_USER;
+			break;
+		case OPT_USER:
+			if (!*optarg)
+				return bad(err, errlen, "--user", optarg,
+					   "expected a user name or uid");
+			c->user = optarg;
 			break;
 		case 'v':
 			if (c->log_level < LOG_DEBUG)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -169,6 +170,34 @@ void daemon_ready(const char *line, int handoff_fd, int ready_fd)
 		close(ready_fd);
 	}
 	notify_systemd("READY=1");
+}
+
+int daemon_map_file(const char *path, size_t size, void **addr)
+{
+	struct stat sb;
+	void *p;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0 ||
+	    ((size_t)sb.st_size != size && ftruncate(fd, (off_t)size) < 0)) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -errno;
+	*addr = p;
+	return 0;
+}
+
+void daemon_unmap_file(void *addr, size_t size)
+{
+	munmap(addr, size);
 }
 
 void daemon_stopping(void)

@@ -36,7 +36,7 @@ static uint32_t factorial32(uint32_t n)
 
 static void vgpu_stub_init_cfg(struct vdev *d)
 {
-	struct pci_cfg *c = &d->cfg;
+	struct pci_cfg *c = d->cfg;
 
 	pci_cfg_set16(c, PCI_VENDOR_ID, VGPU_PCI_VENDOR_ID);
 	pci_cfg_set16(c, PCI_DEVICE_ID, VGPU_PCI_DEVICE_ID);

@@ -25,6 +25,7 @@
 #include <xenevtchn.h>
 #include <xenforeignmemory.h>
 #include <xenstore.h>
+#include <xentoolcore.h>
 #include <xen/hvm/ioreq.h>
 #include <xen/hvm/dm_op.h>
 #include <xen/memory.h>
@@ -67,6 +68,7 @@ struct xen_host {
 	struct vdev *dev;
 	struct io_stats *stats;
 	uint64_t spurious;
+	bool reattached; /* serving a server a predecessor left behind */
 };
 
 static int neg_errno(void)
@@ -86,7 +88,7 @@ static int log_teardown(struct xen_host *x, int rc, const char *what)
 	return rc;
 }
 
-int xen_domain_check(uint32_t domid)
+int xen_domain_check(uint32_t domid, uint8_t uuid[16])
 {
 	xc_interface *xch = xc_interface_open(NULL, NULL, 0);
 	xc_domaininfo_t info;
@@ -102,6 +104,8 @@ int xen_domain_check(uint32_t domid)
 		rc = -ENOENT;
 	else if (!(info.flags & XEN_DOMINF_hvm_guest))
 		rc = -EINVAL;
+	else if (uuid)
+		memcpy(uuid, info.handle, 16);
 	xc_interface_close(xch);
 	return rc;
 }
@@ -258,7 +262,14 @@ static int open_handles(struct xen_host *x)
 	return 0;
 }
 
-int xen_host_open(struct xen_host **out, uint32_t domid, struct logger *lg)
+static bool server_exists(struct xen_host *x, uint32_t id)
+{
+	return xendevicemodel_get_ioreq_server_info(
+		       x->dm, x->domid, (ioservid_t)id, NULL, NULL, NULL) == 0;
+}
+
+int xen_host_open(struct xen_host **out, uint32_t domid, uint32_t reuse_id,
+		  struct logger *lg)
 {
 	struct xen_host *x = calloc(1, sizeof(*x));
 	unsigned int nr;
@@ -296,9 +307,21 @@ int xen_host_open(struct xen_host **out, uint32_t domid, struct logger *lg)
 		goto fail;
 	}
 
-	/* No buffered ioreqs: only stdvga and RTC broadcasts use them. */
-	if (xendevicemodel_create_ioreq_server(
-		    x->dm, domid, HVM_IOREQSRV_BUFIOREQ_OFF, &x->id)) {
+	/*
+	 * Xen knows the emulator by domain (dom0), not by process: a server
+	 * that a crashed vgpu-ioreq left behind can be served again, with the
+	 * guest's vCPUs that wait on it.
+	 */
+	if (reuse_id <= 0xffff && server_exists(x, reuse_id)) {
+		x->id = (ioservid_t)reuse_id;
+		x->reattached = true;
+		log_info(
+			lg,
+			"reattaching to ioreq server %u, left by a previous vgpu-ioreq",
+			x->id);
+	} else if (xendevicemodel_create_ioreq_server(
+			   x->dm, domid, HVM_IOREQSRV_BUFIOREQ_OFF, &x->id)) {
+		/* No buffered ioreqs: only stdvga and RTC broadcasts use them. */
 		rc = neg_errno();
 		log_err(lg, "cannot create an ioreq server: %s%s",
 			strerror(-rc),
@@ -329,7 +352,26 @@ fail:
 	return rc;
 }
 
-static void serve_slot(struct xen_host *x, unsigned int v);
+bool xen_host_reattached(const struct xen_host *x)
+{
+	return x->reattached;
+}
+
+int xen_host_restrict(struct xen_host *x)
+{
+	/* From here the devicemodel, foreignmemory and evtchn handles only
+	 * reach this domain, and every XenStore or libxenctrl handle in the
+	 * process is dead (Xen 4.17 dup2s /dev/null over them). */
+	if (xentoolcore_restrict_all(x->domid) < 0) {
+		log_err(x->log,
+			"cannot restrict the xen handles to domain %u: %s",
+			x->domid, strerror(errno));
+		return neg_errno();
+	}
+	return 0;
+}
+
+static void serve_slot(struct xen_host *x, unsigned int v, bool recover);
 
 static int bind_ports(struct xen_host *x)
 {
@@ -366,23 +408,26 @@ static int bind_ports(struct xen_host *x)
 int xen_host_attach(struct xen_host *x, struct vdev *d, struct io_stats *st)
 {
 	uint32_t sbdf = d->sbdf;
-	unsigned int v;
 	int rc;
 
 	x->dev = d;
 	x->stats = st;
 	x->sbdf = sbdf;
-	if (xendevicemodel_map_pcidev_to_ioreq_server(
-		    x->dm, x->domid, x->id, (uint16_t)(sbdf >> 16),
-		    (uint8_t)(sbdf >> 8), (uint8_t)((sbdf >> 3) & 0x1f),
-		    (uint8_t)(sbdf & 7))) {
+	if (x->reattached) {
+		/* the function is claimed already: claiming again is EEXIST */
+		x->stage = XS_PCIDEV;
+	} else if (xendevicemodel_map_pcidev_to_ioreq_server(
+			   x->dm, x->domid, x->id, (uint16_t)(sbdf >> 16),
+			   (uint8_t)(sbdf >> 8), (uint8_t)((sbdf >> 3) & 0x1f),
+			   (uint8_t)(sbdf & 7))) {
 		rc = neg_errno();
 		log_err(x->log, "cannot claim pci %04x:%02x:%02x.%u: %s",
 			sbdf >> 16, (sbdf >> 8) & 0xff, (sbdf >> 3) & 0x1f,
 			sbdf & 7, strerror(-rc));
 		return rc;
+	} else {
+		x->stage = XS_PCIDEV;
 	}
-	x->stage = XS_PCIDEV;
 	if (xendevicemodel_set_ioreq_server_state(x->dm, x->domid, x->id, 1)) {
 		rc = neg_errno();
 		log_err(x->log, "cannot enable ioreq server %u: %s", x->id,
@@ -394,10 +439,17 @@ int xen_host_attach(struct xen_host *x, struct vdev *d, struct io_stats *st)
 	if (rc < 0)
 		return rc;
 	x->stage = XS_BOUND;
-	/* Requests may predate the binding: look at every slot once. */
-	for (v = 0; v < x->nr_vcpus; v++)
-		serve_slot(x, v);
 	return 0;
+}
+
+void xen_host_scan(struct xen_host *x)
+{
+	unsigned int v;
+
+	/* Requests may predate the binding: look at every slot once. After
+	 * a predecessor's crash a slot may also be half-served. */
+	for (v = 0; v < x->nr_vcpus; v++)
+		serve_slot(x, v, x->reattached);
 }
 
 void xen_host_detach(struct xen_host *x)
@@ -414,7 +466,7 @@ void xen_host_detach(struct xen_host *x)
 	/* Nothing new arrives now; answer what was sent before. */
 	if (x->nr_bound == x->nr_vcpus)
 		for (v = 0; v < x->nr_vcpus; v++)
-			serve_slot(x, v);
+			serve_slot(x, v, false);
 }
 
 void xen_host_close(struct xen_host *x)
@@ -474,12 +526,23 @@ unsigned int xen_host_nr_vcpus(const struct xen_host *x)
  * Xen crashes the domain on a backwards transition, so state only moves
  * READY -> INPROCESS -> IORESP_READY here.
  */
-static void serve_slot(struct xen_host *x, unsigned int v)
+static void serve_slot(struct xen_host *x, unsigned int v, bool recover)
 {
 	volatile ioreq_t *p = &x->page->vcpu_ioreq[v];
+	unsigned int state = p->state;
 	struct io_req r;
 
-	if (p->state != STATE_IOREQ_READY) {
+	/*
+	 * Recovery after a predecessor died: INPROCESS was being served and
+	 * is served again; IORESP_READY was answered but maybe never
+	 * notified, and the vCPU waits for that notification.
+	 */
+	if (recover && state == STATE_IORESP_READY) {
+		xenevtchn_notify(x->xce, x->ports[v]);
+		return;
+	}
+	if (state != STATE_IOREQ_READY &&
+	    !(recover && state == STATE_IOREQ_INPROCESS)) {
 		x->spurious++;
 		return;
 	}
@@ -526,7 +589,7 @@ int xen_host_handle_events(struct xen_host *x)
 	}
 	xenevtchn_unmask(x->xce, (evtchn_port_t)port);
 	if ((evtchn_port_t)port <= x->max_port && x->vcpu_of_port[port] >= 0)
-		serve_slot(x, (unsigned int)x->vcpu_of_port[port]);
+		serve_slot(x, (unsigned int)x->vcpu_of_port[port], false);
 	else
 		x->spurious++;
 	return 1;

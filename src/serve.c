@@ -75,8 +75,10 @@ enum serve_end serve_run(struct xen_host *x, int sigfd, int liveness_ms,
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	int tfd = liveness_timer(liveness_ms);
 
-	if (ep < 0 || tfd < 0 || watch(ep, xen_host_event_fd(x), EV_IOREQ) < 0 ||
-	    watch(ep, tfd, EV_LIVENESS) < 0 || watch(ep, sigfd, EV_SIGNAL) < 0) {
+	if (ep < 0 || tfd < 0 ||
+	    watch(ep, xen_host_event_fd(x), EV_IOREQ) < 0 ||
+	    watch(ep, tfd, EV_LIVENESS) < 0 ||
+	    watch(ep, sigfd, EV_SIGNAL) < 0) {
 		log_err(lg, "cannot set up the event loop: %s",
 			strerror(errno));
 		goto out;

@@ -23,27 +23,59 @@ const struct vdev_ops *vdev_find(const char *name)
 	return NULL;
 }
 
+size_t vdev_state_size(const struct vdev_ops *ops)
+{
+	return sizeof(struct vdev_state) + ((ops->priv_size + 7u) & ~7u);
+}
+
+static bool state_resumable(const struct vdev_state *st,
+			    const struct vdev_ops *ops, uint32_t sbdf)
+{
+	return st->magic == VDEV_STATE_MAGIC &&
+	       st->size == vdev_state_size(ops) && st->sbdf == sbdf;
+}
+
+int vdev_create_in(struct vdev *d, const struct vdev_ops *ops,
+		   const struct vdev_ids *ids, uint32_t sbdf, struct host *host,
+		   struct logger *lg, struct vdev_state *st, bool resume)
+{
+	bool resumed = resume && state_resumable(st, ops, sbdf);
+
+	memset(d, 0, sizeof(*d));
+	d->ops = ops;
+	d->st = st;
+	d->cfg = &st->cfg;
+	d->priv = st->priv;
+	d->sbdf = sbdf;
+	d->host = host;
+	d->log = lg;
+	if (!resumed) {
+		memset(st, 0, vdev_state_size(ops));
+		st->size = (uint32_t)vdev_state_size(ops);
+		st->sbdf = sbdf;
+		st->ioservid = VDEV_NO_SERVER;
+		ops->init_cfg(d);
+		if (ids) {
+			pci_cfg_set16(d->cfg, PCI_VENDOR_ID, ids->vendor);
+			pci_cfg_set16(d->cfg, PCI_DEVICE_ID, ids->device);
+		}
+		st->magic = VDEV_STATE_MAGIC;
+	}
+	d->ids.vendor = pci_cfg_get16(d->cfg, PCI_VENDOR_ID);
+	d->ids.device = pci_cfg_get16(d->cfg, PCI_DEVICE_ID);
+	return resumed;
+}
+
 int vdev_create(struct vdev *d, const struct vdev_ops *ops,
 		const struct vdev_ids *ids, uint32_t sbdf, struct host *host,
 		struct logger *lg)
 {
-	memset(d, 0, sizeof(*d));
-	d->ops = ops;
-	d->sbdf = sbdf;
-	d->host = host;
-	d->log = lg;
-	if (ops->priv_size) {
-		d->priv = calloc(1, ops->priv_size);
-		if (!d->priv)
-			return -ENOMEM;
-	}
-	ops->init_cfg(d);
-	if (ids) {
-		pci_cfg_set16(&d->cfg, PCI_VENDOR_ID, ids->vendor);
-		pci_cfg_set16(&d->cfg, PCI_DEVICE_ID, ids->device);
-	}
-	d->ids.vendor = pci_cfg_get16(&d->cfg, PCI_VENDOR_ID);
-	d->ids.device = pci_cfg_get16(&d->cfg, PCI_DEVICE_ID);
+	struct vdev_state *st = calloc(1, vdev_state_size(ops));
+
+	if (!st)
+		return -ENOMEM;
+	vdev_create_in(d, ops, ids, sbdf, host, lg, st, false);
+	d->owns_st = true;
 	return 0;
 }
 
@@ -51,35 +83,54 @@ void vdev_destroy(struct vdev *d)
 {
 	/* Failure is harmless here: destroying the server drops its ranges
 	 * (and after the domain died, there is nothing left to unroute). */
-	if (d->bar0_mapped && d->host->ops->unmap_mmio(d->host, d->bar0_base,
-						       d->ops->bar0_size) < 0)
+	if (d->st && d->st->bar0_mapped &&
+	    d->host->ops->unmap_mmio(d->host, d->st->bar0_base,
+				     d->ops->bar0_size) < 0)
 		log_debug(d->log, "cannot unroute bar0 at 0x%08x",
-			  d->bar0_base);
-	d->bar0_mapped = false;
-	free(d->priv);
+			  d->st->bar0_base);
+	if (d->st)
+		d->st->bar0_mapped = 0;
+	if (d->owns_st)
+		free(d->st);
+	d->st = NULL;
+	d->cfg = NULL;
 	d->priv = NULL;
 }
 
 uint32_t vdev_cfg_read(struct vdev *d, uint32_t off, uint32_t size)
 {
-	return pci_cfg_read(&d->cfg, off, size);
+	return pci_cfg_read(d->cfg, off, size);
 }
 
 void vdev_cfg_write(struct vdev *d, uint32_t off, uint32_t size, uint32_t val)
 {
-	pci_cfg_write(&d->cfg, off, size, val);
+	pci_cfg_write(d->cfg, off, size, val);
 	/* Routing depends on COMMAND and the BARs (ROM BAR: none here). */
 	if (pci_cfg_overlaps(off, size, PCI_COMMAND, 2) ||
 	    pci_cfg_overlaps(off, size, PCI_BASE_ADDRESS_0, 24))
 		vdev_sync_bars(d);
 }
 
+/* Route @base to us. A range Xen already holds for our server (left by a
+ * crashed predecessor between its map call and its state update) counts. */
+static int route(struct vdev *d, uint32_t base, uint32_t size)
+{
+	int rc = d->host->ops->map_mmio(d->host, base, size);
+
+	if (rc == -EEXIST) {
+		d->host->ops->unmap_mmio(d->host, base, size);
+		rc = d->host->ops->map_mmio(d->host, base, size);
+	}
+	return rc;
+}
+
 void vdev_sync_bars(struct vdev *d)
 {
+	struct vdev_state *st = d->st;
 	uint32_t size = d->ops->bar0_size;
-	uint32_t base = pci_cfg_get32(&d->cfg, PCI_BASE_ADDRESS_0) &
+	uint32_t base = pci_cfg_get32(d->cfg, PCI_BASE_ADDRESS_0) &
 			PCI_BASE_ADDRESS_MEM_MASK;
-	bool decode = pci_cfg_get16(&d->cfg, PCI_COMMAND) & PCI_COMMAND_MEMORY;
+	bool decode = pci_cfg_get16(d->cfg, PCI_COMMAND) & PCI_COMMAND_MEMORY;
 	/*
 	 * QEMU's pci_bar_address() rules: no address 0, not the all-ones
 	 * sizing pattern, no wrap past 4 GiB for a 32-bit BAR.
@@ -88,21 +139,21 @@ void vdev_sync_bars(struct vdev *d)
 		    (uint64_t)base + size <= 0x100000000ull;
 	int rc;
 
-	if (want == d->bar0_mapped && (!want || base == d->bar0_base))
+	if (want == (bool)st->bar0_mapped && (!want || base == st->bar0_base))
 		return;
-	if (d->bar0_mapped) {
-		rc = d->host->ops->unmap_mmio(d->host, d->bar0_base, size);
+	if (st->bar0_mapped) {
+		rc = d->host->ops->unmap_mmio(d->host, st->bar0_base, size);
 		if (rc < 0)
 			log_err(d->log, "cannot unroute bar0 0x%08x: %s",
-				d->bar0_base, strerror(-rc));
+				st->bar0_base, strerror(-rc));
 		else
 			log_debug(d->log, "bar0 unrouted from 0x%08x",
-				  d->bar0_base);
-		d->bar0_mapped = false;
+				  st->bar0_base);
+		st->bar0_mapped = 0;
 	}
 	if (!want)
 		return;
-	rc = d->host->ops->map_mmio(d->host, base, size);
+	rc = route(d, base, size);
 	if (rc < 0) {
 		/* The BAR keeps reading back as programmed; accesses to it
 		 * go to whatever Xen routes there (all-ones if nothing). */
@@ -112,18 +163,20 @@ void vdev_sync_bars(struct vdev *d)
 			base, base + size - 1, strerror(-rc));
 		return;
 	}
-	d->bar0_mapped = true;
-	d->bar0_base = base;
+	st->bar0_base = base;
+	st->bar0_mapped = 1;
 	log_debug(d->log, "bar0 routed at 0x%08x-0x%08x", base,
 		  base + size - 1);
 }
 
 bool vdev_bar0_offset(const struct vdev *d, uint64_t gpa, uint64_t *off)
 {
-	if (!d->bar0_mapped || gpa < d->bar0_base ||
-	    gpa - d->bar0_base >= d->ops->bar0_size)
+	const struct vdev_state *st = d->st;
+
+	if (!st->bar0_mapped || gpa < st->bar0_base ||
+	    gpa - st->bar0_base >= d->ops->bar0_size)
 		return false;
-	*off = gpa - d->bar0_base;
+	*off = gpa - st->bar0_base;
 	return true;
 }
 

@@ -18,6 +18,7 @@
 
 #include <vgpu/cli.h>
 #include <vgpu/daemon.h>
+#include <vgpu/depriv.h>
 #include <vgpu/host_xen.h>
 #include <vgpu/ioreq.h>
 #include <vgpu/qmp.h>
@@ -35,6 +36,11 @@ struct daemon {
 	int pidfile_fd;
 	int slot_fd;
 	char slot_lock[128];
+	char state_path[128];
+	struct vdev_state *st; /* in a file mapping: survives a crash */
+	bool st_mapped;
+	uint8_t uuid[16];
+	struct depriv depriv;
 	struct timespec t_start;
 	double ms_xen; /* spent in hypervisor and XenStore calls */
 	double ms_qmp; /* spent asking QEMU */
@@ -68,7 +74,7 @@ static int check_domain(struct daemon *dm)
 			return rc;
 		}
 	}
-	rc = xen_domain_check(c->domid);
+	rc = xen_domain_check(c->domid, dm->uuid);
 	switch (rc) {
 	case 0:
 		return 0;
@@ -104,6 +110,9 @@ static int lock_slot(struct daemon *dm, char *holder, size_t len)
 
 	snprintf(dm->slot_lock, sizeof(dm->slot_lock),
 		 "%s/vgpu-ioreq/d%u-%02x.%u.lock", RUNSTATEDIR, dm->cli.domid,
+		 (s >> 3) & 0x1f, s & 7);
+	snprintf(dm->state_path, sizeof(dm->state_path),
+		 "%s/vgpu-ioreq/d%u-%02x.%u.state", RUNSTATEDIR, dm->cli.domid,
 		 (s >> 3) & 0x1f, s & 7);
 	for (;;) {
 		fd = open(dm->slot_lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -173,6 +182,40 @@ static int check_slot(struct daemon *dm)
 	return 0;
 }
 
+/*
+ * The device's state lives in a file under the run directory, mapped
+ * shared: a vgpu-ioreq restarted after a crash finds the guest's BAR
+ * programming and the ioreq server to take over there.
+ */
+static int map_state(struct daemon *dm, const struct vdev_ops *ops)
+{
+	size_t size = vdev_state_size(ops);
+	int rc = daemon_map_file(dm->state_path, size, (void **)&dm->st);
+
+	if (rc == 0) {
+		dm->st_mapped = true;
+		return 0;
+	}
+	log_warn(
+		&dm->log,
+		"cannot map %s (%s): a restart will not find this device's state",
+		dm->state_path, strerror(-rc));
+	dm->st = calloc(1, size);
+	return dm->st ? 0 : -ENOMEM;
+}
+
+/* The server a dead predecessor left for this domain and function. */
+static uint32_t resumable_server(const struct daemon *dm)
+{
+	const struct vdev_state *st = dm->st;
+
+	if (st->magic != VDEV_STATE_MAGIC || st->sbdf != dm->cli.sbdf ||
+	    st->domid != dm->cli.domid ||
+	    memcmp(st->domain_uuid, dm->uuid, sizeof(dm->uuid)) != 0)
+		return XEN_NO_SERVER;
+	return st->ioservid;
+}
+
 static int start(struct daemon *dm)
 {
 	struct cli *c = &dm->cli;
@@ -198,23 +241,34 @@ static int start(struct daemon *dm)
 	rc = check_slot(dm);
 	if (rc < 0)
 		return rc;
+	rc = map_state(dm, ops);
+	if (rc < 0)
+		return rc;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = xen_host_open(&dm->xen, c->domid, &dm->log);
+	rc = xen_host_open(&dm->xen, c->domid, resumable_server(dm), &dm->log);
 	dm->ms_xen += ms_since(&t0);
 	if (rc < 0)
 		return rc;
-	rc = vdev_create(&dm->dev, ops, c->have_ids ? &c->ids : NULL, c->sbdf,
-			 xen_host_seam(dm->xen), &dm->log);
-	if (rc < 0) {
-		log_err(&dm->log, "cannot create the device: %s",
-			strerror(-rc));
-		return rc;
-	}
+	vdev_create_in(&dm->dev, ops, c->have_ids ? &c->ids : NULL, c->sbdf,
+		       xen_host_seam(dm->xen), &dm->log, dm->st,
+		       xen_host_reattached(dm->xen));
+	dm->st->domid = c->domid;
+	memcpy(dm->st->domain_uuid, dm->uuid, sizeof(dm->uuid));
+	dm->st->ioservid = xen_host_ioservid(dm->xen);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = xen_host_attach(dm->xen, &dm->dev, &dm->stats);
 	dm->ms_xen += ms_since(&t0);
 	if (rc < 0)
 		return rc;
+	/* Nothing from the guest has been read yet: drop privileges now. */
+	if (c->user) {
+		rc = xen_host_restrict(dm->xen);
+		if (rc == 0)
+			rc = depriv_drop(&dm->depriv, &dm->log);
+		if (rc < 0)
+			return rc;
+	}
+	xen_host_scan(dm->xen);
 	snprintf(
 		line, sizeof(line),
 		"vgpu-ioreq: ready domid=%u sbdf=%04x:%02x:%02x.%u ioservid=%u id=%04x:%04x vcpus=%u pid=%ld\n",
@@ -253,6 +307,18 @@ static void stop(struct daemon *dm)
 		vdev_destroy(&dm->dev);
 	xen_host_close(dm->xen);
 	dm->xen = NULL;
+	if (dm->st) {
+		/* the server is destroyed: nothing for a successor to take */
+		dm->st->magic = 0;
+		if (dm->st_mapped)
+			daemon_unmap_file(
+				dm->st,
+				vdev_state_size(dm->dev.ops ? dm->dev.ops :
+							      &vgpu_stub_ops));
+		else
+			free(dm->st);
+		dm->st = NULL;
+	}
 	if (dm->pidfile_fd >= 0) {
 		unlink(dm->cli.pidfile);
 		close(dm->pidfile_fd);
@@ -296,6 +362,11 @@ int main(int argc, char **argv)
 		log_err(&dm.log, "signalfd: %s", strerror(-dm.sigfd));
 		return CLI_EXIT_FAIL;
 	}
+	if (dm.cli.user &&
+	    depriv_lookup(dm.cli.user, &dm.depriv, err, sizeof(err)) < 0) {
+		log_err(&dm.log, "%s", err);
+		return CLI_EXIT_FAIL;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = check_domain(&dm);
 	dm.ms_xen += ms_since(&t0);
@@ -314,7 +385,8 @@ int main(int argc, char **argv)
 		stop(&dm);
 		return CLI_EXIT_FAIL;
 	}
-	end = serve_run(dm.xen, dm.sigfd, SERVE_LIVENESS_MS, &dm.stats, &dm.log);
+	end = serve_run(dm.xen, dm.sigfd, SERVE_LIVENESS_MS, &dm.stats,
+			&dm.log);
 	stop(&dm);
 	log_info(&dm.log, "exiting");
 	return end == SERVE_ERROR ? CLI_EXIT_FAIL : CLI_EXIT_OK;

@@ -29,9 +29,12 @@ struct cli {
 	bool log_sink_set;
 	enum log_sink log_sink;
 	int log_level;
+	const char *user; /* drop privileges to this user after setup */
 	bool help;
 	bool version;
 };
+
+#define CLI_DEFAULT_USER "vgpu-ioreq"
 
 /*
  * Parse argv into @c. 0 on success; -1 on a usage error, with a one-line

@@ -7,6 +7,7 @@
 #define VGPU_DAEMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 /* Block SIGTERM, SIGINT, SIGHUP, SIGUSR1 (before any thread exists) and
@@ -34,6 +35,11 @@ int daemon_pidfile(const char *path);
  * Closes @handoff_fd and @ready_fd.
  */
 void daemon_ready(const char *line, int handoff_fd, int ready_fd);
+/* Create (or open) @path, size it to @size and map it shared. 0 or
+ * -errno; the mapping outlives the process's death in the page cache. */
+int daemon_map_file(const char *path, size_t size, void **addr);
+void daemon_unmap_file(void *addr, size_t size);
+
 /* Tell systemd we are stopping (no-op outside systemd). */
 void daemon_stopping(void);
 

@@ -19,27 +19,39 @@ struct vdev;
 struct xen_host;
 
 /*
- * Is @domid a live HVM domain? 0, or -ENOENT (no such domain), -EINVAL
- * (not HVM), -EACCES/-EPERM (not privileged), other -errno.
+ * Is @domid a live HVM domain? 0 (and its UUID in @uuid, if not NULL), or
+ * -ENOENT (no such domain), -EINVAL (not HVM), -EACCES/-EPERM (not
+ * privileged), other -errno.
  */
-int xen_domain_check(uint32_t domid);
+int xen_domain_check(uint32_t domid, uint8_t uuid[16]);
 /* Resolve a domain name through XenStore. 0, -ENOENT, or -errno. */
 int xen_domain_lookup(const char *name, uint32_t *domid);
 
 /*
  * Open the Xen handles, create an ioreq server for @domid (buffered
- * ioreqs off) and map its ioreq page. Nothing is routed to it yet.
- * 0 or -errno, with the reason logged.
+ * ioreqs off) and map its ioreq page. If ioreq server @reuse_id still
+ * exists (left by a vgpu-ioreq that died), serve that one instead; pass
+ * XEN_NO_SERVER for none. Nothing new is routed to it yet. 0 or -errno,
+ * with the reason logged.
  */
-int xen_host_open(struct xen_host **out, uint32_t domid, struct logger *lg);
+#define XEN_NO_SERVER 0xffffffffu
+int xen_host_open(struct xen_host **out, uint32_t domid, uint32_t reuse_id,
+		  struct logger *lg);
+/* True if xen_host_open() took over an existing server. */
+bool xen_host_reattached(const struct xen_host *x);
+/* Restrict every Xen handle of the process to the domain (after setup:
+ * XenStore and libxenctrl are unusable afterwards). 0 or -errno. */
+int xen_host_restrict(struct xen_host *x);
 /* The hypervisor seam for the device model. */
 struct host *xen_host_seam(struct xen_host *x);
 /*
- * Claim @d's PCI function, enable the server, bind every vCPU's event
- * channel and answer anything already waiting. After this the guest sees
- * the device. 0 or -errno.
+ * Claim @d's PCI function, enable the server and bind every vCPU's event
+ * channel. After this the guest sees the device. 0 or -errno.
  */
 int xen_host_attach(struct xen_host *x, struct vdev *d, struct io_stats *st);
+/* Answer whatever already waits in the ioreq page (call once, after
+ * xen_host_attach() and before the event loop). */
+void xen_host_scan(struct xen_host *x);
 /* Stop routing to the server and answer anything still waiting. */
 void xen_host_detach(struct xen_host *x);
 /* Undo xen_host_open() and xen_host_attach(); frees @x. NULL is fine. */

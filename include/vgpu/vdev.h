@@ -7,6 +7,7 @@
 #define VGPU_VDEV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <vgpu/host.h>
@@ -35,18 +36,40 @@ struct vdev_ids {
 	uint16_t device;
 };
 
+#define VDEV_STATE_MAGIC 0x31545356u /* "VST1" */
+#define VDEV_NO_SERVER 0xffffffffu
+
+/*
+ * Everything a function's emulator must not lose: plain data, so that it
+ * can live in a shared file mapping and survive the emulator's crash. A
+ * restarted emulator finds the guest's BAR programming, the routing Xen
+ * still holds for its ioreq server, and the device's registers here.
+ */
+struct vdev_state {
+	uint32_t magic;
+	uint32_t size; /* bytes, the device's registers included */
+	uint8_t domain_uuid[16]; /* the domain it belongs to */
+	uint32_t domid;
+	uint32_t sbdf;
+	uint32_t ioservid; /* VDEV_NO_SERVER: none */
+	uint32_t bar0_mapped;
+	uint32_t bar0_base;
+	uint32_t reserved;
+	struct pci_cfg cfg;
+	uint64_t priv[]; /* the device model's registers (ops->priv_size) */
+};
+
 struct vdev {
 	const struct vdev_ops *ops;
-	struct pci_cfg cfg;
+	struct vdev_state *st;
+	struct pci_cfg *cfg; /* &st->cfg */
+	void *priv; /* st->priv */
+	bool owns_st;
 	struct vdev_ids ids;
 	uint32_t sbdf; /* seg << 16 | bus << 8 | dev << 3 | fn */
 	struct host *host;
 	struct logger *log;
-	/* BAR0 as routed to us now: valid only if bar0_mapped. */
-	bool bar0_mapped;
-	uint32_t bar0_base;
 	uint64_t map_failures;
-	void *priv;
 };
 
 extern const struct vdev_ops vgpu_stub_ops;
@@ -54,11 +77,24 @@ extern const struct vdev_ops vgpu_stub_ops;
 /* Look a device model up by name; NULL if there is none. */
 const struct vdev_ops *vdev_find(const char *name);
 
-/* 0 or -errno. @ids may be NULL for the model's own identity. */
+/* Bytes of struct vdev_state for a device model. */
+size_t vdev_state_size(const struct vdev_ops *ops);
+
+/* A fresh device with its state in memory of its own. 0 or -errno.
+ * @ids may be NULL for the model's own identity. */
 int vdev_create(struct vdev *d, const struct vdev_ops *ops,
 		const struct vdev_ids *ids, uint32_t sbdf, struct host *host,
 		struct logger *lg);
-/* Unroute BAR0 if routed and free device state. */
+/*
+ * A device whose state lives in @st (vdev_state_size() bytes, e.g. a file
+ * mapping). With @resume, a valid state for the same function is kept as
+ * it is (config space, BAR0 routing, registers); otherwise it is reset.
+ * Returns 1 if resumed, 0 if fresh.
+ */
+int vdev_create_in(struct vdev *d, const struct vdev_ops *ops,
+		   const struct vdev_ids *ids, uint32_t sbdf, struct host *host,
+		   struct logger *lg, struct vdev_state *st, bool resume);
+/* Unroute BAR0 if routed; free the state if the device owns it. */
 void vdev_destroy(struct vdev *d);
 
 /* Guest config access (arguments guest-controlled). */

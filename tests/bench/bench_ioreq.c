@@ -95,11 +95,12 @@ int main(int argc, char **argv)
 
 	fake_xen_reset(&cfg);
 	log_init(&lg, LOG_SINK_STDERR, LOG_ERR);
-	if (xen_host_open(&x, 1, &lg) ||
+	if (xen_host_open(&x, 1, XEN_NO_SERVER, &lg) ||
 	    vdev_create(&d, &vgpu_stub_ops, NULL, SBDF, xen_host_seam(x),
 			&lg) ||
 	    xen_host_attach(x, &d, &st))
 		return 1;
+	xen_host_scan(x);
 	xen_host_handle_events(x); /* the bind-time spurious event */
 	{
 		struct io_req w = { .addr = (uint64_t)SBDF << 32 | 0x10,

@@ -20,6 +20,7 @@
 #include <xenevtchn.h>
 #include <xenforeignmemory.h>
 #include <xenstore.h>
+#include <xentoolcore.h>
 #include <xen/hvm/ioreq.h>
 #include <xen/hvm/dm_op.h>
 #include <xen/memory.h>
@@ -271,6 +272,18 @@ bool fake_vcpu_wait(unsigned int v, uint64_t *data, int timeout_ms)
 	return ok;
 }
 
+void fake_process_died(void)
+{
+	unsigned int p;
+
+	pthread_mutex_lock(&fx.lock);
+	for (p = 0; p < MAX_PORTS; p++)
+		fx.bound[p] = false;
+	fx.page_mapped = false;
+	fx.qlen = 0;
+	pthread_mutex_unlock(&fx.lock);
+}
+
 void fake_domain_destroy(void)
 {
 	pthread_mutex_lock(&fx.lock);
@@ -519,7 +532,8 @@ int xendevicemodel_get_ioreq_server_info(xendevicemodel_handle *dmod,
 
 	pthread_mutex_lock(&fx.lock);
 	if (ioreq_gfn || bufioreq_gfn)
-		violation("get_ioreq_server_info with gfns: steals guest memory");
+		violation(
+			"get_ioreq_server_info with gfns: steals guest memory");
 	else if (server_ok(domid, id))
 		rc = 0;
 	pthread_mutex_unlock(&fx.lock);
@@ -777,6 +791,16 @@ int xenevtchn_notify(xenevtchn_handle *xce, evtchn_port_t port)
 	return 0;
 }
 
+/* ---- libxentoolcore ---- */
+
+int xentoolcore_restrict_all(domid_t domid)
+{
+	pthread_mutex_lock(&fx.lock);
+	record("restrict", domid, 0);
+	pthread_mutex_unlock(&fx.lock);
+	return 0;
+}
+
 /* ---- libxenctrl ---- */
 
 xc_interface *xc_interface_open(xentoollog_logger *logger,
@@ -804,6 +828,7 @@ int xc_domain_getinfolist(xc_interface *xch, uint32_t first_domain,
 	} else if (fx.alive && first_domain <= fx.cfg.domid) {
 		info->domain = (domid_t)fx.cfg.domid;
 		info->flags = fx.cfg.hvm ? XEN_DOMINF_hvm_guest : 0;
+		memset(info->handle, fx.cfg.uuid_byte, sizeof(info->handle));
 		n = 1;
 	}
 	pthread_mutex_unlock(&fx.lock);

@@ -22,6 +22,7 @@ struct fake_xen_cfg {
 	bool hvm;
 	const char *name;
 	size_t guest_pages; /* guest RAM for data_is_ptr buffers */
+	uint8_t uuid_byte; /* the domain's UUID: 16 times this byte */
 };
 
 /* One recorded device-model operation, e.g. "map_mmio" a..b. */
@@ -45,6 +46,9 @@ void fake_vcpu_kick(unsigned int v);
 /* A request left in the slot before the server bound its ports. */
 void fake_vcpu_preload(unsigned int v, const struct io_req *r);
 
+/* The emulator process died: its event channels and mappings are gone,
+ * its ioreq server (and what the vCPUs wait for) is not. */
+void fake_process_died(void);
 /* The domain dies: every call about it fails with ESRCH from now on. */
 void fake_domain_destroy(void);
 

@@ -49,7 +49,7 @@ static void routed_only_with_memory_decode(void **state)
 
 	vdev_cfg_write(&f->d, PCI_BASE_ADDRESS_0, 4, 0xf1000000);
 	assert_int_equal(f->r.n, 0);
-	assert_false(f->d.bar0_mapped);
+	assert_false(f->d.st->bar0_mapped);
 	vdev_cfg_write(&f->d, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
 	assert_int_equal(f->r.n, 1);
 	assert_call(&f->r, 0, true, 0xf1000000);
@@ -69,9 +69,9 @@ static void sizing_pattern_and_zero_not_routed(void **state)
 
 	vdev_cfg_write(&f->d, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
 	vdev_cfg_write(&f->d, PCI_BASE_ADDRESS_0, 4, 0xffffffff);
-	assert_false(f->d.bar0_mapped);
+	assert_false(f->d.st->bar0_mapped);
 	vdev_cfg_write(&f->d, PCI_BASE_ADDRESS_0, 4, 0);
-	assert_false(f->d.bar0_mapped);
+	assert_false(f->d.st->bar0_mapped);
 	assert_int_equal(f->r.n, 0);
 }
 
@@ -88,27 +88,73 @@ static void moving_a_routed_bar_unroutes_first(void **state)
 	/* sizing while decode is on: unrouted, then back */
 	vdev_cfg_write(&f->d, PCI_BASE_ADDRESS_0, 4, 0xffffffff);
 	assert_call(&f->r, 3, false, 0xe0001000);
-	assert_false(f->d.bar0_mapped);
+	assert_false(f->d.st->bar0_mapped);
 	vdev_cfg_write(&f->d, PCI_BASE_ADDRESS_0, 4, 0xe0001000);
 	assert_call(&f->r, 4, true, 0xe0001000);
-	assert_true(f->d.bar0_mapped);
+	assert_true(f->d.st->bar0_mapped);
 }
 
 static void failed_route_keeps_bar_value(void **state)
 {
 	struct fx *f = *state;
 
-	f->r.fail_map = -EEXIST;
+	f->r.fail_map = -ENOSPC; /* e.g. Xen's range limit */
 	vdev_cfg_write(&f->d, PCI_BASE_ADDRESS_0, 4, 0xf1000000);
 	vdev_cfg_write(&f->d, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
-	assert_false(f->d.bar0_mapped);
+	assert_false(f->d.st->bar0_mapped);
 	assert_int_equal(f->d.map_failures, 1);
 	assert_int_equal(vdev_cfg_read(&f->d, PCI_BASE_ADDRESS_0, 4),
 			 0xf1000000);
 	/* the next relevant write retries */
 	vdev_cfg_write(&f->d, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
-	assert_true(f->d.bar0_mapped);
+	assert_true(f->d.st->bar0_mapped);
 	assert_int_equal(f->r.n, 2);
+}
+
+static void stale_range_is_taken_over(void **state)
+{
+	struct fx *f = *state;
+
+	/* Xen still holds the range for our server (a crashed predecessor
+	 * mapped it but never recorded it): unroute, route again. */
+	f->r.fail_map = -EEXIST;
+	vdev_cfg_write(&f->d, PCI_BASE_ADDRESS_0, 4, 0xf1000000);
+	vdev_cfg_write(&f->d, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_int_equal(f->r.n, 3);
+	assert_call(&f->r, 1, false, 0xf1000000);
+	assert_call(&f->r, 2, true, 0xf1000000);
+	assert_true(f->d.st->bar0_mapped);
+}
+
+static void state_in_caller_memory_resumes(void **state)
+{
+	struct fx *f = *state;
+	size_t size = vdev_state_size(&vgpu_stub_ops);
+	struct vdev_state *st = test_calloc(1, size);
+	struct vdev d2;
+
+	assert_int_equal(vdev_create_in(&d2, &vgpu_stub_ops, NULL, 5u << 3,
+					&f->r.host, &f->lg, st, true),
+			 0);
+	vdev_cfg_write(&d2, PCI_BASE_ADDRESS_0, 4, 0xf1000000);
+	vdev_cfg_write(&d2, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	vdev_bar_write(&d2, VGPU_REG_SCRATCH, 4, 0xfeedf00d);
+	/* the emulator dies; a new one finds everything in place */
+	assert_int_equal(vdev_create_in(&d2, &vgpu_stub_ops, NULL, 5u << 3,
+					&f->r.host, &f->lg, st, true),
+			 1);
+	assert_true(st->bar0_mapped);
+	assert_int_equal(vdev_cfg_read(&d2, PCI_BASE_ADDRESS_0, 4), 0xf1000000);
+	assert_int_equal(vdev_bar_read(&d2, VGPU_REG_SCRATCH, 4), 0xfeedf00d);
+	assert_int_equal(f->r.n, 1); /* routed once, not again */
+	/* another function's state is not taken */
+	assert_int_equal(vdev_create_in(&d2, &vgpu_stub_ops, NULL, 6u << 3,
+					&f->r.host, &f->lg, st, true),
+			 0);
+	assert_false(st->bar0_mapped);
+	assert_int_equal(vdev_bar_read(&d2, VGPU_REG_SCRATCH, 4), 0);
+	vdev_destroy(&d2);
+	test_free(st);
 }
 
 static void destroy_unroutes(void **state)
@@ -242,6 +288,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			moving_a_routed_bar_unroutes_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_route_keeps_bar_value,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(stale_range_is_taken_over,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(state_in_caller_memory_resumes,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(destroy_unroutes, setup,
 						teardown),

@@ -71,7 +71,7 @@ static void config_reads_and_writes(void **state)
 	/* the low bits of the 0xcfc port are part of the offset */
 	assert_int_equal(go(f, IO_PCI_CONFIG, IO_READ, cfg(0x0b), 1, 0), 0x12);
 	go(f, IO_PCI_CONFIG, IO_WRITE, cfg(PCI_INTERRUPT_LINE), 1, 0x1234);
-	assert_int_equal(f->d.cfg.data[PCI_INTERRUPT_LINE], 0x34);
+	assert_int_equal(f->d.cfg->data[PCI_INTERRUPT_LINE], 0x34);
 	assert_int_equal(f->st.cfg, 4);
 	assert_int_equal(f->st.rejected, 0);
 }
@@ -89,7 +89,7 @@ static void config_for_another_function(void **state)
 			 0xffff);
 	go(f, IO_PCI_CONFIG, IO_WRITE, (uint64_t)(0x10000u | SBDF) << 32 | 0x3c,
 	   1, 7);
-	assert_int_equal(f->d.cfg.data[PCI_INTERRUPT_LINE], 0);
+	assert_int_equal(f->d.cfg->data[PCI_INTERRUPT_LINE], 0);
 	assert_int_equal(f->st.rejected, 3);
 }
 

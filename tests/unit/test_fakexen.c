@@ -48,11 +48,12 @@ static void up(struct world *w, unsigned int vcpus)
 	memset(w, 0, sizeof(*w));
 	fake_xen_reset(&cfg);
 	log_init(&w->lg, LOG_SINK_STDERR, LOG_ERR);
-	assert_int_equal(xen_host_open(&w->x, DOMID, &w->lg), 0);
+	assert_int_equal(xen_host_open(&w->x, DOMID, XEN_NO_SERVER, &w->lg), 0);
 	assert_int_equal(vdev_create(&w->d, &vgpu_stub_ops, NULL, SBDF,
 				     xen_host_seam(w->x), &w->lg),
 			 0);
 	assert_int_equal(xen_host_attach(w->x, &w->d, &w->st), 0);
+	xen_host_scan(w->x);
 }
 
 static void down(struct world *w)
@@ -263,7 +264,7 @@ static void replay_hvmloader_linux_trace(void **state)
 	/* final state: BAR at 0xf1000000, MEM|MASTER, routed */
 	assert_int_equal(cfg_rd(&w, PCI_COMMAND, 2), 0x6);
 	assert_int_equal(cfg_rd(&w, PCI_BASE_ADDRESS_0, 4), 0xf1000000);
-	assert_true(w.d.bar0_mapped);
+	assert_true(w.d.st->bar0_mapped);
 	assert_int_equal(xact(&w, 0, mmio(0xf1000000, IO_READ, 4, 0)),
 			 VGPU_MAGIC);
 	assert_int_equal(w.st.rejected, 0);
@@ -329,13 +330,14 @@ static void request_waiting_before_bind(void **state)
 	memset(&w, 0, sizeof(w));
 	fake_xen_reset(&cfg);
 	log_init(&w.lg, LOG_SINK_STDERR, LOG_ERR);
-	assert_int_equal(xen_host_open(&w.x, DOMID, &w.lg), 0);
+	assert_int_equal(xen_host_open(&w.x, DOMID, XEN_NO_SERVER, &w.lg), 0);
 	assert_int_equal(vdev_create(&w.d, &vgpu_stub_ops, NULL, SBDF,
 				     xen_host_seam(w.x), &w.lg),
 			 0);
 	fake_vcpu_preload(0, &r);
-	/* attach scans every slot once after binding */
+	/* every slot is looked at once after binding */
 	assert_int_equal(xen_host_attach(w.x, &w.d, &w.st), 0);
+	xen_host_scan(w.x);
 	assert_true(fake_vcpu_wait(0, &data, WAIT_MS));
 	assert_int_equal(data, 0x11111af4);
 	down(&w);
@@ -520,7 +522,7 @@ static void failed_claim_leaves_nothing(void **state)
 	memset(&w, 0, sizeof(w));
 	fake_xen_reset(&cfg);
 	log_init(&w.lg, LOG_SINK_STDERR, LOG_CRIT);
-	assert_int_equal(xen_host_open(&w.x, DOMID, &w.lg), 0);
+	assert_int_equal(xen_host_open(&w.x, DOMID, XEN_NO_SERVER, &w.lg), 0);
 	vdev_create(&w.d, &vgpu_stub_ops, NULL, SBDF, xen_host_seam(w.x),
 		    &w.lg);
 	fake_xen_fail_next("map_pcidev", EEXIST);
@@ -533,9 +535,72 @@ static void failed_claim_leaves_nothing(void **state)
 
 	fake_xen_reset(&cfg);
 	fake_xen_fail_next("create", ENOSPC);
-	assert_int_equal(xen_host_open(&w.x, DOMID, &w.lg), -ENOSPC);
+	assert_int_equal(xen_host_open(&w.x, DOMID, XEN_NO_SERVER, &w.lg),
+			 -ENOSPC);
 	assert_null(w.x);
 	assert_int_equal(fake_xen_count("destroy"), 0);
+	assert_int_equal(fake_xen_violations(), 0);
+}
+
+/* The crashed process's memory: reachable, so not reported as a leak. */
+static struct xen_host *crashed;
+
+static void restart_after_crash_reattaches(void **state)
+{
+	size_t size = vdev_state_size(&vgpu_stub_ops);
+	struct vdev_state *st = test_calloc(1, size);
+	struct io_req rd = mmio(0xf1000000 + VGPU_REG_SCRATCH, IO_READ, 4, 0);
+	struct world w1, w2;
+	uint64_t data = 0;
+
+	up(&w1, 1);
+	/* the first emulator keeps its state in @st, as in a file mapping */
+	vdev_destroy(&w1.d);
+	vdev_create_in(&w1.d, &vgpu_stub_ops, NULL, SBDF, xen_host_seam(w1.x),
+		       &w1.lg, st, false);
+	st->ioservid = xen_host_ioservid(w1.x);
+	cfg_wr(&w1, PCI_BASE_ADDRESS_0, 4, 0xf1000000);
+	cfg_wr(&w1, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	xact(&w1, 0, mmio(0xf1000000 + VGPU_REG_SCRATCH, IO_WRITE, 4, 0xabcd));
+	/* a request arrives and the emulator is killed before answering */
+	fake_vcpu_send(0, &rd);
+	fake_process_died();
+	crashed = w1.x;
+
+	memset(&w2, 0, sizeof(w2));
+	log_init(&w2.lg, LOG_SINK_STDERR, LOG_ERR);
+	assert_int_equal(xen_host_open(&w2.x, DOMID, st->ioservid, &w2.lg), 0);
+	assert_true(xen_host_reattached(w2.x));
+	assert_int_equal(vdev_create_in(&w2.d, &vgpu_stub_ops, NULL, SBDF,
+					xen_host_seam(w2.x), &w2.lg, st, true),
+			 1);
+	assert_int_equal(xen_host_attach(w2.x, &w2.d, &w2.st), 0);
+	xen_host_scan(w2.x);
+	/* the waiting vCPU gets its answer from the restored registers */
+	assert_true(fake_vcpu_wait(0, &data, WAIT_MS));
+	assert_int_equal(data, 0xabcd);
+	assert_int_equal(cfg_rd(&w2, PCI_BASE_ADDRESS_0, 4), 0xf1000000);
+	assert_int_equal(xact(&w2, 0, mmio(0xf1000000, IO_READ, 4, 0)),
+			 VGPU_MAGIC);
+	/* one server, one claim, one route: nothing was set up twice */
+	assert_int_equal(fake_xen_count("create"), 1);
+	assert_int_equal(fake_xen_count("map_pcidev"), 1);
+	assert_int_equal(fake_xen_count("map_mmio"), 1);
+	down(&w2);
+	test_free(st);
+}
+
+static void stale_server_id_is_not_taken(void **state)
+{
+	struct world w;
+
+	up(&w, 1);
+	down(&w);
+	/* the recorded server is gone (clean exit): a new one is created */
+	assert_int_equal(xen_host_open(&w.x, DOMID, 3, &w.lg), 0);
+	assert_false(xen_host_reattached(w.x));
+	assert_int_equal(fake_xen_count("create"), 2);
+	xen_host_close(w.x);
 	assert_int_equal(fake_xen_violations(), 0);
 }
 
@@ -547,15 +612,15 @@ static void domain_queries(void **state)
 	uint32_t id = 0;
 
 	fake_xen_reset(&cfg);
-	assert_int_equal(xen_domain_check(DOMID), 0);
-	assert_int_equal(xen_domain_check(DOMID + 1), -ENOENT);
-	assert_int_equal(xen_domain_check(0), -EINVAL); /* dom0 is PV */
+	assert_int_equal(xen_domain_check(DOMID, NULL), 0);
+	assert_int_equal(xen_domain_check(DOMID + 1, NULL), -ENOENT);
+	assert_int_equal(xen_domain_check(0, NULL), -EINVAL); /* dom0 is PV */
 	assert_int_equal(xen_domain_lookup("guest", &id), 0);
 	assert_int_equal(id, DOMID);
 	assert_int_equal(xen_domain_lookup("nobody", &id), -ENOENT);
 	cfg.hvm = false;
 	fake_xen_reset(&cfg);
-	assert_int_equal(xen_domain_check(DOMID), -EINVAL);
+	assert_int_equal(xen_domain_check(DOMID, NULL), -EINVAL);
 }
 
 int main(void)
@@ -572,6 +637,8 @@ int main(void)
 		cmocka_unit_test(serve_loop_two_vcpus_then_sigterm),
 		cmocka_unit_test(serve_loop_ends_when_domain_dies),
 		cmocka_unit_test(failed_claim_leaves_nothing),
+		cmocka_unit_test(restart_after_crash_reattaches),
+		cmocka_unit_test(stale_server_id_is_not_taken),
 		cmocka_unit_test(domain_queries),
 	};
 

@@ -20,7 +20,7 @@ static struct pci_cfg *stub_cfg(void)
 	if (d.ops)
 		vdev_destroy(&d);
 	rec_make_stub(&r, &d, &lg);
-	return &d.cfg;
+	return d.cfg;
 }
 
 static void identity_reads(void **state)
