@@ -19,12 +19,13 @@ set -u -o pipefail
 LAB_SRC=$(cd "$(dirname "$0")" && pwd)
 TOP_SRC=$(cd "$LAB_SRC/../.." && pwd)
 CACHE_ROOT=${VGPU_LAB_CACHE:-$HOME/.cache/vgpu-ioreq-lab}
-BOOT_TIMEOUT=${VGPU_LAB_BOOT_TIMEOUT:-480}
+BOOT_TIMEOUT=${VGPU_LAB_BOOT_TIMEOUT:-900}
 # dom0 packages beside minbase: the Xen toolstack and qemu-xen (the domain's
 # default device model), pciutils + pci.ids for the guest's real lspci, and
 # the daemon's own runtime libraries.
 DOM0_PKGS=pciutils,pci.ids,kmod,procps,busybox,xen-utils-4.17,xen-utils-common,qemu-system-xen,seabios,libjson-c5,libsystemd0,libseccomp2
-SCENARIOS="step1-lspci step1-bar0-registers step1-shutdown step1-smp bad-args"
+SCENARIOS="step1-lspci step1-bar0-registers step1-shutdown step1-smp bad-args
+xl-script depriv reboot-loop kill-restart xenstore-attach xenstore-bad-input"
 DOM0_MODULES="virtio_blk virtio_pci ext4 xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs"
 
 die() { echo "lab: $*" >&2; exit 1; }
@@ -173,7 +174,7 @@ build_guest_initramfs() {
 	local G=$W/initrd-guest R=$B/rootfs lib
 	rm -rf "$G" && mkdir -p "$G"/{bin,sbin,dev,proc,sys,usr/bin,usr/share/misc}
 	cp /bin/busybox "$G/bin/busybox"
-	for a in sh mount cat echo grep sed awk head tail dmesg poweroff sleep \
+	for a in sh mount cat echo grep sed awk head tail dmesg poweroff reboot sleep \
 		seq wc cut tr ls; do
 		ln -sf busybox "$G/bin/$a"
 	done
@@ -197,6 +198,7 @@ build_payload() {
 	make -C "$bd" -j2 >/dev/null || return 1
 	cc -O2 -Wall -static -I"$TOP_SRC/include" -o "$W/vgpu-guest-test" \
 		"$LAB_SRC/guest/vgpu-guest-test.c" || return 1
+	cc -O2 -Wall -o "$W/lab-fd-check" "$LAB_SRC/lab-fd-check.c" || return 1
 	cc -O2 -Wall -o "$W/lab-ioreq-servers" "$LAB_SRC/lab-ioreq-servers.c" \
 		-lxendevicemodel || return 1
 	build_guest_initramfs || return 1
@@ -210,6 +212,7 @@ build_payload() {
 	install -m 755 "$LAB_SRC/dom0-init" "$W/rootfs/sbin/lab-init"
 	install -m 755 "$LAB_SRC/scenarios.sh" "$L/scenarios.sh"
 	install -m 755 "$W/lab-ioreq-servers" "$L/lab-ioreq-servers"
+	install -m 755 "$W/lab-fd-check" "$L/lab-fd-check"
 	cp "$B/vmlinux" "$W/guest-initrd.gz" "$L/"
 	echo "$LAB_MODE" >"$L/mode"
 	rm -f "$W/dom0.img"

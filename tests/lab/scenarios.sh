@@ -22,16 +22,18 @@ servers() { "$L/lab-ioreq-servers" "$1" 2>&1; }
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null; }
 alive() { xl list "$1" >/dev/null 2>&1; }
 
-mkcfg() { # NAME VCPUS GUEST_MODE
-	cat >"/tmp/$1.cfg" <<-EOF
-		name = "$1"
+mkcfg() { # NAME VCPUS GUEST_MODE [EXTRA xl.cfg LINE...]
+	local n=$1 v=$2 m=$3
+	shift 3
+	cat >"/tmp/$n.cfg" <<-EOF
+		name = "$n"
 		type = "hvm"
 		memory = 256
-		vcpus = $2
+		vcpus = $v
 		kernel = "$L/vmlinux"
 		ramdisk = "$L/guest-initrd.gz"
-		cmdline = "console=ttyS0 quiet rdinit=/init pci=noearly vgpu_mode=$3"
-		serial = "file:/tmp/$1-serial.log"
+		cmdline = "console=ttyS0 quiet rdinit=/init pci=noearly vgpu_mode=$m"
+		serial = "file:/tmp/$n-serial.log"
 		vif = []
 		disk = []
 		vnc = 0
@@ -42,6 +44,7 @@ mkcfg() { # NAME VCPUS GUEST_MODE
 		on_crash = "destroy"
 		device_model_args_hvm = [ "-machine", "xenfv-4.2" ]
 	EOF
+	for line in "$@"; do echo "$line" >>"/tmp/$n.cfg"; done
 }
 
 # wait_log NAME PATTERN TIMEOUT: until the guest console shows PATTERN,
@@ -266,10 +269,284 @@ scenario_bad_args() {
 	fi
 }
 
+ROOTKEY=/local/domain/0/vgpu-ioreq
+DM_OVERRIDE='device_model_override = "/etc/xen/scripts/vgpu-ioreq-dm"'
+
+# daemon pid serving domain $1 (launched by the wrapper or a supervisor)
+daemon_of() { pgrep -f "vgpu-ioreq --domid $1( |\$)" | head -n 1; }
+
+# wait_key PATH VALUE TIMEOUT: until a XenStore key holds VALUE
+wait_key() {
+	local i=0
+	while [ $i -lt $(($3 * 10)) ]; do
+		[ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# ---- xl-script + depriv: plain xl create with the wrapper ----
+scenario_xl_script() {
+	local g=/tmp/vgpu-d-serial.log d pid st why="" attempt ok=""
+	mkdir -p /etc/vgpu-ioreq
+	echo 'VGPU_IOREQ_ARGS="--depriv --log stderr"' >/etc/vgpu-ioreq/vgpu-d.conf
+	mkcfg vgpu-d 1 idle "$DM_OVERRIDE"
+	for attempt in $(seq 1 $TRIES); do
+		rm -f $g
+		if ! xl create /tmp/vgpu-d.cfg >/tmp/vgpu-d-xl.log 2>&1; then
+			cat /tmp/vgpu-d-xl.log /var/log/xen/qemu-dm-vgpu-d.log 2>/dev/null
+			break
+		fi
+		if wait_log vgpu-d GUEST-IDLE "$GUEST_TIMEOUT"; then
+			ok=1
+			break
+		fi
+		xl destroy vgpu-d 2>/dev/null
+	done
+	d=$(xl domid vgpu-d 2>/dev/null)
+	pid=$(daemon_of "$d")
+	echo "----- qemu-dm log (vgpu-ioreq's stderr) -----"
+	cat /var/log/xen/qemu-dm-vgpu-d.log 2>/dev/null | grep -v '^$'
+	tr -d '\r' <$g 2>/dev/null | sed -n '/=== guest: lspci/,/=== end/p'
+	if [ -n "$ok" ] && grep -aq 'GUEST-DEVICE: present' $g; then
+		pass xl-script "plain xl create with device_model_override: 1af4:1111 in the guest's lspci"
+	else
+		fail xl-script "guest does not see the device (domid ${d:-none}, daemon ${pid:-none})"
+	fi
+	# depriv: the running worker of that guest
+	if [ -z "$pid" ]; then
+		fail depriv "no vgpu-ioreq serving domain $d"
+	else
+		st=$(grep -E '^(Uid|Gid|NoNewPrivs|Seccomp):' "/proc/$pid/status" | tr '\t\n' '  ')
+		echo "  worker $pid: $st"
+		grep -q "^Uid:[[:space:]]*0[[:space:]]" "/proc/$pid/status" && why="$why [runs as root]"
+		grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$pid/status" || why="$why [no_new_privs not set]"
+		grep -q '^Seccomp:[[:space:]]*2' "/proc/$pid/status" || why="$why [no seccomp filter]"
+		[ "$(readlink "/proc/$pid/root")" = "/run/vgpu-ioreq/empty" ] || why="$why [root is $(readlink "/proc/$pid/root")]"
+		grep -q 'privileges dropped.*open refused' /var/log/xen/qemu-dm-vgpu-d.log ||
+			why="$why [no 'privileges dropped' line in its log]"
+		if "$L/lab-fd-check" "$pid" >/tmp/fdcheck.log 2>&1; then
+			sed 's/^/  /' /tmp/fdcheck.log | tail -n 6
+		else
+			why="$why [depriv-fd-checker: $(tail -n 2 /tmp/fdcheck.log | tr '\n' ' ')]"
+		fi
+		if [ -z "$why" ]; then
+			pass depriv "worker non-root, no_new_privs, seccomp, chrooted; depriv-fd-checker passed; open() refused"
+		else
+			fail depriv "$why"
+		fi
+	fi
+	xl destroy vgpu-d 2>/dev/null
+	[ -n "$pid" ] && wait_exit "$pid" 20
+}
+
+# ---- reboot-loop: 5 x guest reboot, a new domid each time ----
+scenario_reboot_loop() {
+	local g=/tmp/vgpu-r-serial.log i d last="" seen="" why="" left
+	mkcfg vgpu-r 1 reboot "$DM_OVERRIDE" 'on_reboot = "restart"'
+	sed -i 's/^on_reboot = "destroy"$//' /tmp/vgpu-r.cfg
+	rm -f /etc/vgpu-ioreq/vgpu-r.conf
+	rm -f $g
+	xl create /tmp/vgpu-r.cfg >/tmp/vgpu-r-xl.log 2>&1 || { fail reboot-loop "xl create failed"; return; }
+	for i in 1 2 3 4 5; do
+		# a new domain (after a reboot), then its guest's report
+		local t=0
+		while :; do
+			d=$(xl domid vgpu-r 2>/dev/null)
+			[ -n "$d" ] && [ "$d" != "$last" ] && grep -aq 'REBOOT-DEVICE' $g 2>/dev/null && break
+			t=$((t + 1))
+			[ $t -gt $((GUEST_TIMEOUT * 4)) ] && break
+			sleep 0.25
+		done
+		if ! grep -aq 'REBOOT-DEVICE: present' $g 2>/dev/null; then
+			why="$why [boot $i (domid ${d:-none}): $(grep -ao 'REBOOT-DEVICE: [a-z]*' $g 2>/dev/null || echo 'no report')]"
+			break
+		fi
+		seen="$seen $d"
+		last=$d
+		# wait until the next device model truncates this boot's console
+		t=0
+		while grep -aq 'REBOOT-DEVICE' $g 2>/dev/null && [ $t -lt $((GUEST_TIMEOUT * 4)) ]; do
+			sleep 0.25
+			t=$((t + 1))
+		done
+	done
+	xl destroy vgpu-r 2>/dev/null
+	sleep 2 # the last daemon notices within its 1 s liveness check
+	left=$(pgrep -x vgpu-ioreq | tr '\n' ' ')
+	[ -n "$left" ] && why="$why [vgpu-ioreq processes left: $left]"
+	xl list | grep -q '(null)' && why="$why [dying domains left]"
+	info "reboot-loop: domids$seen"
+	if [ -z "$why" ] && [ "$(echo $seen | wc -w)" -eq 5 ]; then
+		pass reboot-loop "device present in 5 boots (domids$seen), nothing left"
+	else
+		fail reboot-loop "$why"
+	fi
+}
+
+# ---- kill-restart: kill -9 the worker mid-traffic, start it again ----
+scenario_kill_restart() {
+	local g=/tmp/vgpu-k-serial.log n pid2 why=""
+	if ! boot_guest vgpu-k 1 traffic TRAFFIC-START; then
+		show_guest vgpu-k
+		fail kill-restart "guest did not start its traffic"
+		return
+	fi
+	sleep 3 # traffic flows for a while
+	kill -9 "$DPID"
+	wait "$DPID" 2>/dev/null
+	info "kill-restart: worker $DPID killed; ioreq servers now $(servers "$DOMID")"
+	sleep 1 # the guest's vCPU is blocked on the dead worker meanwhile
+	mv /tmp/vgpu-k-vgpu.log /tmp/vgpu-k-vgpu.log.1
+	if ! start_fg vgpu-k "$DOMID"; then
+		fail kill-restart "the restarted vgpu-ioreq never became ready"
+		show_guest vgpu-k
+		xl destroy vgpu-k
+		return
+	fi
+	pid2=$DPID
+	n=$(servers "$DOMID")
+	wait_log vgpu-k TRAFFIC-DONE 90 || why="$why [guest traffic did not finish: vCPU hung?]"
+	grep -q 'reattaching to ioreq server' /tmp/vgpu-k-vgpu.log || why="$why [no reattach in the new worker's log]"
+	grep -aq 'TRAFFIC-RESULT: PASS' $g || why="$why [$(grep -ao 'TRAFFIC-RESULT.*' $g | tr -d '\r')]"
+	[ "$n" = 2 ] || why="$why [$n ioreq servers after the restart, 2 expected: qemu's and ours]"
+	show_guest vgpu-k
+	xl destroy vgpu-k
+	wait_exit "$pid2" 20
+	if [ -z "$why" ]; then
+		pass kill-restart "reattached, guest traffic intact: $(grep -ao 'TRAFFIC-RESULT.*' $g | tr -d '\r'); servers=$n"
+	else
+		fail kill-restart "$why"
+	fi
+}
+
+# ---- xenstore-attach: a xenstore-write is the only trigger ----
+start_supervisor() {
+	vgpu-ioreqd --foreground --log stderr --worker-arg=--depriv \
+		--worker-arg=--log-level=info >/tmp/vgpu-ioreqd.out 2>/tmp/vgpu-ioreqd.log &
+	SUP=$!
+	local i=0
+	while ! grep -q 'ready' /tmp/vgpu-ioreqd.out 2>/dev/null && [ $i -lt 100 ]; do
+		kill -0 $SUP 2>/dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep -q 'ready' /tmp/vgpu-ioreqd.out
+}
+
+scenario_xenstore_attach() {
+	local g=/tmp/vgpu-e-serial.log d k why="" states
+	if ! start_supervisor; then
+		fail xenstore-attach "vgpu-ioreqd did not start: $(cat /tmp/vgpu-ioreqd.log)"
+		return
+	fi
+	mkcfg vgpu-e 1 idle
+	local attempt watcher
+	for attempt in $(seq 1 $TRIES); do
+		why=""
+		rm -f $g
+		xl create -p /tmp/vgpu-e.cfg >/dev/null 2>&1 || { fail xenstore-attach "xl create failed"; return; }
+		d=$(xl domid vgpu-e)
+		k=$ROOTKEY/$d
+		# record every value the state key takes
+		(xenstore-watch "$k/state" 2>/dev/null | while read -r _; do
+			xenstore-read "$k/state" 2>/dev/null
+		done) >/tmp/vgpu-e.states &
+		watcher=$!
+		sleep 0.5 # the watch is registered
+		xenstore-write "$k/request" attach
+		wait_key "$k/state" running 30 || why="$why [state $(xenstore-read "$k/state" 2>&1): $(xenstore-read "$k/error" 2>&1)]"
+		info "xenstore-attach: pid=$(xenstore-read "$k/pid" 2>&1) ioservid=$(xenstore-read "$k/ioservid" 2>&1) sbdf=$(xenstore-read "$k/sbdf" 2>&1)"
+		xenstore-ls -p "$ROOTKEY" | head -n 3 | sed 's/^/  /'
+		xenstore-ls -p /local/domain/0 | grep -q 'vgpu-ioreq = "".*(n0)' || why="$why [$ROOTKEY is not dom0-only]"
+		xl unpause vgpu-e
+		wait_log vgpu-e GUEST-IDLE "$GUEST_TIMEOUT" && break
+		# the guest died (nested TCG): start over with a new domain
+		info "xenstore-attach: attempt $attempt: the guest did not come up"
+		xl destroy vgpu-e 2>/dev/null
+		kill $watcher 2>/dev/null
+		pkill -f "xenstore-watch $k/state"
+	done
+	grep -aq 'GUEST-DEVICE: present' $g || why="$why [guest does not see the device]"
+	xenstore-write "$k/request" detach
+	wait_key "$k/state" closed 20 || why="$why [no closed state after detach]"
+	xl destroy vgpu-e
+	local i=0
+	while xenstore-exists "$k" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	xenstore-exists "$k" 2>/dev/null && why="$why [$k left after the domain's end]"
+	kill $watcher 2>/dev/null
+	pkill -f "xenstore-watch $k/state"
+	states=$(tr '\n' ' ' </tmp/vgpu-e.states | sed 's/ $//')
+	echo "  states seen: $states"
+	echo "$states" | grep -q 'initialising.*running.*closed' || why="$why [states seen: $states]"
+	show_guest vgpu-e
+	if [ -z "$why" ]; then
+		pass xenstore-attach "states: $states; keys removed with the domain"
+	else
+		fail xenstore-attach "$why"
+	fi
+}
+
+# ---- xenstore-bad-input: malformed requests get state=error ----
+scenario_xenstore_bad_input() {
+	local d k why="" e
+	if ! kill -0 "${SUP:-0}" 2>/dev/null && ! start_supervisor; then
+		fail xenstore-bad-input "vgpu-ioreqd did not start"
+		return
+	fi
+	mkcfg vgpu-f 1 idle
+	xl create -p /tmp/vgpu-f.cfg >/dev/null 2>&1 || { fail xenstore-bad-input "xl create failed"; return; }
+	d=$(xl domid vgpu-f)
+	k=$ROOTKEY/$d
+	bad() { # KEYDIR REQUEST WANTED-ERROR
+		xenstore-write "$1/request" "$2"
+		if wait_key "$1/state" error 30; then
+			e=$(xenstore-read "$1/error")
+			echo "  $1/request=$2 -> error: $e"
+			echo "$e" | grep -q "$3" || why="$why [$1/request=$2: error '$e']"
+		else
+			why="$why [$1/request=$2: state $(xenstore-read "$1/state" 2>&1)]"
+		fi
+		xenstore-rm "$1/state" 2>/dev/null
+	}
+	bad "$k" frobnicate "unknown request 'frobnicate'"
+	bad "$ROOTKEY/abc" attach "not a domain id"
+	bad "$ROOTKEY/4242" attach "no domain with id 4242"
+	xenstore-write "$k/bdf" 00:01.0
+	bad "$k" attach "is used by QEMU's ISA bridge"
+	xenstore-write "$k/bdf" zz
+	bad "$k" attach "invalid --bdf 'zz'"
+	xenstore-rm "$k/bdf"
+	kill -0 "$SUP" 2>/dev/null || why="$why [vgpu-ioreqd died]"
+	# a good request still works afterwards
+	xenstore-write "$k/request" attach
+	wait_key "$k/state" running 30 || why="$why [a good attach after the bad ones: $(xenstore-read "$k/state" 2>&1) $(xenstore-read "$k/error" 2>&1)]"
+	[ "$(servers "$d")" = 2 ] || why="$why [$(servers "$d") ioreq servers]"
+	xl destroy vgpu-f
+	xenstore-rm "$ROOTKEY/abc" 2>/dev/null
+	xenstore-rm "$ROOTKEY/4242" 2>/dev/null
+	kill -TERM "$SUP"
+	wait_exit "$SUP" 20
+	echo "----- vgpu-ioreqd log -----"
+	tail -n 30 /tmp/vgpu-ioreqd.log
+	if [ -z "$why" ]; then
+		pass xenstore-bad-input "unknown request, bad domid, missing domain, QEMU's slot, bad bdf: state=error with a reason; supervisor alive; good attach after"
+	else
+		fail xenstore-bad-input "$why"
+	fi
+}
+
 info "scenarios ($MODE) start at $(cut -d' ' -f1 /proc/uptime)s, vgpu-ioreq $(vgpu-ioreq --version 2>&1)"
 scenario_step1
 if [ "$MODE" = check ]; then
 	scenario_smp
 	scenario_bad_args
+	id vgpu-ioreq >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin vgpu-ioreq
+	scenario_xl_script
+	scenario_reboot_loop
+	scenario_kill_restart
+	scenario_xenstore_attach
+	scenario_xenstore_bad_input
 fi
 info "scenarios done at $(cut -d' ' -f1 /proc/uptime)s"

@@ -7,6 +7,9 @@
  *   vgpu-guest-test regs            register checks, TAP-like lines
  *   vgpu-guest-test hammer SECONDS  every CPU at once, each its own slice
  *   vgpu-guest-test bench N         MMIO round trip vs QEMU and Xen ports
+ *   vgpu-guest-test traffic SECONDS one CPU writes and checks registers
+ *                                   without pause (across an emulator
+ *                                   restart), reports the longest stall
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -299,6 +302,39 @@ static int cmd_bench(unsigned int n)
 	return 0;
 }
 
+static int cmd_traffic(double secs)
+{
+	volatile uint8_t *b = map_bar0();
+	unsigned long rounds = 0, errors = 0;
+	double end, worst = 0;
+	uint32_t i, v;
+
+	if (!b)
+		return 1;
+	printf("TRAFFIC-START\n");
+	end = now_s() + secs;
+	while (now_s() < end) {
+		double t0 = now_s(), dt;
+
+		for (i = 0; i < VGPU_SCRATCH_RAM_WORDS; i += 8) {
+			v = (uint32_t)(rounds * 64 + i) ^ 0x5a5a0000u;
+			R32(b, VGPU_REG_SCRATCH_RAM + 4 * i) = v;
+			errors += R32(b, VGPU_REG_SCRATCH_RAM + 4 * i) != v;
+		}
+		R32(b, VGPU_REG_COMPUTE_IN) = 10;
+		errors += R32(b, VGPU_REG_COMPUTE_OUT) != 3628800u;
+		errors += R32(b, VGPU_REG_MAGIC) != VGPU_MAGIC;
+		dt = now_s() - t0;
+		if (dt > worst)
+			worst = dt;
+		rounds++;
+	}
+	printf("TRAFFIC-RESULT: %s rounds=%lu errors=%lu longest_round_ms=%.0f\n",
+	       errors || !rounds ? "FAIL" : "PASS", rounds, errors,
+	       worst * 1e3);
+	return errors != 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -306,6 +342,8 @@ int main(int argc, char **argv)
 		return cmd_regs();
 	if (argc >= 3 && strcmp(argv[1], "hammer") == 0)
 		return cmd_hammer(atof(argv[2]));
+	if (argc >= 3 && strcmp(argv[1], "traffic") == 0)
+		return cmd_traffic(atof(argv[2]));
 	if (argc >= 3 && strcmp(argv[1], "bench") == 0)
 		return cmd_bench((unsigned int)strtoul(argv[2], NULL, 0));
 	fprintf(stderr,
