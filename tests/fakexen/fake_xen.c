@@ -376,6 +376,7 @@ int xendevicemodel_create_ioreq_server(xendevicemodel_handle *dmod,
 			errno = ENOSPC;
 		} else {
 			fx.server = true;
+			free(fx.page); /* a destroyed server's page */
 			fx.page = aligned_alloc(PAGE, PAGE);
 			memset(fx.page, 0, PAGE);
 			*id = 3; /* not 0: catches code that assumes it */
