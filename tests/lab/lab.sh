@@ -151,8 +151,14 @@ build_base() {
 	check_host
 	local key
 	W=$CACHE_ROOT/work LAB_MODE=${LAB_MODE:-}
-	KPKG=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
-	[ -n "$KPKG" ] || die "cannot resolve linux-image-amd64 (apt-get update first)"
+	kernel_pkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}'; }
+	KPKG=$(kernel_pkg)
+	if [ -z "$KPKG" ]; then
+		# no package lists yet on this machine
+		apt-get update -q >/dev/null 2>&1
+		KPKG=$(kernel_pkg)
+	fi
+	[ -n "$KPKG" ] || die "cannot resolve linux-image-amd64 through apt (no Debian package lists?)"
 	key=$(cache_key)
 	B=$CACHE_ROOT/$key
 	mkdir -p "$B"
@@ -180,13 +186,17 @@ build_guest_initramfs() {
 	done
 	cp "$R/usr/bin/lspci" "$G/usr/bin/lspci"
 	cp "$R/usr/share/misc/pci.ids" "$G/usr/share/misc/pci.ids"
+	# the libraries at the paths the loader looks for them
 	for lib in $(chroot "$R" /usr/bin/ldd /usr/bin/lspci | grep -o '/[^ ]*'); do
 		mkdir -p "$G$(dirname "$lib")"
 		cp -L "$R$lib" "$G$lib"
 	done
-	# usrmerge: /lib64 and /lib are links to usr/ in the Debian tree
-	ln -sfn usr/lib "$G/lib"
-	[ -e "$G/lib64" ] || ln -sfn usr/lib64 "$G/lib64"
+	# the kernel's module indexes, so that lspci -v can look drivers up
+	# (no modules: the guest runs from its initramfs)
+	local kv
+	kv=$(ls "$B/debs/x/lib/modules" | head -n 1)
+	mkdir -p "$G/lib/modules/$kv"
+	cp "$B/debs/x/lib/modules/$kv"/modules.*.bin "$G/lib/modules/$kv/"
 	install -m 755 "$W/vgpu-guest-test" "$G/usr/bin/vgpu-guest-test"
 	install -m 755 "$LAB_SRC/guest-init" "$G/init"
 	(cd "$G" && find . | cpio -R 0:0 -H newc -o --quiet | gzip -1) >"$W/guest-initrd.gz"
