@@ -148,6 +148,8 @@ static int spawn(struct sup *s, struct worker *w)
 
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
+		/* readiness is the supervisor's to report, not the worker's */
+		unsetenv("NOTIFY_SOCKET");
 		dup2(out[1], STDOUT_FILENO);
 		dup2(err[1], STDERR_FILENO);
 		execv(argv[0], (char *const *)argv);
