@@ -202,9 +202,11 @@ void io_dispatch(struct vdev *d, struct io_req *r, struct io_stats *st)
 		st->other++;
 		break;
 	default:
+		/* unknown type: all-ones, within the access size like every
+		 * other read answer */
 		st->other++;
 		if (r->dir == IO_READ && !r->data_is_ptr)
-			r->data = ~0ull;
+			r->data = size_mask(r->size);
 		break;
 	}
 }

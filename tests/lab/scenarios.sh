@@ -21,6 +21,8 @@ ms_now() { echo $(($(date +%s%N) / 1000000)); }
 servers() { "$L/lab-ioreq-servers" "$1" 2>&1; }
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null; }
 alive() { xl list "$1" >/dev/null 2>&1; }
+# daemon pid serving domain $1 (launched by a wrapper, vgpu-xl or a supervisor)
+daemon_of() { pgrep -f "vgpu-ioreq --domid $1( |\$)" | head -n 1; }
 
 mkcfg() { # NAME VCPUS GUEST_MODE [EXTRA xl.cfg LINE...]
 	local n=$1 v=$2 m=$3
@@ -262,8 +264,21 @@ scenario_bad_args() {
 	[ -e /run/vgpu-c.pid ] && BAD="$BAD [pid file left behind]"
 	pgrep -x vgpu-ioreq >/dev/null && BAD="$BAD [vgpu-ioreq processes left: $(pgrep -x vgpu-ioreq)]"
 	xl destroy vgpu-c
+	# vgpu-xl: a failed start leaves no domain; a good one runs the guest
+	mkcfg vgpu-x 1 idle
+	expect 1 "used by QEMU's ISA bridge" vgpu-xl create /tmp/vgpu-x.cfg --bdf 00:01.0
+	xl list vgpu-x >/dev/null 2>&1 && BAD="$BAD [vgpu-xl left domain vgpu-x after a failed start]"
+	expect 0 "ready domid=" vgpu-xl create /tmp/vgpu-x.cfg
+	d=$(xl domid vgpu-x 2>/dev/null)
+	# unpaused: the state column has no 'p' ("------" is runnable)
+	xl list vgpu-x 2>/dev/null | tail -n 1 | awk '{exit !($5 !~ /p/)}' ||
+		BAD="$BAD [vgpu-xl: vgpu-x still paused: $(xl list vgpu-x 2>&1 | tail -n 1)]"
+	[ -n "$d" ] && [ "$(servers "$d")" = 2 ] || BAD="$BAD [vgpu-xl: $(servers "$d") ioreq servers for vgpu-x]"
+	pid=$(daemon_of "$d")
+	vgpu-xl destroy vgpu-x
+	[ -n "$pid" ] && wait_exit "$pid" 20
 	if [ -z "$BAD" ]; then
-		pass bad-args "clear errors, exit codes 1/2, nothing left behind; SIGTERM teardown clean"
+		pass bad-args "clear errors, exit codes 1/2, nothing left behind; SIGTERM teardown clean; vgpu-xl create/destroy"
 	else
 		fail bad-args "$BAD"
 	fi
@@ -272,8 +287,6 @@ scenario_bad_args() {
 ROOTKEY=/local/domain/0/vgpu-ioreq
 DM_OVERRIDE='device_model_override = "/etc/xen/scripts/vgpu-ioreq-dm"'
 
-# daemon pid serving domain $1 (launched by the wrapper or a supervisor)
-daemon_of() { pgrep -f "vgpu-ioreq --domid $1( |\$)" | head -n 1; }
 
 # wait_key PATH VALUE TIMEOUT: until a XenStore key holds VALUE
 wait_key() {
