@@ -202,11 +202,13 @@ void io_dispatch(struct vdev *d, struct io_req *r, struct io_stats *st)
 		st->other++;
 		break;
 	default:
-		/* unknown type: all-ones, within the access size like every
-		 * other read answer */
+		/* unknown type: all-ones */
 		st->other++;
 		if (r->dir == IO_READ && !r->data_is_ptr)
-			r->data = size_mask(r->size);
+			r->data = ~0ull;
 		break;
 	}
+	/* Whatever the type, a read answers no more than its size. */
+	if (r->dir == IO_READ && !r->data_is_ptr)
+		r->data &= size_mask(r->size);
 }
