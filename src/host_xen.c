@@ -231,11 +231,55 @@ static int xen_copy_to_guest(struct host *h, uint64_t gpa, const void *src,
 	return 0;
 }
 
+#define MAP_GUEST_MAX_PAGES 64
+
+static void *xen_map_guest(struct host *h, uint64_t gpa, uint32_t pages,
+			   bool writable)
+{
+	struct xen_host *x = h->priv;
+	xen_pfn_t pfns[MAP_GUEST_MAX_PAGES];
+	int errs[MAP_GUEST_MAX_PAGES];
+	uint32_t i;
+	void *va;
+
+	if (pages == 0 || pages > MAP_GUEST_MAX_PAGES || (gpa & 0xfff))
+		return NULL;
+	for (i = 0; i < pages; i++) {
+		pfns[i] = (xen_pfn_t)((gpa >> XEN_PAGE_SHIFT) + i);
+		errs[i] = 0;
+	}
+	va = xenforeignmemory_map(x->fm, x->domid,
+				  writable ? PROT_READ | PROT_WRITE : PROT_READ,
+				  pages, pfns, errs);
+	if (!va)
+		return NULL;
+	for (i = 0; i < pages; i++) {
+		if (errs[i]) {
+			log_guest(x->log,
+				  "guest: frame 0x%llx cannot be mapped: %s",
+				  (unsigned long long)pfns[i],
+				  strerror(-errs[i]));
+			xenforeignmemory_unmap(x->fm, va, pages);
+			return NULL;
+		}
+	}
+	return va;
+}
+
+static void xen_unmap_guest(struct host *h, void *va, uint32_t pages)
+{
+	struct xen_host *x = h->priv;
+
+	xenforeignmemory_unmap(x->fm, va, pages);
+}
+
 static const struct host_ops xen_host_ops = {
 	.map_mmio = xen_map_mmio,
 	.unmap_mmio = xen_unmap_mmio,
 	.copy_from_guest = xen_copy_from_guest,
 	.copy_to_guest = xen_copy_to_guest,
+	.map_guest = xen_map_guest,
+	.unmap_guest = xen_unmap_guest,
 };
 
 struct host *xen_host_seam(struct xen_host *x)

@@ -6,6 +6,7 @@
 #ifndef VGPU_HOST_H
 #define VGPU_HOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,14 @@ struct host_ops {
 			       size_t len);
 	int (*copy_to_guest)(struct host *h, uint64_t gpa, const void *src,
 			     size_t len);
+	/*
+	 * Map @pages guest frames from @gpa (page aligned) for as long as
+	 * the device needs them (command queues). NULL if any frame cannot
+	 * be mapped. May be NULL (then queues cannot be enabled).
+	 */
+	void *(*map_guest)(struct host *h, uint64_t gpa, uint32_t pages,
+			   bool writable);
+	void (*unmap_guest)(struct host *h, void *va, uint32_t pages);
 };
 
 struct host {

@@ -49,11 +49,32 @@ static int rec_to(struct host *h, uint64_t gpa, const void *src, size_t len)
 	return 0;
 }
 
+/* Guest RAM is mapped in place: the device sees the test's writes. */
+static void *rec_map_guest(struct host *h, uint64_t gpa, uint32_t pages,
+			   bool writable)
+{
+	struct recorder *r = h->priv;
+
+	if (gpa >= REC_RAM_SIZE || pages > (REC_RAM_SIZE - gpa) / 4096)
+		return NULL;
+	r->guest_maps++;
+	return r->ram + gpa;
+}
+
+static void rec_unmap_guest(struct host *h, void *va, uint32_t pages)
+{
+	struct recorder *r = h->priv;
+
+	r->guest_maps--;
+}
+
 static const struct host_ops rec_ops = {
 	.map_mmio = rec_map,
 	.unmap_mmio = rec_unmap,
 	.copy_from_guest = rec_from,
 	.copy_to_guest = rec_to,
+	.map_guest = rec_map_guest,
+	.unmap_guest = rec_unmap_guest,
 };
 
 void rec_init(struct recorder *r)

@@ -23,6 +23,7 @@ struct recorder {
 	struct rec_call calls[REC_MAX];
 	unsigned int n;
 	int fail_map; /* -errno returned by the next map, 0 = succeed */
+	int guest_maps; /* map_guest calls not yet undone */
 	uint8_t ram[REC_RAM_SIZE];
 };
 
