@@ -24,7 +24,7 @@ struct recorder {
 	unsigned int n;
 	int fail_map; /* -errno returned by the next map, 0 = succeed */
 	int guest_maps; /* map_guest calls not yet undone */
-	uint8_t ram[REC_RAM_SIZE];
+	uint8_t ram[REC_RAM_SIZE] __attribute__((aligned(4096))); /* as mapped */
 };
 
 void rec_init(struct recorder *r);
