@@ -5,9 +5,22 @@
  */
 #include <string.h>
 
+#include <vgpu/backend.h>
+#include <vgpu/ring.h>
 #include <vgpu/vdev.h>
+#include <vgpu/vgpu_ring_abi.h>
 #include <vgpu/vgpu_stub_regs.h>
 
+#define NR_QUEUES 2 /* the admin queue and one I/O queue */
+#define MAX_QDEPTH 256
+#define MAX_SGL 64
+#define DEVMEM_QUOTA (64ull << 20)
+
+/*
+ * Lives in struct vdev_state (a file mapping that outlives a crash): the
+ * pointers in it (the backend, the queues' mappings) are rebuilt by
+ * start(), never trusted from a previous process.
+ */
 struct vgpu_stub {
 	uint32_t status;
 	uint32_t reset_count;
@@ -15,11 +28,36 @@ struct vgpu_stub {
 	uint32_t compute_in;
 	uint32_t compute_out;
 	uint32_t scratch_ram[VGPU_SCRATCH_RAM_WORDS];
+	uint32_t q_select;
+	uint32_t intr_status;
+	uint32_t intr_mask;
+	uint32_t pending; /* queues whose doorbell rang */
+	struct ring_queue q[NR_QUEUES];
+	struct backend *be;
 };
 
 static struct vgpu_stub *stub(struct vdev *d)
 {
 	return d->priv;
+}
+
+static struct ring_ctx ring_ctx_of(struct vdev *d)
+{
+	return (struct ring_ctx){
+		.host = d->host,
+		.be = stub(d)->be,
+		.log = d->log,
+		.max_depth = MAX_QDEPTH,
+		.max_sgl = MAX_SGL,
+		.bar_lo = d->st->bar0_base,
+		.bar_len = d->st->bar0_mapped ? VGPU_BAR0_SIZE : 0,
+	};
+}
+
+/* The queue Q_SELECT names, or NULL. */
+static struct ring_queue *selected(struct vgpu_stub *s)
+{
+	return s->q_select < NR_QUEUES ? &s->q[s->q_select] : NULL;
 }
 
 static uint32_t factorial32(uint32_t n)
@@ -73,7 +111,7 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 	case VGPU_REG_VERSION:
 		return VGPU_ABI_VERSION;
 	case VGPU_REG_FEATURES:
-		return 0;
+		return VGPU_F_QUEUES;
 	case VGPU_REG_STATUS:
 		return s->status;
 	case VGPU_REG_RESET_COUNT:
@@ -84,7 +122,55 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 		return s->compute_in;
 	case VGPU_REG_COMPUTE_OUT:
 		return s->compute_out;
+	case VGPU_REG_MAX_QUEUES:
+		return NR_QUEUES;
+	case VGPU_REG_MAX_QDEPTH:
+		return MAX_QDEPTH;
+	case VGPU_REG_MAX_SGL:
+		return MAX_SGL;
+	case VGPU_REG_DEVMEM_PAGES:
+		return (uint32_t)(DEVMEM_QUOTA / 4096);
+	case VGPU_REG_Q_SELECT:
+		return s->q_select;
+	case VGPU_REG_INTR_STATUS: {
+		/* read to clear (a sub-dword read clears it all) */
+		uint32_t v = s->intr_status;
+
+		s->intr_status = 0;
+		return v;
 	}
+	case VGPU_REG_INTR_MASK:
+		return s->intr_mask;
+	}
+	if (off >= VGPU_REG_Q_DEPTH && off <= VGPU_REG_Q_ERROR) {
+		const struct ring_queue *q = selected(s);
+
+		if (!q)
+			return off == VGPU_REG_Q_ERROR ? VGPU_QERR_NO_QUEUE : 0;
+		switch (off) {
+		case VGPU_REG_Q_DEPTH:
+			return q->depth;
+		case VGPU_REG_Q_SQ_GPA:
+			return (uint32_t)q->sq_gpa;
+		case VGPU_REG_Q_SQ_GPA + 4:
+			return (uint32_t)(q->sq_gpa >> 32);
+		case VGPU_REG_Q_CQ_GPA:
+			return (uint32_t)q->cq_gpa;
+		case VGPU_REG_Q_CQ_GPA + 4:
+			return (uint32_t)(q->cq_gpa >> 32);
+		case VGPU_REG_Q_HDR_GPA:
+			return (uint32_t)q->hdr_gpa;
+		case VGPU_REG_Q_HDR_GPA + 4:
+			return (uint32_t)(q->hdr_gpa >> 32);
+		case VGPU_REG_Q_ENABLE:
+			return q->live;
+		case VGPU_REG_Q_ERROR:
+			return q->error;
+		}
+		return 0;
+	}
+	if (off >= VGPU_REG_DOORBELL(0) && off < VGPU_DOORBELLS_END)
+		return 0; /* write-only */
 	if (off - VGPU_REG_SCRATCH_RAM < 4 * VGPU_SCRATCH_RAM_WORDS)
 		return s->scratch_ram[(off - VGPU_REG_SCRATCH_RAM) / 4];
 	log_guest(d->log, "guest: read of unimplemented bar0 offset 0x%03x",
@@ -92,13 +178,151 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 	return 0;
 }
 
+/* Quiesce every queue and free device memory; keeps nothing but the
+ * reset count. */
 static void vgpu_stub_reset(struct vdev *d)
 {
 	struct vgpu_stub *s = stub(d);
+	struct ring_ctx c = ring_ctx_of(d);
 	uint32_t resets = s->reset_count + 1;
+	unsigned int i;
 
+	for (i = 0; i < NR_QUEUES; i++)
+		ring_disable(&s->q[i], &c);
+	if (s->be)
+		s->be->ops->destroy(s->be);
 	memset(s, 0, sizeof(*s));
 	s->reset_count = resets;
+	s->be = backend_cpu_create(DEVMEM_QUOTA);
+}
+
+static void vgpu_stub_start(struct vdev *d, bool resumed)
+{
+	struct vgpu_stub *s = stub(d);
+	struct ring_ctx c;
+	unsigned int i;
+
+	/* device memory lived in the dead process: it is gone */
+	s->be = backend_cpu_create(DEVMEM_QUOTA);
+	c = ring_ctx_of(d);
+	for (i = 0; i < NR_QUEUES; i++) {
+		struct ring_queue *q = &s->q[i];
+
+		q->hdr = NULL; /* a previous process's mappings */
+		q->sq = NULL;
+		q->cq = NULL;
+		if (resumed && q->live) {
+			if (ring_remap(q, &c) == 0)
+				ring_set_fatal(q, VGPU_QERR_RESTART);
+			else
+				q->live = false;
+		}
+	}
+	s->pending = 0;
+}
+
+static void vgpu_stub_fini(struct vdev *d)
+{
+	struct vgpu_stub *s = stub(d);
+	struct ring_ctx c = ring_ctx_of(d);
+	unsigned int i;
+
+	for (i = 0; i < NR_QUEUES; i++)
+		ring_unmap(&s->q[i], &c);
+	if (s->be)
+		s->be->ops->destroy(s->be);
+	s->be = NULL;
+}
+
+/* After the doorbell's ioreq completed: run the queues it named. */
+static void vgpu_stub_deferred(struct vdev *d)
+{
+	struct vgpu_stub *s = stub(d);
+	struct ring_ctx c = ring_ctx_of(d);
+	unsigned int i;
+
+	for (i = 0; i < NR_QUEUES; i++) {
+		if (!(s->pending & (1u << i)))
+			continue;
+		if (ring_process(&s->q[i], &c))
+			s->intr_status |= 1u << i;
+	}
+	s->pending = 0;
+}
+
+static void vgpu_stub_invalidate(struct vdev *d)
+{
+	struct vgpu_stub *s = stub(d);
+	struct ring_ctx c = ring_ctx_of(d);
+	unsigned int i;
+
+	for (i = 0; i < NR_QUEUES; i++)
+		ring_unmap(&s->q[i], &c);
+}
+
+/* Q_ registers of the selected queue; programmable while it is off. */
+static void queue_write(struct vdev *d, uint32_t off, uint32_t val,
+			uint32_t bytes)
+{
+	struct vgpu_stub *s = stub(d);
+	struct ring_queue *q = selected(s);
+	struct ring_ctx c = ring_ctx_of(d);
+	uint64_t *gpa = NULL;
+
+	if (!q)
+		return;
+	if (off == VGPU_REG_Q_ENABLE) {
+		if (!(val & bytes & 1)) {
+			ring_disable(q, &c);
+		} else if (!c.be || ring_enable(q, &c) < 0) {
+			if (!c.be)
+				q->error = VGPU_QERR_MAP;
+			log_guest(d->log, "guest: queue %u not enabled: error %u",
+				  s->q_select, q->error);
+		}
+		return;
+	}
+	if (q->live) {
+		log_guest(d->log, "guest: queue %u reprogrammed while live: ignored",
+			  s->q_select);
+		return;
+	}
+	switch (off & ~7u) {
+	case VGPU_REG_Q_SQ_GPA:
+		gpa = &q->sq_gpa;
+		break;
+	case VGPU_REG_Q_CQ_GPA:
+		gpa = &q->cq_gpa;
+		break;
+	case VGPU_REG_Q_HDR_GPA:
+		gpa = &q->hdr_gpa;
+		break;
+	}
+	if (off == VGPU_REG_Q_DEPTH) {
+		q->depth = (q->depth & ~bytes) | (val & bytes);
+	} else if (gpa) {
+		unsigned int shift = off & 4 ? 32 : 0;
+		uint64_t mask = (uint64_t)bytes << shift;
+
+		*gpa = (*gpa & ~mask) | ((uint64_t)val << shift & mask);
+	}
+}
+
+static void doorbell(struct vdev *d, uint32_t off, uint32_t val,
+		     uint32_t bytes)
+{
+	struct vgpu_stub *s = stub(d);
+	uint32_t qi = (off - VGPU_REG_DOORBELL(0)) / 8;
+
+	if ((off & 7) || bytes != 0xffffffffu || qi >= NR_QUEUES) {
+		log_guest(d->log, "guest: bad doorbell write at 0x%03x", off);
+		return;
+	}
+	/* record and go: the commands run once this request is answered */
+	if (ring_doorbell(&s->q[qi], val)) {
+		s->pending |= 1u << qi;
+		d->deferred = true;
+	}
 }
 
 static uint32_t merge(uint32_t old, uint32_t val, uint32_t bytes)
@@ -129,6 +353,20 @@ static void vgpu_stub_reg_write(struct vdev *d, uint32_t off, uint32_t val,
 		s->compute_in = merge(s->compute_in, val, bytes);
 		s->compute_out = factorial32(s->compute_in);
 		return;
+	case VGPU_REG_Q_SELECT:
+		s->q_select = merge(s->q_select, val, bytes);
+		return;
+	case VGPU_REG_INTR_MASK:
+		s->intr_mask = merge(s->intr_mask, val, bytes);
+		return;
+	}
+	if (off >= VGPU_REG_Q_DEPTH && off <= VGPU_REG_Q_ENABLE) {
+		queue_write(d, off, val, bytes);
+		return;
+	}
+	if (off >= VGPU_REG_DOORBELL(0) && off < VGPU_DOORBELLS_END) {
+		doorbell(d, off, val, bytes);
+		return;
 	}
 	if (off - VGPU_REG_SCRATCH_RAM < 4 * VGPU_SCRATCH_RAM_WORDS) {
 		uint32_t *w = &s->scratch_ram[(off - VGPU_REG_SCRATCH_RAM) / 4];
@@ -150,4 +388,8 @@ const struct vdev_ops vgpu_stub_ops = {
 	.reg_read = vgpu_stub_reg_read,
 	.reg_write = vgpu_stub_reg_write,
 	.reset = vgpu_stub_reset,
+	.start = vgpu_stub_start,
+	.fini = vgpu_stub_fini,
+	.deferred = vgpu_stub_deferred,
+	.invalidate = vgpu_stub_invalidate,
 };

@@ -195,8 +195,9 @@ void io_dispatch(struct vdev *d, struct io_req *r, struct io_stats *st)
 		reject(d, r, st, "port i/o to a device without i/o bars");
 		break;
 	case IO_INVALIDATE:
-		/* Map-cache flush broadcast: nothing is cached yet. */
+		/* Map-cache flush broadcast: drop mappings of guest RAM. */
 		st->invalidate++;
+		vdev_invalidate(d);
 		break;
 	case IO_TIMEOFFSET:
 		st->other++;

@@ -608,6 +608,8 @@ static void serve_slot(struct xen_host *x, unsigned int v, bool recover)
 	atomic_thread_fence(memory_order_release);
 	p->state = STATE_IORESP_READY;
 	xenevtchn_notify(x->xce, x->ports[v]);
+	/* e.g. a doorbell's commands: the vCPU runs on meanwhile */
+	vdev_run_deferred(x->dev);
 }
 
 int xen_host_event_fd(const struct xen_host *x)

@@ -42,7 +42,7 @@ static void store(struct vgpu_qhdr_line *l, uint32_t v)
 	__atomic_store_n(&l->v, v, __ATOMIC_RELEASE);
 }
 
-void ring_disable(struct ring_queue *q, const struct ring_ctx *c)
+void ring_unmap(struct ring_queue *q, const struct ring_ctx *c)
 {
 	struct host *h = c->host;
 
@@ -55,9 +55,31 @@ void ring_disable(struct ring_queue *q, const struct ring_ctx *c)
 	q->hdr = NULL;
 	q->sq = NULL;
 	q->cq = NULL;
+}
+
+void ring_disable(struct ring_queue *q, const struct ring_ctx *c)
+{
+	ring_unmap(q, c);
 	q->live = false;
 	q->sq_head = q->cq_tail = 0;
 	q->phase = 0;
+}
+
+int ring_remap(struct ring_queue *q, const struct ring_ctx *c)
+{
+	struct host *h = c->host;
+
+	ring_unmap(q, c);
+	if (!h->ops->map_guest)
+		return -1;
+	q->hdr = h->ops->map_guest(h, q->hdr_gpa, 1, true);
+	q->sq = h->ops->map_guest(h, q->sq_gpa, q->sq_pages, false);
+	q->cq = h->ops->map_guest(h, q->cq_gpa, q->cq_pages, true);
+	if (!q->hdr || !q->sq || !q->cq) {
+		ring_unmap(q, c);
+		return -1;
+	}
+	return 0;
 }
 
 static int fail(struct ring_queue *q, const struct ring_ctx *c, uint32_t err)
@@ -69,13 +91,10 @@ static int fail(struct ring_queue *q, const struct ring_ctx *c, uint32_t err)
 
 int ring_enable(struct ring_queue *q, const struct ring_ctx *c)
 {
-	struct host *h = c->host;
 	uint64_t sq_len, cq_len;
 
 	ring_disable(q, c);
 	q->error = VGPU_QERR_NONE;
-	if (!h->ops->map_guest)
-		return fail(q, c, VGPU_QERR_MAP);
 	if (!pow2(q->depth) || q->depth < 2 || q->depth > c->max_depth)
 		return fail(q, c, VGPU_QERR_BAD_DEPTH);
 	sq_len = (uint64_t)q->depth * sizeof(struct vgpu_sqe);
@@ -86,10 +105,7 @@ int ring_enable(struct ring_queue *q, const struct ring_ctx *c)
 		return fail(q, c, VGPU_QERR_BAD_GPA);
 	q->sq_pages = pages_for(sq_len);
 	q->cq_pages = pages_for(cq_len);
-	q->hdr = h->ops->map_guest(h, q->hdr_gpa, 1, true);
-	q->sq = h->ops->map_guest(h, q->sq_gpa, q->sq_pages, false);
-	q->cq = h->ops->map_guest(h, q->cq_gpa, q->cq_pages, true);
-	if (!q->hdr || !q->sq || !q->cq)
+	if (ring_remap(q, c) < 0)
 		return fail(q, c, VGPU_QERR_MAP);
 	q->phase = VGPU_CQE_PHASE; /* the first pass writes phase 1 */
 	store(&q->hdr->sq_head, 0);
@@ -100,7 +116,7 @@ int ring_enable(struct ring_queue *q, const struct ring_ctx *c)
 	return 0;
 }
 
-static void set_fatal(struct ring_queue *q, uint32_t err)
+void ring_set_fatal(struct ring_queue *q, uint32_t err)
 {
 	q->error = err;
 	if (q->hdr)
@@ -114,7 +130,7 @@ bool ring_doorbell(struct ring_queue *q, uint32_t tail)
 		return false;
 	/* unsigned distance: a tail more than depth ahead is corrupt */
 	if (tail - q->sq_head > q->depth) {
-		set_fatal(q, VGPU_QERR_TAIL);
+		ring_set_fatal(q, VGPU_QERR_TAIL);
 		return false;
 	}
 	return true;
@@ -307,9 +323,14 @@ bool ring_process(struct ring_queue *q, const struct ring_ctx *c)
 
 	if (!q->live)
 		return false;
+	/* mappings dropped on INVALIDATE come back on first use */
+	if (!q->hdr && ring_remap(q, c) < 0) {
+		ring_set_fatal(q, VGPU_QERR_MAP);
+		return false;
+	}
 	tail = load(&q->hdr->sq_tail);
 	if (tail - q->sq_head > q->depth) {
-		set_fatal(q, VGPU_QERR_TAIL);
+		ring_set_fatal(q, VGPU_QERR_TAIL);
 		return false;
 	}
 	while (q->sq_head != tail && done < q->depth) {

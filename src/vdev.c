@@ -63,6 +63,8 @@ int vdev_create_in(struct vdev *d, const struct vdev_ops *ops,
 	}
 	d->ids.vendor = pci_cfg_get16(d->cfg, PCI_VENDOR_ID);
 	d->ids.device = pci_cfg_get16(d->cfg, PCI_DEVICE_ID);
+	if (ops->start)
+		ops->start(d, resumed);
 	return resumed;
 }
 
@@ -81,6 +83,8 @@ int vdev_create(struct vdev *d, const struct vdev_ops *ops,
 
 void vdev_destroy(struct vdev *d)
 {
+	if (d->st && d->ops->fini)
+		d->ops->fini(d);
 	/* Failure is harmless here: destroying the server drops its ranges
 	 * (and after the domain died, there is nothing left to unroute). */
 	if (d->st && d->st->bar0_mapped &&

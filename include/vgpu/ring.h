@@ -48,8 +48,16 @@ struct ring_queue {
 
 /* Validate the programmed queue and map it. 0, or -1 with q->error. */
 int ring_enable(struct ring_queue *q, const struct ring_ctx *c);
-/* Unmap and forget the queue's pages (reset, disable, INVALIDATE). */
+/* Unmap and forget the queue (reset, disable). */
 void ring_disable(struct ring_queue *q, const struct ring_ctx *c);
+/* Drop the mappings, keep the queue (INVALIDATE: guest memory may have
+ * been ballooned out); ring_process() maps them again on first use. */
+void ring_unmap(struct ring_queue *q, const struct ring_ctx *c);
+/* Map the queue's pages again (after ring_unmap() or in a restarted
+ * emulator). 0 or -1. */
+int ring_remap(struct ring_queue *q, const struct ring_ctx *c);
+/* Stop the queue with @err in its header (the driver must reset it). */
+void ring_set_fatal(struct ring_queue *q, uint32_t err);
 /* The driver rang the doorbell with @tail. false: the queue is FATAL. */
 bool ring_doorbell(struct ring_queue *q, uint32_t tail);
 /*

@@ -29,6 +29,15 @@ struct vdev_ops {
 	void (*reg_write)(struct vdev *d, uint32_t off, uint32_t val,
 			  uint32_t bytes);
 	void (*reset)(struct vdev *d);
+	/* Optional. start: after the state is set up (@resumed: taken over
+	 * from a dead emulator); fini: before it goes away. */
+	void (*start)(struct vdev *d, bool resumed);
+	void (*fini)(struct vdev *d);
+	/* Optional: work a register write asked for (vdev.deferred), run
+	 * once the request that asked is complete and the vCPU released. */
+	void (*deferred)(struct vdev *d);
+	/* Optional: drop cached mappings of guest memory (INVALIDATE). */
+	void (*invalidate)(struct vdev *d);
 };
 
 struct vdev_ids {
@@ -70,6 +79,7 @@ struct vdev {
 	struct host *host;
 	struct logger *log;
 	uint64_t map_failures;
+	bool deferred; /* ops->deferred() is due */
 };
 
 extern const struct vdev_ops vgpu_stub_ops;
@@ -110,6 +120,22 @@ void vdev_sync_bars(struct vdev *d);
 
 /* If @gpa lies in routed BAR0, store its offset and return true. */
 bool vdev_bar0_offset(const struct vdev *d, uint64_t gpa, uint64_t *off);
+
+/* Run deferred device work, if any (after a request completed). */
+static inline void vdev_run_deferred(struct vdev *d)
+{
+	if (d->deferred) {
+		d->deferred = false;
+		d->ops->deferred(d);
+	}
+}
+
+/* INVALIDATE: the guest's memory map changed; drop cached mappings. */
+static inline void vdev_invalidate(struct vdev *d)
+{
+	if (d->ops->invalidate)
+		d->ops->invalidate(d);
+}
 
 /* BAR0 access of 1, 2, 4 or 8 bytes; the caller checks off + size. */
 uint64_t vdev_bar_read(struct vdev *d, uint64_t off, uint32_t size);

@@ -31,7 +31,7 @@
 #define MAX_PORTS 1024
 #define MAX_DMOPS 4096
 #define MAX_RANGES 16
-#define MAX_MAPS 8
+#define MAX_MAPS 16
 #define PAGE 4096u
 #define LOCAL_PORT_BASE 40 /* local ports: 40, 43, 46, ... */
 #define REMOTE_PORT_BASE 7
@@ -62,7 +62,7 @@ struct range {
 struct gmap {
 	void *va;
 	size_t n;
-	xen_pfn_t pfn[2];
+	xen_pfn_t pfn[1]; /* the first frame; ~0: an error mapping */
 };
 
 static struct fake {
@@ -637,16 +637,16 @@ void *xenforeignmemory_map(xenforeignmemory_handle *fmem, uint32_t dom,
 		violation("foreign mappings leak");
 		goto out;
 	}
-	va = calloc(pages, PAGE);
 	for (i = 0; i < pages; i++) {
 		err[i] = arr[i] < fx.cfg.guest_pages ? 0 : -EINVAL;
-		if (!err[i])
-			memcpy((uint8_t *)va + i * PAGE, fx.ram + arr[i] * PAGE,
-			       PAGE);
-		fx.maps[m].pfn[i] = arr[i];
+		if (i && arr[i] != arr[0] + i)
+			violation("fake: non-contiguous foreign mapping");
 	}
+	/* guest RAM itself: the mapping shares it, as a real one does */
+	va = err[0] ? calloc(pages, PAGE) : fx.ram + arr[0] * PAGE;
 	fx.maps[m].va = va;
 	fx.maps[m].n = pages;
+	fx.maps[m].pfn[0] = err[0] ? ~0ull : arr[0];
 out:
 	pthread_mutex_unlock(&fx.lock);
 	return va;
@@ -656,7 +656,6 @@ int xenforeignmemory_unmap(xenforeignmemory_handle *fmem, void *addr,
 			   size_t pages)
 {
 	unsigned int m;
-	size_t i;
 
 	pthread_mutex_lock(&fx.lock);
 	for (m = 0; m < MAX_MAPS && fx.maps[m].va != addr; m++)
@@ -664,12 +663,8 @@ int xenforeignmemory_unmap(xenforeignmemory_handle *fmem, void *addr,
 	if (m == MAX_MAPS || fx.maps[m].n != pages) {
 		violation("unmap of an unknown foreign mapping");
 	} else {
-		/* write the mapping back: it stands for shared guest RAM */
-		for (i = 0; i < pages; i++)
-			if (fx.maps[m].pfn[i] < fx.cfg.guest_pages)
-				memcpy(fx.ram + fx.maps[m].pfn[i] * PAGE,
-				       (uint8_t *)addr + i * PAGE, PAGE);
-		free(addr);
+		if (fx.maps[m].pfn[0] == ~0ull)
+			free(addr);
 		fx.maps[m].va = NULL;
 	}
 	pthread_mutex_unlock(&fx.lock);

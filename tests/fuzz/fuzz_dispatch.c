@@ -95,6 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else if ((p[22] & 3) == 1)
 			q.addr = 0xf1000000u | (q.addr & 0x1fff);
 		io_dispatch(&d, &q, &st);
+		vdev_run_deferred(&d); /* a doorbell's commands */
 
 		/* identity and type bits never change */
 		check(pci_cfg_get32(d.cfg, PCI_VENDOR_ID) == 0x11111af4);

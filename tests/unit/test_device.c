@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <vgpu/vgpu_ring_abi.h>
 #include <vgpu/vgpu_stub_regs.h>
 #include "unit/recorder.h"
 
@@ -183,8 +184,8 @@ static void identity_registers(void **state)
 	struct fx *f = *state;
 
 	assert_int_equal(rd(f, VGPU_REG_MAGIC), VGPU_MAGIC);
-	assert_int_equal(rd(f, VGPU_REG_VERSION), 0x00010000);
-	assert_int_equal(rd(f, VGPU_REG_FEATURES), 0);
+	assert_int_equal(rd(f, VGPU_REG_VERSION), 0x00010001);
+	assert_int_equal(rd(f, VGPU_REG_FEATURES), VGPU_F_QUEUES);
 	wr(f, VGPU_REG_MAGIC, 0);
 	wr(f, VGPU_REG_VERSION, 0);
 	wr(f, VGPU_REG_COMPUTE_OUT, 7);
@@ -264,18 +265,66 @@ static void status_zero_resets(void **state)
 	assert_int_equal(rd(f, VGPU_REG_RESET_COUNT), 1);
 }
 
+/* Offsets that name a register in ABI 1.1. */
+static bool implemented(uint32_t off)
+{
+	return off <= VGPU_REG_COMPUTE_OUT || off == VGPU_REG_SCRATCH ||
+	       (off >= VGPU_REG_MAX_QUEUES && off <= VGPU_REG_DEVMEM_PAGES) ||
+	       (off >= VGPU_REG_Q_SELECT && off <= VGPU_REG_Q_ERROR) ||
+	       off == VGPU_REG_INTR_STATUS || off == VGPU_REG_INTR_MASK ||
+	       (off >= VGPU_REG_DOORBELL(0) && off < VGPU_DOORBELLS_END) ||
+	       off - VGPU_REG_SCRATCH_RAM < 4 * VGPU_SCRATCH_RAM_WORDS;
+}
+
 static void unimplemented_offsets(void **state)
 {
 	struct fx *f = *state;
-	uint32_t off;
+	uint32_t off, n = 0;
 
-	for (off = 0x28; off < VGPU_BAR0_SIZE; off += 4) {
-		if (off - VGPU_REG_SCRATCH_RAM < 4 * VGPU_SCRATCH_RAM_WORDS)
+	for (off = 0; off < VGPU_BAR0_SIZE; off += 4) {
+		if (implemented(off))
 			continue;
 		wr(f, off, 0xffffffff);
 		assert_int_equal(rd(f, off), 0);
+		n++;
 	}
+	assert_true(n > 700);
 	assert_int_equal(vdev_bar_read(&f->d, VGPU_BAR0_SIZE - 8, 8), 0);
+}
+
+static void queue_registers(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(rd(f, VGPU_REG_MAX_QUEUES), 2);
+	assert_int_equal(rd(f, VGPU_REG_MAX_QDEPTH), 256);
+	wr(f, VGPU_REG_Q_SELECT, 1);
+	wr(f, VGPU_REG_Q_DEPTH, 8);
+	wr(f, VGPU_REG_Q_SQ_GPA, 0x1000);
+	wr(f, VGPU_REG_Q_SQ_GPA + 4, 0x2);
+	assert_int_equal(rd(f, VGPU_REG_Q_SQ_GPA + 4), 2);
+	/* beyond guest RAM: enabling fails with a reason */
+	wr(f, VGPU_REG_Q_ENABLE, 1);
+	assert_int_equal(rd(f, VGPU_REG_Q_ENABLE), 0);
+	assert_int_equal(rd(f, VGPU_REG_Q_ERROR), VGPU_QERR_MAP);
+	wr(f, VGPU_REG_Q_SQ_GPA + 4, 0);
+	wr(f, VGPU_REG_Q_CQ_GPA, 0x2000);
+	wr(f, VGPU_REG_Q_HDR_GPA, 0x0);
+	wr(f, VGPU_REG_Q_ENABLE, 1);
+	assert_int_equal(rd(f, VGPU_REG_Q_ENABLE), 1);
+	assert_int_equal(f->r.guest_maps, 3);
+	/* live: reprogramming is ignored */
+	wr(f, VGPU_REG_Q_DEPTH, 16);
+	assert_int_equal(rd(f, VGPU_REG_Q_DEPTH), 8);
+	/* no such queue */
+	wr(f, VGPU_REG_Q_SELECT, 9);
+	assert_int_equal(rd(f, VGPU_REG_Q_ERROR), VGPU_QERR_NO_QUEUE);
+	/* a reset quiesces and unmaps everything */
+	wr(f, VGPU_REG_STATUS, 0);
+	assert_int_equal(f->r.guest_maps, 0);
+	wr(f, VGPU_REG_Q_SELECT, 1);
+	assert_int_equal(rd(f, VGPU_REG_Q_ENABLE), 0);
+	assert_int_equal(rd(f, VGPU_REG_Q_DEPTH), 0);
 }
 
 int main(void)
@@ -304,6 +353,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(status_zero_resets, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(unimplemented_offsets, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(queue_registers, setup,
 						teardown),
 	};
 

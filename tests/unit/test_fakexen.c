@@ -23,6 +23,7 @@
 #include <vgpu/host_xen.h>
 #include <vgpu/serve.h>
 #include <vgpu/vdev.h>
+#include <vgpu/vgpu_ring_abi.h>
 #include <vgpu/vgpu_stub_regs.h>
 #include "fakexen/fake_xen.h"
 
@@ -542,6 +543,70 @@ static void failed_claim_leaves_nothing(void **state)
 	assert_int_equal(fake_xen_violations(), 0);
 }
 
+/* The driver's side of a queue in fake guest RAM, through BAR0. */
+static void ring_through_bar0_and_doorbell(void **state)
+{
+	const uint32_t bar = 0xf1000000;
+	struct vgpu_sqe *sq;
+	struct vgpu_qhdr *h;
+	struct vgpu_cqe *cq;
+	struct world w;
+	uint8_t *ram;
+	unsigned int i;
+
+	up(&w, 1);
+	ram = fake_guest_ram();
+	h = (struct vgpu_qhdr *)(ram + 0x1000);
+	sq = (struct vgpu_sqe *)(ram + 0x2000);
+	cq = (struct vgpu_cqe *)(ram + 0x3000);
+	cfg_wr(&w, PCI_BASE_ADDRESS_0, 4, bar);
+	cfg_wr(&w, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_int_equal(xact(&w, 0, mmio(bar + VGPU_REG_FEATURES, IO_READ, 4, 0)),
+			 VGPU_F_QUEUES);
+	xact(&w, 0, mmio(bar + VGPU_REG_Q_SELECT, IO_WRITE, 4, 1));
+	xact(&w, 0, mmio(bar + VGPU_REG_Q_DEPTH, IO_WRITE, 4, 16));
+	xact(&w, 0, mmio(bar + VGPU_REG_Q_HDR_GPA, IO_WRITE, 8, 0x1000));
+	xact(&w, 0, mmio(bar + VGPU_REG_Q_SQ_GPA, IO_WRITE, 8, 0x2000));
+	xact(&w, 0, mmio(bar + VGPU_REG_Q_CQ_GPA, IO_WRITE, 8, 0x3000));
+	xact(&w, 0, mmio(bar + VGPU_REG_Q_ENABLE, IO_WRITE, 4, 1));
+	assert_int_equal(xact(&w, 0, mmio(bar + VGPU_REG_Q_ENABLE, IO_READ, 4, 0)),
+			 1);
+	assert_int_equal(h->dev_flags.v, VGPU_DEV_NEED_DOORBELL);
+	/* 40 NOPs, one doorbell per 10 */
+	h->drv_flags.v = VGPU_DRV_NEED_IRQ;
+	for (i = 0; i < 40; i++) {
+		sq[i % 16] = (struct vgpu_sqe){ .opcode = VGPU_OP_NOP,
+						.cid = (uint16_t)i };
+		h->sq_tail.v = i + 1;
+		if (i % 10 == 9 || i % 16 == 15) {
+			xact(&w, 0,
+			     mmio(bar + VGPU_REG_DOORBELL(1), IO_WRITE, 4, i + 1));
+			/* the commands ran once the doorbell's request was
+			 * answered; the driver reaps */
+			h->cq_head.v = i + 1;
+		}
+	}
+	assert_int_equal(h->sq_head.v, 40);
+	assert_int_equal(cq[39 % 16].cid, 39);
+	assert_int_equal(VGPU_CQE_CODE(cq[39 % 16].status), VGPU_S_OK);
+	assert_int_equal(cq[39 % 16].status & VGPU_CQE_PHASE, 1); /* 3rd pass */
+	assert_int_equal(xact(&w, 0, mmio(bar + VGPU_REG_INTR_STATUS, IO_READ, 4, 0)),
+			 1u << 1);
+	/* INVALIDATE drops the mappings; the next doorbell maps again */
+	xact(&w, 0, (struct io_req){ .type = IO_INVALIDATE, .count = 1 });
+	sq[40 % 16] = (struct vgpu_sqe){ .opcode = VGPU_OP_NOP, .cid = 40 };
+	h->sq_tail.v = 41;
+	xact(&w, 0, mmio(bar + VGPU_REG_DOORBELL(1), IO_WRITE, 4, 41));
+	assert_int_equal(h->sq_head.v, 41);
+	assert_int_equal(cq[40 % 16].cid, 40);
+	/* a tail beyond the ring makes the queue FATAL, visibly */
+	xact(&w, 0, mmio(bar + VGPU_REG_DOORBELL(1), IO_WRITE, 4, 1000));
+	assert_int_equal(h->status.v, VGPU_QERR_TAIL);
+	assert_int_equal(xact(&w, 0, mmio(bar + VGPU_REG_Q_ERROR, IO_READ, 4, 0)),
+			 VGPU_QERR_TAIL);
+	down(&w);
+}
+
 /* The crashed process's memory: kept reachable (volatile: the store must
  * not be optimised away), so LeakSanitizer does not report it. */
 static struct xen_host *volatile crashed;
@@ -638,6 +703,7 @@ int main(void)
 		cmocka_unit_test(serve_loop_two_vcpus_then_sigterm),
 		cmocka_unit_test(serve_loop_ends_when_domain_dies),
 		cmocka_unit_test(failed_claim_leaves_nothing),
+		cmocka_unit_test(ring_through_bar0_and_doorbell),
 		cmocka_unit_test(restart_after_crash_reattaches),
 		cmocka_unit_test(stale_server_id_is_not_taken),
 		cmocka_unit_test(domain_queries),
