@@ -170,6 +170,13 @@ scenario_step1() {
 	else
 		fail step1-bar0-registers "$(grep -a 'not ok\|GUEST-TEST' $g | tr -d '\r' | head -n 3)"
 	fi
+	if grep -aq 'RING-RESULT: PASS' $g; then
+		pass ring-userspace "$(grep -ao 'RING-RESULT: .*' $g | tr -d '\r')"
+	else
+		fail ring-userspace "$(grep -a 'not ok\|RING-RESULT' $g | tr -d '\r' | tail -n 4 | tr '\n' ';')"
+	fi
+	grep -ao 'RING-RESULT: PASS.*nop_us=[0-9.]*' $g | tr -d '\r' |
+		sed 's/.*nop_us=/LAB-METRIC: ring_nop_round_trip_polled_us=/'
 	grep -ao 'BENCH: .*' $g | tr -d '\r' | sed 's/^BENCH: /LAB-METRIC: mmio_round_trip /'
 	SHUTDOWN_POWEROFF="rc=$rc"
 	if [ "$rc" -ne 0 ]; then

@@ -7,6 +7,10 @@
  *   vgpu-guest-test regs            register checks, TAP-like lines
  *   vgpu-guest-test hammer SECONDS  every CPU at once, each its own slice
  *   vgpu-guest-test bench N         MMIO round trip vs QEMU and Xen ports
+ *   vgpu-guest-test ring N          a command queue driven from user space
+ *                                   (guest-physical addresses from
+ *                                   /proc/self/pagemap): N NOPs, copies
+ *                                   through device memory, compute
  *   vgpu-guest-test traffic SECONDS one CPU writes and checks registers
  *                                   without pause (across an emulator
  *                                   restart), reports the longest stall
@@ -27,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <vgpu/vgpu_ring_abi.h>
 #include <vgpu/vgpu_stub_regs.h>
 
 static unsigned int passed, failed;
@@ -151,7 +156,8 @@ static int cmd_regs(void)
 	      R32(b, VGPU_REG_MAGIC));
 	check(R32(b, VGPU_REG_VERSION) == VGPU_ABI_VERSION,
 	      "abi version 0x%08x", R32(b, VGPU_REG_VERSION));
-	check(R32(b, VGPU_REG_FEATURES) == 0, "no feature bits in abi 1.0");
+	check(R32(b, VGPU_REG_FEATURES) == VGPU_F_QUEUES,
+	      "features: command queues");
 	for (i = 0; i < sizeof(pat) / sizeof(pat[0]); i++) {
 		R32(b, VGPU_REG_SCRATCH) = pat[i];
 		check(R32(b, VGPU_REG_SCRATCH) == pat[i],
@@ -375,6 +381,210 @@ static int cmd_traffic(double secs)
 	return errors != 0;
 }
 
+/* ---- a command queue from user space ---- */
+
+struct page {
+	void *va;
+	uint64_t gpa;
+};
+
+/* A locked page and its guest-physical address. */
+static int get_page(struct page *p)
+{
+	uint64_t ent;
+	int fd;
+
+	if (posix_memalign(&p->va, 4096, 4096))
+		return -1;
+	memset(p->va, 0, 4096);
+	if (mlock(p->va, 4096))
+		return -1;
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &ent, 8, (off_t)((uintptr_t)p->va / 4096 * 8)) != 8) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (!(ent >> 63))
+		return -1;
+	p->gpa = (ent & ((1ull << 55) - 1)) * 4096;
+	return 0;
+}
+
+struct uq {
+	volatile uint8_t *bar;
+	struct vgpu_qhdr *h;
+	struct vgpu_sqe *sq;
+	struct vgpu_cqe *cq;
+	uint32_t depth, tail, head;
+	uint16_t phase;
+};
+
+static void wr64(volatile uint8_t *b, uint32_t off, uint64_t v)
+{
+	R32(b, off) = (uint32_t)v;
+	R32(b, off + 4) = (uint32_t)(v >> 32);
+}
+
+/* Submit one entry, ring, poll its completion; the status code. */
+static uint32_t uq_run(struct uq *q, struct vgpu_sqe e, uint64_t *result)
+{
+	volatile struct vgpu_cqe *c;
+	unsigned long spins = 0;
+
+	q->sq[q->tail % q->depth] = e;
+	__atomic_store_n(&q->h->sq_tail.v, ++q->tail, __ATOMIC_RELEASE);
+	R32(q->bar, VGPU_REG_DOORBELL(1)) = q->tail;
+	c = &q->cq[q->head % q->depth];
+	while ((__atomic_load_n(&c->status, __ATOMIC_ACQUIRE) & 1) != q->phase)
+		if (++spins > 100000000ul)
+			return 0xffff; /* no completion */
+	if (result)
+		*result = c->result;
+	if (c->cid != e.cid)
+		return 0xfffe;
+	if (++q->head % q->depth == 0)
+		q->phase ^= 1;
+	__atomic_store_n(&q->h->cq_head.v, q->head, __ATOMIC_RELEASE);
+	return VGPU_CQE_CODE(c->status);
+}
+
+static int cmd_ring(unsigned int nops)
+{
+	volatile uint8_t *b = map_bar0();
+	struct page hp, sp, cp, lp, src[16], dst[16];
+	struct uq q = { .bar = b, .depth = 64, .phase = 1 };
+	struct vgpu_sgl_entry *sgl;
+	uint64_t dptr = 0, d2 = 0, x = 0, mine = 0;
+	unsigned int i, bad = 0;
+	double t0, nop_us = 0;
+
+	if (!b || get_page(&hp) || get_page(&sp) || get_page(&cp) ||
+	    get_page(&lp)) {
+		printf("RING-RESULT: FAIL (no pages / pagemap)\n");
+		return 1;
+	}
+	for (i = 0; i < 16; i++)
+		if (get_page(&src[i]) || get_page(&dst[i]))
+			return 1;
+	q.h = hp.va;
+	q.sq = sp.va;
+	q.cq = cp.va;
+	sgl = lp.va;
+	R32(b, VGPU_REG_Q_SELECT) = 1;
+	R32(b, VGPU_REG_Q_DEPTH) = q.depth;
+	wr64(b, VGPU_REG_Q_HDR_GPA, hp.gpa);
+	wr64(b, VGPU_REG_Q_SQ_GPA, sp.gpa);
+	wr64(b, VGPU_REG_Q_CQ_GPA, cp.gpa);
+	R32(b, VGPU_REG_Q_ENABLE) = 1;
+	check(R32(b, VGPU_REG_Q_ENABLE) == 1, "queue 1 enabled (error %u)",
+	      R32(b, VGPU_REG_Q_ERROR));
+	if (!R32(b, VGPU_REG_Q_ENABLE))
+		goto out;
+	t0 = now_s();
+	for (i = 0; i < nops; i++)
+		bad += uq_run(&q,
+			      (struct vgpu_sqe){ .opcode = VGPU_OP_NOP,
+						 .cid = (uint16_t)i },
+			      NULL) != VGPU_S_OK;
+	nop_us = (now_s() - t0) / nops * 1e6;
+	check(bad == 0, "%u NOPs completed (%u failed), %.1f us each", nops,
+	      bad, nop_us);
+	/* 64 KiB through device memory and back, page-crossing odd pieces */
+	for (i = 0; i < 16; i++) {
+		uint32_t *w = src[i].va, k;
+
+		for (k = 0; k < 1024; k++)
+			w[k] = i * 1024 + k * 2654435761u;
+	}
+	check(uq_run(&q,
+		     (struct vgpu_sqe){ .opcode = VGPU_OP_MEM_ALLOC,
+					.cid = 1,
+					.arg = { 65536 } },
+		     &dptr) == VGPU_S_OK &&
+		      uq_run(&q,
+			     (struct vgpu_sqe){ .opcode = VGPU_OP_MEM_ALLOC,
+						.cid = 2,
+						.arg = { 65536 } },
+			     &d2) == VGPU_S_OK,
+	      "device memory allocated");
+	for (i = 0; i < 16; i++)
+		sgl[i] = (struct vgpu_sgl_entry){ .gpa = src[i].gpa,
+						  .len = 4096 };
+	check(uq_run(&q,
+		     (struct vgpu_sqe){ .opcode = VGPU_OP_MEMCPY_H2D,
+					.cid = 3,
+					.arg = { dptr, 65536 },
+					.sgl_gpa = lp.gpa,
+					.sgl_nents = 16 },
+		     NULL) == VGPU_S_OK,
+	      "64 KiB copied to device memory from 16 guest pages");
+	check(uq_run(&q,
+		     (struct vgpu_sqe){
+			     .opcode = VGPU_OP_COMPUTE,
+			     .cid = 4,
+			     .arg = { VGPU_K_ADD1_U32, d2, dptr, 65536 } },
+		     NULL) == VGPU_S_OK,
+	      "compute add1 ran");
+	/* back in odd-sized pieces: 3 + 4093 bytes per page, reversed */
+	for (i = 0; i < 16; i++) {
+		sgl[2 * i] =
+			(struct vgpu_sgl_entry){ .gpa = dst[15 - i].gpa + 4093,
+						 .len = 3 };
+		sgl[2 * i + 1] = (struct vgpu_sgl_entry){ .gpa = dst[i].gpa,
+							  .len = 4093 };
+	}
+	check(uq_run(&q,
+		     (struct vgpu_sqe){ .opcode = VGPU_OP_MEMCPY_D2H,
+					.cid = 5,
+					.arg = { d2, 65536 },
+					.sgl_gpa = lp.gpa,
+					.sgl_nents = 32 },
+		     NULL) == VGPU_S_OK,
+	      "64 KiB copied back in 32 odd-sized pieces");
+	for (i = 0; i < 16 && !bad; i++) {
+		uint8_t want[4096], *got3 = (uint8_t *)dst[15 - i].va + 4093;
+		uint32_t *w = (uint32_t *)want, k;
+
+		for (k = 0; k < 1024; k++)
+			w[k] = ((uint32_t *)src[i].va)[k] + 1;
+		/* chunk i's first 3 bytes went to the end of page 15 - i,
+		 * its other 4093 to the start of page i */
+		bad += memcmp(dst[i].va, want + 3, 4093) != 0 ||
+		       memcmp(got3, want, 3) != 0;
+	}
+	check(bad == 0, "data intact end to end (guest -> device -> guest)");
+	check(uq_run(&q,
+		     (struct vgpu_sqe){
+			     .opcode = VGPU_OP_COMPUTE,
+			     .cid = 6,
+			     .arg = { VGPU_K_XOR_U32, 0, dptr, 65536 } },
+		     &x) == VGPU_S_OK,
+	      "compute xor ran");
+	for (i = 0; i < 16; i++) {
+		uint32_t k;
+
+		for (k = 0; k < 1024; k++)
+			mine ^= ((uint32_t *)src[i].va)[k];
+	}
+	check(x == mine, "device xor 0x%08llx matches the guest's",
+	      (unsigned long long)x);
+	/* a malformed command is refused, the queue survives */
+	check(uq_run(&q, (struct vgpu_sqe){ .opcode = 0x77, .cid = 7 }, NULL) ==
+		      VGPU_S_INVALID,
+	      "unknown opcode refused");
+	check(uq_run(&q, (struct vgpu_sqe){ .opcode = VGPU_OP_NOP, .cid = 8 },
+		     NULL) == VGPU_S_OK,
+	      "queue still good");
+	R32(b, VGPU_REG_Q_ENABLE) = 0;
+out:
+	printf("RING-RESULT: %s %u passed, %u failed nop_us=%.1f\n",
+	       failed ? "FAIL" : "PASS", passed, failed, failed ? 0.0 : nop_us);
+	return failed != 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -382,6 +592,8 @@ int main(int argc, char **argv)
 		return cmd_regs();
 	if (argc >= 3 && strcmp(argv[1], "hammer") == 0)
 		return cmd_hammer(atof(argv[2]));
+	if (argc >= 3 && strcmp(argv[1], "ring") == 0)
+		return cmd_ring((unsigned int)strtoul(argv[2], NULL, 0));
 	if (argc >= 3 && strcmp(argv[1], "traffic") == 0)
 		return cmd_traffic(atof(argv[2]));
 	if (argc >= 3 && strcmp(argv[1], "bench") == 0)
