@@ -3,6 +3,7 @@
  * The vgpu-stub device (1af4:1111, class 0x120000): a 4 KiB BAR0 register
  * file, described in include/vgpu/vgpu_stub_regs.h.
  */
+#include <errno.h>
 #include <string.h>
 
 #include <vgpu/backend.h>
@@ -15,6 +16,7 @@
 #define MAX_QDEPTH 256
 #define MAX_SGL 64
 #define DEVMEM_QUOTA (64ull << 20)
+#define MSI_CAP 0x40 /* 64-bit MSI with per-vector masking, one vector */
 
 /*
  * Lives in struct vdev_state (a file mapping that outlives a crash): the
@@ -32,6 +34,8 @@ struct vgpu_stub {
 	uint32_t intr_status;
 	uint32_t intr_mask;
 	uint32_t pending; /* queues whose doorbell rang */
+	uint32_t intx_level; /* what INTA was last set to */
+	uint64_t msis_sent;
 	struct ring_queue q[NR_QUEUES];
 	struct backend *be;
 };
@@ -53,6 +57,8 @@ static struct ring_ctx ring_ctx_of(struct vdev *d)
 		.bar_len = d->st->bar0_mapped ? VGPU_BAR0_SIZE : 0,
 	};
 }
+
+static void update_intx(struct vdev *d);
 
 /* The queue Q_SELECT names, or NULL. */
 static struct ring_queue *selected(struct vgpu_stub *s)
@@ -84,8 +90,21 @@ static void vgpu_stub_init_cfg(struct vdev *d)
 	pci_cfg_set8(c, PCI_HEADER_TYPE, 0);
 	pci_cfg_set16(c, PCI_SUBSYSTEM_VENDOR_ID, VGPU_PCI_SUBSYS_VENDOR_ID);
 	pci_cfg_set16(c, PCI_SUBSYSTEM_ID, VGPU_PCI_SUBSYS_ID);
-	/* No interrupts yet: INTERRUPT_PIN 0, no capability list. */
-	pci_cfg_set8(c, PCI_INTERRUPT_PIN, 0);
+	/* INTA, and an MSI capability the driver should prefer */
+	pci_cfg_set8(c, PCI_INTERRUPT_PIN, 1);
+	pci_cfg_set16(c, PCI_STATUS, PCI_STATUS_CAP_LIST);
+	pci_cfg_set8(c, PCI_CAPABILITY_LIST, MSI_CAP);
+	pci_cfg_set8(c, MSI_CAP, PCI_CAP_ID_MSI);
+	pci_cfg_set8(c, MSI_CAP + 1, 0); /* the last capability */
+	pci_cfg_set16(c, MSI_CAP + PCI_MSI_FLAGS,
+		      PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT);
+	/* one vector: multiple-message enable stays 0 */
+	pci_cfg_set_wmask(c, MSI_CAP + PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
+	pci_cfg_set_wmask(c, MSI_CAP + PCI_MSI_ADDRESS_LO, 4, 0xfffffffc);
+	pci_cfg_set_wmask(c, MSI_CAP + PCI_MSI_ADDRESS_HI, 4, 0xffffffff);
+	pci_cfg_set_wmask(c, MSI_CAP + PCI_MSI_DATA_64, 2, 0xffff);
+	pci_cfg_set_wmask(c, MSI_CAP + PCI_MSI_MASK_64, 4, 0x1);
+	/* pending bits (MSI_CAP + 20) are the device's: read-only */
 
 	pci_cfg_set_wmask(c, PCI_COMMAND, 2,
 			  PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
@@ -111,7 +130,7 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 	case VGPU_REG_VERSION:
 		return VGPU_ABI_VERSION;
 	case VGPU_REG_FEATURES:
-		return VGPU_F_QUEUES;
+		return VGPU_F_QUEUES | VGPU_F_MSI;
 	case VGPU_REG_STATUS:
 		return s->status;
 	case VGPU_REG_RESET_COUNT:
@@ -133,10 +152,11 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 	case VGPU_REG_Q_SELECT:
 		return s->q_select;
 	case VGPU_REG_INTR_STATUS: {
-		/* read to clear (a sub-dword read clears it all) */
+		/* read to clear (a sub-dword read clears it all); INTA drops */
 		uint32_t v = s->intr_status;
 
 		s->intr_status = 0;
+		update_intx(d);
 		return v;
 	}
 	case VGPU_REG_INTR_MASK:
@@ -178,6 +198,86 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 	return 0;
 }
 
+static bool msi_enabled(struct vdev *d)
+{
+	return pci_cfg_get16(d->cfg, MSI_CAP + PCI_MSI_FLAGS) &
+	       PCI_MSI_FLAGS_ENABLE;
+}
+
+static void send_msi(struct vdev *d)
+{
+	uint64_t addr =
+		pci_cfg_get32(d->cfg, MSI_CAP + PCI_MSI_ADDRESS_LO) |
+		(uint64_t)pci_cfg_get32(d->cfg, MSI_CAP + PCI_MSI_ADDRESS_HI)
+			<< 32;
+	uint32_t data = pci_cfg_get16(d->cfg, MSI_CAP + PCI_MSI_DATA_64);
+	int rc = d->host->ops->inject_msi ?
+			 d->host->ops->inject_msi(d->host, addr, data) :
+			 -ENOSYS;
+
+	if (rc < 0)
+		log_warn(d->log, "cannot send msi 0x%llx/0x%x: %s",
+			 (unsigned long long)addr, data, strerror(-rc));
+	else
+		stub(d)->msis_sent++;
+}
+
+/*
+ * INTA follows INTR_STATUS & ~INTR_MASK unless MSI is on or COMMAND says
+ * INTX_DISABLE; STATUS.INTERRUPT shows the condition either way.
+ */
+static void update_intx(struct vdev *d)
+{
+	struct vgpu_stub *s = stub(d);
+	bool cond = s->intr_status & ~s->intr_mask;
+	bool level = cond && !msi_enabled(d) &&
+		     !(pci_cfg_get16(d->cfg, PCI_COMMAND) &
+		       PCI_COMMAND_INTX_DISABLE);
+	uint16_t st = pci_cfg_get16(d->cfg, PCI_STATUS);
+
+	pci_cfg_set16(d->cfg, PCI_STATUS,
+		      (uint16_t)((st & ~PCI_STATUS_INTERRUPT) |
+				 (cond ? PCI_STATUS_INTERRUPT : 0)));
+	if (level == (bool)s->intx_level || !d->host->ops->set_intx)
+		return;
+	if (d->host->ops->set_intx(d->host, level) == 0)
+		s->intx_level = level;
+}
+
+/* Queues in @bits posted completions the driver asked to hear of. */
+static void raise_irq(struct vdev *d, uint32_t bits)
+{
+	struct vgpu_stub *s = stub(d);
+	uint32_t pend = MSI_CAP + PCI_MSI_PENDING_64;
+
+	s->intr_status |= bits;
+	if (msi_enabled(d)) {
+		/* one message per batch; a masked vector stays pending */
+		if (pci_cfg_get32(d->cfg, MSI_CAP + PCI_MSI_MASK_64) & 1)
+			pci_cfg_set32(d->cfg, pend, 1);
+		else
+			send_msi(d);
+	}
+	update_intx(d);
+}
+
+static void vgpu_stub_cfg_written(struct vdev *d, uint32_t off, uint32_t size)
+{
+	uint32_t pend = MSI_CAP + PCI_MSI_PENDING_64;
+
+	if (pci_cfg_overlaps(off, size, MSI_CAP, PCI_MSI_SIZEOF_64_MASK) &&
+	    msi_enabled(d) &&
+	    !(pci_cfg_get32(d->cfg, MSI_CAP + PCI_MSI_MASK_64) & 1) &&
+	    (pci_cfg_get32(d->cfg, pend) & 1)) {
+		/* unmasked with a message pending: deliver it now */
+		pci_cfg_set32(d->cfg, pend, 0);
+		send_msi(d);
+	}
+	if (pci_cfg_overlaps(off, size, PCI_COMMAND, 2) ||
+	    pci_cfg_overlaps(off, size, MSI_CAP, PCI_MSI_SIZEOF_64_MASK))
+		update_intx(d);
+}
+
 /* Quiesce every queue and free device memory; keeps nothing but the
  * reset count. */
 static void vgpu_stub_reset(struct vdev *d)
@@ -191,6 +291,8 @@ static void vgpu_stub_reset(struct vdev *d)
 		ring_disable(&s->q[i], &c);
 	if (s->be)
 		s->be->ops->destroy(s->be);
+	s->intr_status = 0;
+	update_intx(d); /* deasserts */
 	memset(s, 0, sizeof(*s));
 	s->reset_count = resets;
 	s->be = backend_cpu_create(DEVMEM_QUOTA);
@@ -241,13 +343,17 @@ static void vgpu_stub_deferred(struct vdev *d)
 	struct ring_ctx c = ring_ctx_of(d);
 	unsigned int i;
 
+	uint32_t irq = 0;
+
 	for (i = 0; i < NR_QUEUES; i++) {
 		if (!(s->pending & (1u << i)))
 			continue;
 		if (ring_process(&s->q[i], &c))
-			s->intr_status |= 1u << i;
+			irq |= 1u << i;
 	}
 	s->pending = 0;
+	if (irq)
+		raise_irq(d, irq);
 }
 
 static void vgpu_stub_invalidate(struct vdev *d)
@@ -277,13 +383,15 @@ static void queue_write(struct vdev *d, uint32_t off, uint32_t val,
 		} else if (!c.be || ring_enable(q, &c) < 0) {
 			if (!c.be)
 				q->error = VGPU_QERR_MAP;
-			log_guest(d->log, "guest: queue %u not enabled: error %u",
+			log_guest(d->log,
+				  "guest: queue %u not enabled: error %u",
 				  s->q_select, q->error);
 		}
 		return;
 	}
 	if (q->live) {
-		log_guest(d->log, "guest: queue %u reprogrammed while live: ignored",
+		log_guest(d->log,
+			  "guest: queue %u reprogrammed while live: ignored",
 			  s->q_select);
 		return;
 	}
@@ -308,8 +416,7 @@ static void queue_write(struct vdev *d, uint32_t off, uint32_t val,
 	}
 }
 
-static void doorbell(struct vdev *d, uint32_t off, uint32_t val,
-		     uint32_t bytes)
+static void doorbell(struct vdev *d, uint32_t off, uint32_t val, uint32_t bytes)
 {
 	struct vgpu_stub *s = stub(d);
 	uint32_t qi = (off - VGPU_REG_DOORBELL(0)) / 8;
@@ -358,6 +465,7 @@ static void vgpu_stub_reg_write(struct vdev *d, uint32_t off, uint32_t val,
 		return;
 	case VGPU_REG_INTR_MASK:
 		s->intr_mask = merge(s->intr_mask, val, bytes);
+		update_intx(d);
 		return;
 	}
 	if (off >= VGPU_REG_Q_DEPTH && off <= VGPU_REG_Q_ENABLE) {
@@ -392,4 +500,5 @@ const struct vdev_ops vgpu_stub_ops = {
 	.fini = vgpu_stub_fini,
 	.deferred = vgpu_stub_deferred,
 	.invalidate = vgpu_stub_invalidate,
+	.cfg_written = vgpu_stub_cfg_written,
 };

@@ -273,6 +273,28 @@ static void xen_unmap_guest(struct host *h, void *va, uint32_t pages)
 	xenforeignmemory_unmap(x->fm, va, pages);
 }
 
+static int xen_inject_msi(struct host *h, uint64_t addr, uint32_t data)
+{
+	struct xen_host *x = h->priv;
+
+	/* forwarded as programmed: PV-on-HVM Linux encodes a PIRQ in it */
+	return xendevicemodel_inject_msi(x->dm, x->domid, addr, data) ?
+		       neg_errno() :
+		       0;
+}
+
+static int xen_set_intx(struct host *h, bool level)
+{
+	struct xen_host *x = h->priv;
+
+	return xendevicemodel_set_pci_intx_level(
+		       x->dm, x->domid, (uint16_t)(x->sbdf >> 16),
+		       (uint8_t)(x->sbdf >> 8),
+		       (uint8_t)((x->sbdf >> 3) & 0x1f), 0 /* INTA */, level) ?
+		       neg_errno() :
+		       0;
+}
+
 static const struct host_ops xen_host_ops = {
 	.map_mmio = xen_map_mmio,
 	.unmap_mmio = xen_unmap_mmio,
@@ -280,6 +302,8 @@ static const struct host_ops xen_host_ops = {
 	.copy_to_guest = xen_copy_to_guest,
 	.map_guest = xen_map_guest,
 	.unmap_guest = xen_unmap_guest,
+	.inject_msi = xen_inject_msi,
+	.set_intx = xen_set_intx,
 };
 
 struct host *xen_host_seam(struct xen_host *x)

@@ -113,6 +113,8 @@ void vdev_cfg_write(struct vdev *d, uint32_t off, uint32_t size, uint32_t val)
 	if (pci_cfg_overlaps(off, size, PCI_COMMAND, 2) ||
 	    pci_cfg_overlaps(off, size, PCI_BASE_ADDRESS_0, 24))
 		vdev_sync_bars(d);
+	if (d->ops->cfg_written)
+		d->ops->cfg_written(d, off, size);
 }
 
 /* Route @base to us. A range Xen already holds for our server (left by a

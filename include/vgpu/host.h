@@ -33,6 +33,10 @@ struct host_ops {
 	void *(*map_guest)(struct host *h, uint64_t gpa, uint32_t pages,
 			   bool writable);
 	void (*unmap_guest)(struct host *h, void *va, uint32_t pages);
+	/* Interrupts: an MSI as the guest programmed it, or the level of
+	 * the function's INTA. 0 or -errno; may be NULL. */
+	int (*inject_msi)(struct host *h, uint64_t addr, uint32_t data);
+	int (*set_intx)(struct host *h, bool level);
 };
 
 struct host {

@@ -39,10 +39,26 @@
 #define PCI_COMMAND_SERR 0x0100
 #define PCI_COMMAND_INTX_DISABLE 0x0400
 
+#define PCI_STATUS_INTERRUPT 0x0008
+#define PCI_STATUS_CAP_LIST 0x0010
 /* STATUS bits 8 and 11..15 are RW1C error bits. */
 #define PCI_STATUS_W1C 0xf900
 
 #define PCI_BASE_ADDRESS_MEM_MASK 0xfffffff0u
+
+/* MSI capability, 64-bit with per-vector masking (PCI LB 3.0, 6.8.1). */
+#define PCI_CAP_ID_MSI 0x05
+#define PCI_MSI_FLAGS 2 /* message control, from the capability */
+#define PCI_MSI_FLAGS_ENABLE 0x0001
+#define PCI_MSI_FLAGS_QSIZE 0x0070 /* multiple message enable */
+#define PCI_MSI_FLAGS_64BIT 0x0080
+#define PCI_MSI_FLAGS_MASKBIT 0x0100
+#define PCI_MSI_ADDRESS_LO 4
+#define PCI_MSI_ADDRESS_HI 8
+#define PCI_MSI_DATA_64 12
+#define PCI_MSI_MASK_64 16
+#define PCI_MSI_PENDING_64 20
+#define PCI_MSI_SIZEOF_64_MASK 24
 
 struct pci_cfg {
 	uint8_t data[PCI_CFG_SIZE];

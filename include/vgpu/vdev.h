@@ -36,6 +36,8 @@ struct vdev_ops {
 	/* Optional: work a register write asked for (vdev.deferred), run
 	 * once the request that asked is complete and the vCPU released. */
 	void (*deferred)(struct vdev *d);
+	/* Optional: config bytes [off, off + size) were written. */
+	void (*cfg_written)(struct vdev *d, uint32_t off, uint32_t size);
 	/* Optional: drop cached mappings of guest memory (INVALIDATE). */
 	void (*invalidate)(struct vdev *d);
 };

@@ -69,7 +69,8 @@ typedef uint64_t vgpu_u64;
 #define VGPU_QERR_MAP 3 /* the emulator could not map it */
 #define VGPU_QERR_TAIL 4 /* FATAL: a tail beyond the ring */
 #define VGPU_QERR_NO_QUEUE 5 /* Q_SELECT names no queue */
-#define VGPU_QERR_RESTART 6 /* FATAL: the emulator restarted, device
+#define VGPU_QERR_RESTART \
+	6 /* FATAL: the emulator restarted, device
 			     * memory is gone: reset the device */
 
 /* INTx: bit q set when queue q posted completions; reading clears. */

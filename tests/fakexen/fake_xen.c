@@ -560,6 +560,36 @@ int xendevicemodel_destroy_ioreq_server(xendevicemodel_handle *dmod,
 	return rc;
 }
 
+int xendevicemodel_inject_msi(xendevicemodel_handle *dmod, domid_t domid,
+			      uint64_t msi_addr, uint32_t msi_data)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&fx.lock);
+	if (record("inject_msi", msi_addr, msi_data) == 0 &&
+	    is_our_domain(domid))
+		rc = 0;
+	pthread_mutex_unlock(&fx.lock);
+	return rc;
+}
+
+int xendevicemodel_set_pci_intx_level(xendevicemodel_handle *dmod,
+				      domid_t domid, uint16_t segment,
+				      uint8_t bus, uint8_t device, uint8_t intx,
+				      unsigned int level)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&fx.lock);
+	if (segment || bus || device > 31 || intx > 3)
+		violation("intx for %u:%u:%u pin %u: Xen refuses it", segment,
+			  bus, device, intx);
+	else if (record("intx", level, device) == 0 && is_our_domain(domid))
+		rc = 0;
+	pthread_mutex_unlock(&fx.lock);
+	return rc;
+}
+
 int xendevicemodel_modified_memory(xendevicemodel_handle *dmod, domid_t domid,
 				   uint64_t first_pfn, uint32_t nr)
 {

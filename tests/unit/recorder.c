@@ -68,6 +68,24 @@ static void rec_unmap_guest(struct host *h, void *va, uint32_t pages)
 	r->guest_maps--;
 }
 
+static int rec_msi(struct host *h, uint64_t addr, uint32_t data)
+{
+	struct recorder *r = h->priv;
+
+	r->msis++;
+	r->msi_addr = addr;
+	r->msi_data = data;
+	return 0;
+}
+
+static int rec_intx(struct host *h, bool level)
+{
+	struct recorder *r = h->priv;
+
+	r->intx = level;
+	return 0;
+}
+
 static const struct host_ops rec_ops = {
 	.map_mmio = rec_map,
 	.unmap_mmio = rec_unmap,
@@ -75,6 +93,8 @@ static const struct host_ops rec_ops = {
 	.copy_to_guest = rec_to,
 	.map_guest = rec_map_guest,
 	.unmap_guest = rec_unmap_guest,
+	.inject_msi = rec_msi,
+	.set_intx = rec_intx,
 };
 
 void rec_init(struct recorder *r)

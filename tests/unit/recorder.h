@@ -24,7 +24,12 @@ struct recorder {
 	unsigned int n;
 	int fail_map; /* -errno returned by the next map, 0 = succeed */
 	int guest_maps; /* map_guest calls not yet undone */
-	uint8_t ram[REC_RAM_SIZE] __attribute__((aligned(4096))); /* as mapped */
+	unsigned int msis; /* messages sent */
+	uint64_t msi_addr;
+	uint32_t msi_data;
+	int intx; /* INTA level */
+	uint8_t ram[REC_RAM_SIZE]
+		__attribute__((aligned(4096))); /* as mapped */
 };
 
 void rec_init(struct recorder *r);

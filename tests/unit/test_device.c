@@ -185,7 +185,7 @@ static void identity_registers(void **state)
 
 	assert_int_equal(rd(f, VGPU_REG_MAGIC), VGPU_MAGIC);
 	assert_int_equal(rd(f, VGPU_REG_VERSION), 0x00010001);
-	assert_int_equal(rd(f, VGPU_REG_FEATURES), VGPU_F_QUEUES);
+	assert_int_equal(rd(f, VGPU_REG_FEATURES), VGPU_F_QUEUES | VGPU_F_MSI);
 	wr(f, VGPU_REG_MAGIC, 0);
 	wr(f, VGPU_REG_VERSION, 0);
 	wr(f, VGPU_REG_COMPUTE_OUT, 7);
@@ -263,6 +263,79 @@ static void status_zero_resets(void **state)
 	assert_int_equal(rd(f, VGPU_REG_COMPUTE_OUT), 0);
 	wr(f, VGPU_REG_RESET_COUNT, 9); /* read-only */
 	assert_int_equal(rd(f, VGPU_REG_RESET_COUNT), 1);
+}
+
+/* A queue in the recorder's guest RAM: header 0, SQ 0x1000, CQ 0x2000. */
+static void enable_queue(struct fx *f)
+{
+	wr(f, VGPU_REG_Q_SELECT, 1);
+	wr(f, VGPU_REG_Q_DEPTH, 8);
+	wr(f, VGPU_REG_Q_HDR_GPA, 0);
+	wr(f, VGPU_REG_Q_SQ_GPA, 0x1000);
+	wr(f, VGPU_REG_Q_CQ_GPA, 0x2000);
+	wr(f, VGPU_REG_Q_ENABLE, 1);
+	assert_int_equal(rd(f, VGPU_REG_Q_ENABLE), 1);
+}
+
+/* One NOP by doorbell, run as after its request; @irq: ask for one. */
+static void nop(struct fx *f, uint32_t n, bool irq)
+{
+	struct vgpu_qhdr *h = (struct vgpu_qhdr *)f->r.ram;
+	struct vgpu_sqe *sq = (struct vgpu_sqe *)(f->r.ram + 0x1000);
+
+	sq[n % 8] = (struct vgpu_sqe){ .opcode = VGPU_OP_NOP };
+	h->drv_flags.v = irq ? VGPU_DRV_NEED_IRQ : 0;
+	h->sq_tail.v = n + 1;
+	wr(f, VGPU_REG_DOORBELL(1), n + 1);
+	vdev_run_deferred(&f->d);
+	h->cq_head.v = n + 1;
+}
+
+static void interrupts_intx_and_msi(void **state)
+{
+	struct fx *f = *state;
+	struct vdev *d = &f->d;
+
+	enable_queue(f);
+	/* INTx: INTA follows INTR_STATUS, reading it drops the line */
+	nop(f, 0, true);
+	assert_int_equal(f->r.intx, 1);
+	assert_true(vdev_cfg_read(d, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+	assert_int_equal(rd(f, VGPU_REG_INTR_STATUS), 1u << 1);
+	assert_int_equal(f->r.intx, 0);
+	assert_false(vdev_cfg_read(d, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+	/* no interrupt asked, none raised */
+	nop(f, 1, false);
+	assert_int_equal(f->r.intx, 0);
+	/* INTX_DISABLE holds the line down; STATUS still tells */
+	vdev_cfg_write(d, PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE);
+	nop(f, 2, true);
+	assert_int_equal(f->r.intx, 0);
+	assert_true(vdev_cfg_read(d, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+	vdev_cfg_write(d, PCI_COMMAND, 2, 0);
+	assert_int_equal(f->r.intx, 1);
+	rd(f, VGPU_REG_INTR_STATUS);
+	/* MSI: the message the guest programmed, no INTx */
+	vdev_cfg_write(d, 0x44, 4, 0xfee00000);
+	vdev_cfg_write(d, 0x48, 4, 0);
+	vdev_cfg_write(d, 0x4c, 2, 0x4041);
+	vdev_cfg_write(d, 0x42, 2, PCI_MSI_FLAGS_ENABLE);
+	nop(f, 3, true);
+	assert_int_equal(f->r.msis, 1);
+	assert_int_equal(f->r.msi_addr, 0xfee00000);
+	assert_int_equal(f->r.msi_data, 0x4041);
+	assert_int_equal(f->r.intx, 0);
+	/* masked: pending instead; unmasking delivers it */
+	vdev_cfg_write(d, 0x50, 4, 1);
+	nop(f, 4, true);
+	assert_int_equal(f->r.msis, 1);
+	assert_int_equal(vdev_cfg_read(d, 0x54, 4), 1);
+	vdev_cfg_write(d, 0x50, 4, 0);
+	assert_int_equal(f->r.msis, 2);
+	assert_int_equal(vdev_cfg_read(d, 0x54, 4), 0);
+	/* the pending bits are the device's */
+	vdev_cfg_write(d, 0x54, 4, 1);
+	assert_int_equal(vdev_cfg_read(d, 0x54, 4), 0);
 }
 
 /* Offsets that name a register in ABI 1.1. */
@@ -355,6 +428,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(unimplemented_offsets, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(queue_registers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(interrupts_intx_and_msi, setup,
 						teardown),
 	};
 

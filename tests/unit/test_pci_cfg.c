@@ -32,8 +32,12 @@ static void identity_reads(void **state)
 			 (VGPU_PCI_CLASS << 8) | VGPU_PCI_REVISION);
 	assert_int_equal(pci_cfg_read(c, 0x0e, 1), 0); /* header type 0 */
 	assert_int_equal(pci_cfg_read(c, 0x2c, 4), 0x11001af4);
-	assert_int_equal(pci_cfg_read(c, PCI_INTERRUPT_PIN, 1), 0);
-	assert_int_equal(pci_cfg_read(c, PCI_CAPABILITY_LIST, 1), 0);
+	assert_int_equal(pci_cfg_read(c, PCI_INTERRUPT_PIN, 1), 1); /* INTA */
+	assert_int_equal(pci_cfg_read(c, PCI_CAPABILITY_LIST, 1), 0x40);
+	assert_int_equal(pci_cfg_read(c, PCI_STATUS, 2), PCI_STATUS_CAP_LIST);
+	assert_int_equal(pci_cfg_read(c, 0x40, 2), PCI_CAP_ID_MSI);
+	assert_int_equal(pci_cfg_read(c, 0x42, 2),
+			 PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT);
 }
 
 static void identity_is_read_only(void **state)
@@ -44,11 +48,20 @@ static void identity_is_read_only(void **state)
 	for (off = 0; off < 0x10; off += 4)
 		pci_cfg_write(c, off == 4 ? 8 : off, 4, 0xffffffff);
 	pci_cfg_write(c, 0x2c, 4, 0);
-	pci_cfg_write(c, PCI_INTERRUPT_PIN, 1, 1);
+	pci_cfg_write(c, PCI_INTERRUPT_PIN, 1, 0);
+	pci_cfg_write(c, PCI_CAPABILITY_LIST, 1, 0);
+	pci_cfg_write(c, 0x40, 4, 0xffffffff);
 	assert_int_equal(pci_cfg_read(c, 0x00, 4), 0x11111af4);
 	assert_int_equal(pci_cfg_read(c, 0x08, 4) >> 8, VGPU_PCI_CLASS);
 	assert_int_equal(pci_cfg_read(c, 0x2c, 4), 0x11001af4);
-	assert_int_equal(pci_cfg_read(c, PCI_INTERRUPT_PIN, 1), 0);
+	assert_int_equal(pci_cfg_read(c, PCI_INTERRUPT_PIN, 1), 1);
+	assert_int_equal(pci_cfg_read(c, PCI_CAPABILITY_LIST, 1), 0x40);
+	/* MSI: id and next read-only, only the enable bit of the control */
+	assert_int_equal(pci_cfg_read(c, 0x40, 4),
+			 (PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT |
+			  PCI_MSI_FLAGS_ENABLE)
+					 << 16 |
+				 PCI_CAP_ID_MSI);
 }
 
 static void bar_sizing(void **state)
@@ -78,7 +91,7 @@ static void byte_word_unaligned(void **state)
 	assert_int_equal(pci_cfg_read(c, 0x02, 2), 0x1111);
 	/* word at +1 and dword at +3 cross byte lanes and dwords */
 	assert_int_equal(pci_cfg_read(c, 0x01, 2), 0x111a);
-	assert_int_equal(pci_cfg_read(c, 0x03, 4), 0x00000011);
+	assert_int_equal(pci_cfg_read(c, 0x03, 4), 0x10000011);
 	assert_int_equal(pci_cfg_read(c, 0x0a, 2), 0x1200);
 	/* BAR written one byte at a time */
 	pci_cfg_write(c, 0x13, 1, 0xf2);
@@ -119,11 +132,11 @@ static void command_and_status(void **state)
 	/* STATUS error bits are RW1C; writing 0 changes nothing */
 	c->data[PCI_STATUS + 1] = 0xf9;
 	pci_cfg_write(c, PCI_STATUS, 2, 0);
-	assert_int_equal(pci_cfg_read(c, PCI_STATUS, 2), 0xf900);
+	assert_int_equal(pci_cfg_read(c, PCI_STATUS, 2), 0xf910);
 	pci_cfg_write(c, PCI_STATUS, 2, 0x8000);
-	assert_int_equal(pci_cfg_read(c, PCI_STATUS, 2), 0x7900);
-	pci_cfg_write(c, PCI_STATUS, 2, 0xffff);
-	assert_int_equal(pci_cfg_read(c, PCI_STATUS, 2), 0);
+	assert_int_equal(pci_cfg_read(c, PCI_STATUS, 2), 0x7910);
+	pci_cfg_write(c, PCI_STATUS, 2, 0xffff); /* CAP_LIST is read-only */
+	assert_int_equal(pci_cfg_read(c, PCI_STATUS, 2), PCI_STATUS_CAP_LIST);
 }
 
 static void interrupt_line_is_scratch(void **state)
@@ -132,9 +145,9 @@ static void interrupt_line_is_scratch(void **state)
 
 	pci_cfg_write(c, PCI_INTERRUPT_LINE, 1, 0x0b);
 	assert_int_equal(pci_cfg_read(c, PCI_INTERRUPT_LINE, 1), 0x0b);
-	/* a word write also tries INTERRUPT_PIN, which stays 0 */
-	pci_cfg_write(c, PCI_INTERRUPT_LINE, 2, 0x010a);
-	assert_int_equal(pci_cfg_read(c, PCI_INTERRUPT_LINE, 2), 0x000a);
+	/* a word write also tries INTERRUPT_PIN, which stays INTA */
+	pci_cfg_write(c, PCI_INTERRUPT_LINE, 2, 0x040a);
+	assert_int_equal(pci_cfg_read(c, PCI_INTERRUPT_LINE, 2), 0x010a);
 	pci_cfg_write(c, PCI_CACHE_LINE_SIZE, 1, 0x10);
 	assert_int_equal(pci_cfg_read(c, PCI_CACHE_LINE_SIZE, 1), 0x10);
 }
