@@ -167,32 +167,29 @@ static uint64_t read_sgl(const struct ring_ctx *c, const struct vgpu_sqe *e,
 	return total;
 }
 
-/* Move @len bytes between the SGL's guest pages and device memory. */
+/* Move the SGL's bytes between guest pages and device memory: one copy,
+ * straight from or into the mapped guest page. */
 static uint32_t copy_sgl(const struct ring_ctx *c,
 			 const struct vgpu_sgl_entry *sgl, uint32_t n,
 			 uint64_t dptr, bool to_device)
 {
-	uint8_t bounce[PAGE];
 	struct host *h = c->host;
-	uint32_t i;
+	uint32_t i, status = VGPU_S_OK;
 
-	for (i = 0; i < n; i++) {
-		if (to_device) {
-			if (h->ops->copy_from_guest(h, bounce, sgl[i].gpa,
-						    sgl[i].len) < 0)
-				return VGPU_S_BAD_GPA;
-			if (c->be->ops->h2d(c->be, dptr, bounce, sgl[i].len))
-				return VGPU_S_BAD_ADDRESS;
-		} else {
-			if (c->be->ops->d2h(c->be, bounce, dptr, sgl[i].len))
-				return VGPU_S_BAD_ADDRESS;
-			if (h->ops->copy_to_guest(h, sgl[i].gpa, bounce,
-						  sgl[i].len) < 0)
-				return VGPU_S_BAD_GPA;
-		}
+	for (i = 0; i < n && status == VGPU_S_OK; i++) {
+		uint64_t page = sgl[i].gpa & ~(uint64_t)(PAGE - 1);
+		uint8_t *va = h->ops->map_guest(h, page, 1, !to_device);
+
+		if (!va)
+			return VGPU_S_BAD_GPA;
+		va += sgl[i].gpa - page;
+		if (to_device ? c->be->ops->h2d(c->be, dptr, va, sgl[i].len) :
+				c->be->ops->d2h(c->be, va, dptr, sgl[i].len))
+			status = VGPU_S_BAD_ADDRESS;
+		h->ops->unmap_guest(h, va - (sgl[i].gpa - page), 1);
 		dptr += sgl[i].len;
 	}
-	return VGPU_S_OK;
+	return status;
 }
 
 static uint32_t get_info(const struct ring_ctx *c, const struct vgpu_sqe *e)

@@ -8,6 +8,7 @@ B=${1:-.}
 BIN=$B/tests/bench/bench_ioreq
 N=20000
 "$BIN" both 200000
+"$B/tests/bench/bench_ring"
 command -v valgrind >/dev/null || { echo "bench: valgrind not installed: no instruction counts"; exit 0; }
 for kind in cfg mmio; do
 	out=$(mktemp)

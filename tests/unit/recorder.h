@@ -11,7 +11,9 @@
 #include <vgpu/vdev.h>
 
 #define REC_MAX 64
+#ifndef REC_RAM_SIZE
 #define REC_RAM_SIZE 0x4000u /* guest RAM at gpa 0 */
+#endif
 
 struct rec_call {
 	bool map; /* map or unmap */
