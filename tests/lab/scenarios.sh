@@ -175,6 +175,11 @@ scenario_step1() {
 	else
 		fail ring-userspace "$(grep -a 'not ok\|RING-RESULT' $g | tr -d '\r' | tail -n 4 | tr '\n' ';')"
 	fi
+	if grep -aq 'EVIL-RESULT: PASS' $g && grep -aq 'GUEST-DONE' $g; then
+		pass malicious-guest "$(grep -ao 'EVIL-RESULT: .*' $g | tr -d '\r'); the daemon served on"
+	else
+		fail malicious-guest "$(grep -a 'not ok\|EVIL-RESULT' $g | tr -d '\r' | tail -n 4 | tr '\n' ';')"
+	fi
 	grep -ao 'RING-RESULT: PASS.*nop_us=[0-9.]*' $g | tr -d '\r' |
 		sed 's/.*nop_us=/LAB-METRIC: ring_nop_round_trip_polled_us=/'
 	grep -ao 'BENCH: .*' $g | tr -d '\r' | sed 's/^BENCH: /LAB-METRIC: mmio_round_trip /'

@@ -11,6 +11,9 @@
  *                                   (guest-physical addresses from
  *                                   /proc/self/pagemap): N NOPs, copies
  *                                   through device memory, compute
+ *   vgpu-guest-test evil            a hostile driver: bad queue addresses,
+ *                                   garbage commands, a tail past the ring;
+ *                                   then a good queue must still work
  *   vgpu-guest-test traffic SECONDS one CPU writes and checks registers
  *                                   without pause (across an emulator
  *                                   restart), reports the longest stall
@@ -156,8 +159,8 @@ static int cmd_regs(void)
 	      R32(b, VGPU_REG_MAGIC));
 	check(R32(b, VGPU_REG_VERSION) == VGPU_ABI_VERSION,
 	      "abi version 0x%08x", R32(b, VGPU_REG_VERSION));
-	check(R32(b, VGPU_REG_FEATURES) == VGPU_F_QUEUES,
-	      "features: command queues");
+	check(R32(b, VGPU_REG_FEATURES) == (VGPU_F_QUEUES | VGPU_F_MSI),
+	      "features: command queues, msi");
 	for (i = 0; i < sizeof(pat) / sizeof(pat[0]); i++) {
 		R32(b, VGPU_REG_SCRATCH) = pat[i];
 		check(R32(b, VGPU_REG_SCRATCH) == pat[i],
@@ -585,6 +588,122 @@ out:
 	return failed != 0;
 }
 
+/* Program queue 1 and try to enable it; Q_ERROR (0 when live). */
+static uint32_t try_queue(volatile uint8_t *b, uint32_t depth, uint64_t hdr,
+			  uint64_t sq, uint64_t cq)
+{
+	R32(b, VGPU_REG_Q_SELECT) = 1;
+	R32(b, VGPU_REG_Q_ENABLE) = 0;
+	R32(b, VGPU_REG_Q_DEPTH) = depth;
+	wr64(b, VGPU_REG_Q_HDR_GPA, hdr);
+	wr64(b, VGPU_REG_Q_SQ_GPA, sq);
+	wr64(b, VGPU_REG_Q_CQ_GPA, cq);
+	R32(b, VGPU_REG_Q_ENABLE) = 1;
+	return R32(b, VGPU_REG_Q_ENABLE) ? 0 : R32(b, VGPU_REG_Q_ERROR);
+}
+
+static int cmd_evil(void)
+{
+	volatile uint8_t *b = map_bar0();
+	struct page hp, sp, cp, lp;
+	struct uq q = { .bar = b, .depth = 64, .phase = 1 };
+	uint32_t e, i, bar = 0, errors = 0;
+	uint64_t far = 1ull << 40; /* far beyond this guest's RAM */
+	struct vgpu_sgl_entry *sgl;
+	unsigned int seed = 12345;
+
+	if (!b || get_page(&hp) || get_page(&sp) || get_page(&cp) ||
+	    get_page(&lp))
+		return 1;
+	{ /* where BAR0 is, from sysfs */
+		char dev[300], path[320], line[128];
+		FILE *f;
+
+		find_device(dev, sizeof(dev));
+		snprintf(path, sizeof(path), "%s/resource", dev);
+		f = fopen(path, "r");
+		if (f && fgets(line, sizeof(line), f))
+			bar = (uint32_t)strtoull(line, NULL, 16);
+		if (f)
+			fclose(f);
+	}
+	e = try_queue(b, 64, hp.gpa, far, cp.gpa);
+	check(e == VGPU_QERR_MAP, "SQ beyond guest RAM refused (error %u)", e);
+	e = try_queue(b, 64, hp.gpa, sp.gpa, bar);
+	check(e == VGPU_QERR_BAD_GPA, "CQ inside BAR0 refused (error %u)", e);
+	e = try_queue(b, 64, hp.gpa + 8, sp.gpa, cp.gpa);
+	check(e == VGPU_QERR_BAD_GPA, "unaligned header refused (error %u)", e);
+	e = try_queue(b, 3, hp.gpa, sp.gpa, cp.gpa);
+	check(e == VGPU_QERR_BAD_DEPTH, "depth 3 refused (error %u)", e);
+	e = try_queue(b, 64, hp.gpa, sp.gpa, cp.gpa);
+	check(e == 0, "a good queue enabled");
+	q.h = hp.va;
+	q.sq = sp.va;
+	q.cq = cp.va;
+	sgl = lp.va;
+	/* garbage entries: every one completes, with an error */
+	for (i = 0; i < 200; i++) {
+		struct vgpu_sqe g;
+		uint8_t *p = (uint8_t *)&g;
+		uint32_t k, st;
+
+		for (k = 0; k < sizeof(g); k++)
+			p[k] = (uint8_t)rand_r(&seed);
+		g.flags = 0; /* an error is always reported anyway */
+		g.cid = (uint16_t)i;
+		st = uq_run(&q, g, NULL);
+		errors += st != VGPU_S_OK && st < 0xfffe;
+	}
+	check(errors == 200, "200 garbage commands: %u completed with errors",
+	      errors);
+	/* lists pointing at BAR0 and far beyond RAM */
+	sgl[0] = (struct vgpu_sgl_entry){ .gpa = bar, .len = 64 };
+	check(uq_run(&q,
+		     (struct vgpu_sqe){ .opcode = VGPU_OP_GET_INFO,
+					.cid = 900,
+					.sgl_gpa = lp.gpa,
+					.sgl_nents = 1 },
+		     NULL) == VGPU_S_INVALID,
+	      "a list into BAR0 refused");
+	sgl[0] = (struct vgpu_sgl_entry){ .gpa = far, .len = 64 };
+	check(uq_run(&q,
+		     (struct vgpu_sqe){ .opcode = VGPU_OP_GET_INFO,
+					.cid = 901,
+					.sgl_gpa = lp.gpa,
+					.sgl_nents = 1 },
+		     NULL) == VGPU_S_BAD_GPA,
+	      "a list beyond guest RAM refused");
+	check(uq_run(&q,
+		     (struct vgpu_sqe){ .opcode = VGPU_OP_MEMCPY_H2D,
+					.cid = 902,
+					.arg = { 0x1234, 64 },
+					.sgl_gpa = far,
+					.sgl_nents = 1 },
+		     NULL) == VGPU_S_BAD_GPA,
+	      "a list page beyond guest RAM refused");
+	/* a tail past the ring: the queue goes FATAL, visibly */
+	R32(b, VGPU_REG_DOORBELL(1)) = q.tail + 1000;
+	check(q.h->status.v == VGPU_QERR_TAIL &&
+		      R32(b, VGPU_REG_Q_ERROR) == VGPU_QERR_TAIL &&
+		      !R32(b, VGPU_REG_Q_ENABLE),
+	      "a tail past the ring made the queue FATAL");
+	/* the driver resets the queue: everything works again */
+	memset(hp.va, 0, 4096);
+	memset(cp.va, 0, 4096);
+	q.tail = q.head = 0;
+	q.phase = 1;
+	check(try_queue(b, 64, hp.gpa, sp.gpa, cp.gpa) == 0,
+	      "queue enabled again after the reset");
+	check(uq_run(&q, (struct vgpu_sqe){ .opcode = VGPU_OP_NOP, .cid = 7 },
+		     NULL) == VGPU_S_OK,
+	      "a good NOP after it all");
+	check(R32(b, VGPU_REG_MAGIC) == VGPU_MAGIC, "the device still answers");
+	R32(b, VGPU_REG_Q_ENABLE) = 0;
+	printf("EVIL-RESULT: %s %u passed, %u failed\n",
+	       failed ? "FAIL" : "PASS", passed, failed);
+	return failed != 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -592,6 +711,8 @@ int main(int argc, char **argv)
 		return cmd_regs();
 	if (argc >= 3 && strcmp(argv[1], "hammer") == 0)
 		return cmd_hammer(atof(argv[2]));
+	if (argc >= 2 && strcmp(argv[1], "evil") == 0)
+		return cmd_evil();
 	if (argc >= 3 && strcmp(argv[1], "ring") == 0)
 		return cmd_ring((unsigned int)strtoul(argv[2], NULL, 0));
 	if (argc >= 3 && strcmp(argv[1], "traffic") == 0)
