@@ -19,7 +19,7 @@
 
 #include <vgpu/daemon.h>
 
-int daemon_signalfd(void)
+int daemon_signalfd(bool children)
 {
 	sigset_t set;
 	int fd;
@@ -29,6 +29,8 @@ int daemon_signalfd(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	if (children)
+		sigaddset(&set, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);

@@ -323,7 +323,7 @@ static void vgpu_stub_start(struct vdev *d, bool resumed)
 	s->pending = 0;
 }
 
-static void vgpu_stub_fini(struct vdev *d)
+static void vgpu_stub_invalidate(struct vdev *d)
 {
 	struct vgpu_stub *s = stub(d);
 	struct ring_ctx c = ring_ctx_of(d);
@@ -331,6 +331,13 @@ static void vgpu_stub_fini(struct vdev *d)
 
 	for (i = 0; i < NR_QUEUES; i++)
 		ring_unmap(&s->q[i], &c);
+}
+
+static void vgpu_stub_fini(struct vdev *d)
+{
+	struct vgpu_stub *s = stub(d);
+
+	vgpu_stub_invalidate(d); /* no mapping outlives the device */
 	if (s->be)
 		s->be->ops->destroy(s->be);
 	s->be = NULL;
@@ -341,9 +348,8 @@ static void vgpu_stub_deferred(struct vdev *d)
 {
 	struct vgpu_stub *s = stub(d);
 	struct ring_ctx c = ring_ctx_of(d);
-	unsigned int i;
-
 	uint32_t irq = 0;
+	unsigned int i;
 
 	for (i = 0; i < NR_QUEUES; i++) {
 		if (!(s->pending & (1u << i)))
@@ -354,16 +360,6 @@ static void vgpu_stub_deferred(struct vdev *d)
 	s->pending = 0;
 	if (irq)
 		raise_irq(d, irq);
-}
-
-static void vgpu_stub_invalidate(struct vdev *d)
-{
-	struct vgpu_stub *s = stub(d);
-	struct ring_ctx c = ring_ctx_of(d);
-	unsigned int i;
-
-	for (i = 0; i < NR_QUEUES; i++)
-		ring_unmap(&s->q[i], &c);
 }
 
 /* Q_ registers of the selected queue; programmable while it is off. */

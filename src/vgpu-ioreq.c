@@ -357,7 +357,7 @@ int main(int argc, char **argv)
 		 dm.cli.log_sink_set ? dm.cli.log_sink : LOG_SINK_STDERR,
 		 dm.cli.log_level);
 	/* Signals are blocked before any thread (libxenstore's) exists. */
-	dm.sigfd = daemon_signalfd();
+	dm.sigfd = daemon_signalfd(false);
 	if (dm.sigfd < 0) {
 		log_err(&dm.log, "signalfd: %s", strerror(-dm.sigfd));
 		return CLI_EXIT_FAIL;

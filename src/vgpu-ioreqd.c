@@ -602,22 +602,10 @@ int main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	log_init(&s.log, sink, level);
-	s.sigfd = daemon_signalfd();
+	s.sigfd = daemon_signalfd(true); /* workers' exits too */
 	if (s.sigfd < 0) {
 		log_err(&s.log, "signalfd: %s", strerror(-s.sigfd));
 		return CLI_EXIT_FAIL;
-	}
-	{ /* SIGCHLD joins the signals the loop reads */
-		sigset_t chld;
-
-		sigemptyset(&chld);
-		sigaddset(&chld, SIGCHLD);
-		sigaddset(&chld, SIGTERM);
-		sigaddset(&chld, SIGINT);
-		sigaddset(&chld, SIGHUP);
-		sigaddset(&chld, SIGUSR1);
-		sigprocmask(SIG_BLOCK, &chld, NULL);
-		signalfd(s.sigfd, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
 	}
 	if (!foreground) {
 		handoff = daemon_fork();

@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Block SIGTERM, SIGINT, SIGHUP, SIGUSR1 (before any thread exists) and
- * return a signalfd for them, or -errno. */
-int daemon_signalfd(void);
+/* Block SIGTERM, SIGINT, SIGHUP, SIGUSR1 (and SIGCHLD with @children)
+ * before any thread exists, and return a signalfd for them, or -errno. */
+int daemon_signalfd(bool children);
 
 /*
  * Fork into the background. The parent waits until the child calls
