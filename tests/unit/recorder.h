@@ -30,8 +30,9 @@ struct recorder {
 	uint64_t msi_addr;
 	uint32_t msi_data;
 	int intx; /* INTA level */
-	uint8_t ram[REC_RAM_SIZE]
-		__attribute__((aligned(4096))); /* as mapped */
+	/* as aligned as any guest structure in it needs (8 bytes), and no
+	 * more than malloc gives a fixture */
+	uint8_t ram[REC_RAM_SIZE] __attribute__((aligned(16)));
 };
 
 void rec_init(struct recorder *r);

@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include <vgpu/vgpu_ring_abi.h>
@@ -127,6 +129,16 @@ static void stale_range_is_taken_over(void **state)
 	assert_true(f->d.st->bar0_mapped);
 }
 
+/* What a dead emulator leaves in its memory: kept reachable for
+ * LeakSanitizer (volatile: the stores must stay). */
+static void *volatile dead_state[2];
+
+static void emulator_dies(struct vdev_state *st, size_t size, unsigned int i)
+{
+	dead_state[i] = malloc(size);
+	memcpy(dead_state[i], st, size);
+}
+
 static void state_in_caller_memory_resumes(void **state)
 {
 	struct fx *f = *state;
@@ -141,6 +153,7 @@ static void state_in_caller_memory_resumes(void **state)
 	vdev_cfg_write(&d2, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
 	vdev_bar_write(&d2, VGPU_REG_SCRATCH, 4, 0xfeedf00d);
 	/* the emulator dies; a new one finds everything in place */
+	emulator_dies(st, size, 0);
 	assert_int_equal(vdev_create_in(&d2, &vgpu_stub_ops, NULL, 5u << 3,
 					&f->r.host, &f->lg, st, true),
 			 1);
@@ -149,6 +162,7 @@ static void state_in_caller_memory_resumes(void **state)
 	assert_int_equal(vdev_bar_read(&d2, VGPU_REG_SCRATCH, 4), 0xfeedf00d);
 	assert_int_equal(f->r.n, 1); /* routed once, not again */
 	/* another function's state is not taken */
+	emulator_dies(st, size, 1);
 	assert_int_equal(vdev_create_in(&d2, &vgpu_stub_ops, NULL, 6u << 3,
 					&f->r.host, &f->lg, st, true),
 			 0);

@@ -611,9 +611,12 @@ static void ring_through_bar0_and_doorbell(void **state)
 	down(&w);
 }
 
-/* The crashed process's memory: kept reachable (volatile: the store must
- * not be optimised away), so LeakSanitizer does not report it. */
+/* The crashed process's memory (its Xen handles, and its copy of the
+ * device state with the pointers in it): kept reachable (volatile: the
+ * stores must not be optimised away), so LeakSanitizer does not report
+ * it. */
 static struct xen_host *volatile crashed;
+static void *volatile crashed_state;
 
 static void restart_after_crash_reattaches(void **state)
 {
@@ -636,6 +639,8 @@ static void restart_after_crash_reattaches(void **state)
 	fake_vcpu_send(0, &rd);
 	fake_process_died();
 	crashed = w1.x;
+	crashed_state = malloc(size);
+	memcpy(crashed_state, st, size);
 
 	memset(&w2, 0, sizeof(w2));
 	log_init(&w2.lg, LOG_SINK_STDERR, LOG_ERR);
