@@ -24,7 +24,8 @@ BOOT_TIMEOUT=${VGPU_LAB_BOOT_TIMEOUT:-900}
 # default device model), pciutils + pci.ids for the guest's real lspci, and
 # the daemon's own runtime libraries.
 DOM0_PKGS=pciutils,pci.ids,kmod,procps,busybox,xen-utils-4.17,xen-utils-common,qemu-system-xen,seabios,libjson-c5,libsystemd0,libseccomp2
-SCENARIOS="step1-lspci step1-bar0-registers ring-userspace malicious-guest step1-shutdown step1-smp bad-args
+SCENARIOS="step1-lspci step1-bar0-registers ring-userspace malicious-guest
+ring-nop ring-copy msi-interrupts intx-fallback driver-reload step1-shutdown step1-smp bad-args
 xl-script depriv reboot-loop kill-restart xenstore-attach xenstore-bad-input"
 DOM0_MODULES="virtio_blk virtio_pci ext4 xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs"
 
@@ -171,7 +172,23 @@ build_base() {
 		stage dom0-initramfs 120 "$B/initramfs.log" build_dom0_initramfs
 	[ -s "$B/vmlinux" ] ||
 		stage guest-vmlinux 120 "$B/vmlinux.log" build_vmlinux
+	[ -d "$B/kheaders/usr/src" ] ||
+		stage kernel-headers 600 "$B/kheaders.log" build_kheaders
 	return 0
+}
+
+# The guest kernel's headers and kbuild, for the guest driver. The Debian
+# package's Makefile includes its -common sibling by absolute path: point
+# it at the extracted copy.
+build_kheaders() {
+	local v=${KPKG#linux-image-} d
+	rm -rf "$B/kheaders" "$B/kdebs" && mkdir -p "$B/kdebs" && cd "$B/kdebs" || return 1
+	apt-get download "linux-headers-$v" "linux-headers-${v%-amd64}-common" \
+		linux-kbuild-6.1 || return 1
+	for d in *.deb; do dpkg-deb -x "$d" "$B/kheaders" || return 1; done
+	sed -i "s|include /usr/src/|include $B/kheaders/usr/src/|" \
+		"$B/kheaders/usr/src/linux-headers-$v/Makefile"
+	rm -rf "$B/kdebs"
 }
 
 # Guest initramfs: static busybox, the real lspci from dom0's Debian tree
@@ -180,7 +197,7 @@ build_guest_initramfs() {
 	local G=$W/initrd-guest R=$B/rootfs lib
 	rm -rf "$G" && mkdir -p "$G"/{bin,sbin,dev,proc,sys,usr/bin,usr/share/misc}
 	cp /bin/busybox "$G/bin/busybox"
-	for a in sh mount cat echo grep sed awk head tail dmesg poweroff reboot sleep \
+	for a in sh mount cat echo grep sed awk head tail dmesg poweroff reboot sleep insmod rmmod \
 		seq wc cut tr ls; do
 		ln -sf busybox "$G/bin/$a"
 	done
@@ -197,6 +214,7 @@ build_guest_initramfs() {
 	kv=$(ls "$B/debs/x/lib/modules" | head -n 1)
 	mkdir -p "$G/lib/modules/$kv"
 	cp "$B/debs/x/lib/modules/$kv"/modules.*.bin "$G/lib/modules/$kv/"
+	install -m 644 "$W/guest-module/vgpu_stub.ko" "$G/lib/modules/vgpu_stub.ko"
 	install -m 755 "$W/vgpu-guest-test" "$G/usr/bin/vgpu-guest-test"
 	install -m 755 "$LAB_SRC/guest-init" "$G/init"
 	(cd "$G" && find . | cpio -R 0:0 -H newc -o --quiet | gzip -1) >"$W/guest-initrd.gz"
@@ -211,6 +229,15 @@ build_payload() {
 	cc -O2 -Wall -o "$W/lab-fd-check" "$LAB_SRC/lab-fd-check.c" || return 1
 	cc -O2 -Wall -o "$W/lab-ioreq-servers" "$LAB_SRC/lab-ioreq-servers.c" \
 		-lxendevicemodel || return 1
+	# the guest driver, built out of tree in a copy (kbuild writes beside
+	# the sources) against the guest kernel's headers
+	rm -rf "$W/guest-module" && cp -r "$TOP_SRC/guest/linux" "$W/guest-module"
+	make -C "$B/kheaders/usr/src/linux-headers-${KPKG#linux-image-}" \
+		M="$W/guest-module" VGPU_INCLUDE="$TOP_SRC/include/vgpu" \
+		modules >"$W/guest-module.log" 2>&1 || {
+		tail -n 20 "$W/guest-module.log"
+		return 1
+	}
 	build_guest_initramfs || return 1
 	# A hard-linked copy of the cached tree: `make install` and the files
 	# below replace paths rather than write into them, so the cache stays clean.

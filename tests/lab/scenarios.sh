@@ -193,6 +193,59 @@ scenario_step1() {
 	fi
 }
 
+# ---- the guest driver: ring-nop, ring-copy, msi, intx, reload ----
+scenario_driver() {
+	local g=/tmp/vgpu-g-serial.log rc msi intx polled
+	if ! boot_guest vgpu-g 1 driver GUEST-DONE; then
+		show_guest vgpu-g
+		for s in ring-nop ring-copy msi-interrupts intx-fallback driver-reload; do
+			fail $s "the driver guest did not finish"
+		done
+		return
+	fi
+	wait_exit "$DPID" 30
+	wait "$DPID"
+	rc=$?
+	show_guest vgpu-g
+	msi=$(tr -d '\r' <$g | sed -n '/=== MSI RUN ===/,/=== INTX RUN ===/p')
+	intx=$(tr -d '\r' <$g | sed -n '/=== INTX RUN ===/,$p')
+	polled=$(tr -d '\r' <$g | sed -n '/=== POLLED RUN ===/,/=== MSI RUN ===/p')
+	echo "$polled" | grep -o 'nop_us=[0-9.]*' | sed 's/^/LAB-METRIC: driver_nop_round_trip_polled_/'
+	echo "$msi" | grep -o 'nop_us=[0-9.]*' | sed 's/^/LAB-METRIC: driver_nop_round_trip_msi_/'
+	if echo "$msi" | grep -q 'ok [0-9]* - 10000 NOPs through /dev/vgpu_stub (0 failed)' &&
+		echo "$polled" | grep -q 'DRV-RESULT: PASS'; then
+		pass ring-nop "$(echo "$msi" | grep -o '10000 NOPs.*') by interrupt; $(echo "$polled" | grep -o '2000 NOPs.*') polled"
+	else
+		fail ring-nop "$(echo "$msi" | grep 'NOPs\|not ok\|DRV' | head -n 3 | tr '\n' ';')"
+	fi
+	if echo "$msi" | grep -q 'ok [0-9]* - 1 MiB copied to the device and back intact' &&
+		echo "$msi" | grep -q 'ok [0-9]* - odd-sized, misaligned, page-crossing copies intact' &&
+		echo "$msi" | grep -q 'ok [0-9]* - device xor matches'; then
+		pass ring-copy "1 MiB and odd-sized page-crossing buffers intact through device memory"
+	else
+		fail ring-copy "$(echo "$msi" | grep 'not ok' | head -n 3 | tr '\n' ';')"
+	fi
+	if echo "$msi" | grep -q 'DRV-STATS: msi=1 interrupts=[1-9]' &&
+		echo "$msi" | grep -i 'INTERRUPTS-MSI: ' | grep -qi ' [1-9][0-9]* .*msi.*vgpu_stub'; then
+		pass msi-interrupts "$(echo "$msi" | grep -o 'DRV-STATS.*'); $(echo "$msi" | grep -o 'INTERRUPTS-MSI.*' | tr -s ' ')"
+	else
+		fail msi-interrupts "$(echo "$msi" | grep 'DRV-STATS\|INTERRUPTS' | tr '\n' ';')"
+	fi
+	if echo "$intx" | grep -q 'DRV-RESULT: PASS' &&
+		echo "$intx" | grep -q 'DRV-STATS: msi=0 interrupts=[1-9]' &&
+		echo "$intx" | grep 'INTERRUPTS-INTX: ' | grep -v -i msi | grep -q ' [1-9][0-9]* .*vgpu_stub'; then
+		pass intx-fallback "$(echo "$intx" | grep -o 'DRV-STATS.*'); $(echo "$intx" | grep -o 'INTERRUPTS-INTX.*' | tr -s ' ')"
+	else
+		fail intx-fallback "$(echo "$intx" | grep 'DRV-\|not ok\|INTERRUPTS' | head -n 4 | tr '\n' ';')"
+	fi
+	if [ "$(grep -ac 'RELOAD-[123]: DRV-RESULT: PASS' $g)" = 3 ] &&
+		grep -aq DRIVER-UNLOADED $g && [ "$rc" = 0 ]; then
+		pass driver-reload "rmmod/insmod 3 times, usable each time; unloaded clean; daemon exit 0"
+	else
+		fail driver-reload "$(grep -a 'RELOAD-\|DRIVER-' $g | tr -d '\r' | tr '\n' ';') daemon exit $rc"
+	fi
+}
+
 # ---- step1-smp: two vCPUs at once; then xl destroy while serving ----
 scenario_smp() {
 	local g=/tmp/vgpu-b-serial.log rc
@@ -565,6 +618,7 @@ scenario_xenstore_bad_input() {
 info "scenarios ($MODE) start at $(cut -d' ' -f1 /proc/uptime)s, vgpu-ioreq $(vgpu-ioreq --version 2>&1)"
 scenario_step1
 if [ "$MODE" = check ]; then
+	scenario_driver
 	scenario_smp
 	scenario_bad_args
 	id vgpu-ioreq >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin vgpu-ioreq

@@ -14,6 +14,9 @@
  *   vgpu-guest-test evil            a hostile driver: bad queue addresses,
  *                                   garbage commands, a tail past the ring;
  *                                   then a good queue must still work
+ *   vgpu-guest-test drv N [copy]    through the guest driver (/dev/vgpu_stub):
+ *                                   N NOPs, with "copy" 1 MiB through device
+ *                                   memory and odd-sized buffers, compute
  *   vgpu-guest-test traffic SECONDS one CPU writes and checks registers
  *                                   without pause (across an emulator
  *                                   restart), reports the longest stall
@@ -29,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,6 +40,7 @@
 
 #include <vgpu/vgpu_ring_abi.h>
 #include <vgpu/vgpu_stub_regs.h>
+#include <vgpu/vgpu_stub_uapi.h>
 
 static unsigned int passed, failed;
 
@@ -704,6 +709,122 @@ static int cmd_evil(void)
 	return failed != 0;
 }
 
+/* ---- through the guest driver ---- */
+
+static uint32_t drv(int fd, uint8_t op, uint64_t a0, uint64_t a1, uint64_t a2,
+		    uint64_t a3, void *buf, uint64_t len, uint64_t *result)
+{
+	struct vgpu_ioc_cmd c = { .opcode = op,
+				  .arg = { a0, a1, a2, a3 },
+				  .buf = (uintptr_t)buf,
+				  .len = len };
+
+	if (ioctl(fd, VGPU_IOC_SUBMIT, &c) < 0)
+		return 0xffff;
+	if (result)
+		*result = c.result;
+	return c.status;
+}
+
+/* Copy @len bytes of @src through device memory at @dptr into @dst, in
+ * pieces the driver takes (at most 64 pages each). */
+static int drv_roundtrip(int fd, uint64_t dptr, const uint8_t *src,
+			 uint8_t *dst, uint64_t len, uint64_t piece)
+{
+	uint64_t off;
+
+	for (off = 0; off < len; off += piece) {
+		uint64_t n = len - off < piece ? len - off : piece;
+
+		if (drv(fd, VGPU_OP_MEMCPY_H2D, dptr + off, 0, 0, 0,
+			(void *)(src + off), n, NULL) != VGPU_S_OK)
+			return -1;
+	}
+	for (off = 0; off < len; off += piece) {
+		uint64_t n = len - off < piece ? len - off : piece;
+
+		if (drv(fd, VGPU_OP_MEMCPY_D2H, dptr + off, 0, 0, 0, dst + off,
+			n, NULL) != VGPU_S_OK)
+			return -1;
+	}
+	return 0;
+}
+
+static int cmd_drv(unsigned int nops, int copy)
+{
+	int fd = open("/dev/vgpu_stub", O_RDWR);
+	struct vgpu_ioc_stats st0, st;
+	struct vgpu_info info;
+	unsigned int i, bad = 0;
+	uint64_t dptr = 0, x = 0, mine = 0;
+	double t0, us;
+
+	if (fd < 0) {
+		perror("/dev/vgpu_stub");
+		printf("DRV-RESULT: FAIL no device node\n");
+		return 1;
+	}
+	ioctl(fd, VGPU_IOC_STATS, &st0);
+	memset(&info, 0, sizeof(info));
+	i = drv(fd, VGPU_OP_GET_INFO, 0, 0, 0, 0, &info, sizeof(info), NULL);
+	check(i == VGPU_S_OK && info.abi_version == VGPU_ABI_VERSION &&
+		      strcmp(info.backend, "cpu") == 0,
+	      "get_info: abi 0x%x, backend %s, quota %llu", info.abi_version,
+	      info.backend, (unsigned long long)info.devmem_quota);
+	t0 = now_s();
+	for (i = 0; i < nops; i++)
+		bad += drv(fd, VGPU_OP_NOP, 0, 0, 0, 0, NULL, 0, NULL) !=
+		       VGPU_S_OK;
+	us = (now_s() - t0) / (nops ? nops : 1) * 1e6;
+	check(bad == 0,
+	      "%u NOPs through /dev/vgpu_stub (%u failed), %.1f us each", nops,
+	      bad, us);
+	if (copy) {
+		size_t mib = 1 << 20;
+		uint8_t *src = malloc(mib + 64), *dst = malloc(mib + 64);
+
+		for (i = 0; i < mib + 64; i++)
+			src[i] = (uint8_t)(i * 2654435761u >> 11);
+		check(drv(fd, VGPU_OP_MEM_ALLOC, mib + 64, 0, 0, 0, NULL, 0,
+			  &dptr) == VGPU_S_OK,
+		      "1 MiB of device memory");
+		memset(dst, 0, mib + 64);
+		/* 63 pages a command: 64 page entries whatever the alignment */
+		check(drv_roundtrip(fd, dptr, src, dst, mib, 63 * 4096) == 0 &&
+			      memcmp(src, dst, mib) == 0,
+		      "1 MiB copied to the device and back intact");
+		/* odd sizes from odd addresses: page-crossing pieces */
+		memset(dst, 0, mib + 64);
+		check(drv_roundtrip(fd, dptr, src + 3, dst + 5, 100001,
+				    12345) == 0 &&
+			      memcmp(src + 3, dst + 5, 100001) == 0,
+		      "odd-sized, misaligned, page-crossing copies intact");
+		check(drv(fd, VGPU_OP_COMPUTE, VGPU_K_XOR_U32, 0, dptr, 65536,
+			  NULL, 0, &x) == VGPU_S_OK,
+		      "compute xor over 64 KiB of device memory");
+		for (i = 0; i < 65536; i += 4) {
+			uint32_t w;
+
+			memcpy(&w, src + 3 + i, 4);
+			mine ^= w;
+		}
+		check(x == mine, "device xor matches the guest's");
+		check(drv(fd, VGPU_OP_MEM_FREE, dptr, 0, 0, 0, NULL, 0, NULL) ==
+			      VGPU_S_OK,
+		      "device memory freed");
+		free(src);
+		free(dst);
+	}
+	ioctl(fd, VGPU_IOC_STATS, &st);
+	printf("DRV-STATS: msi=%u interrupts=%llu commands=%llu nop_us=%.1f\n",
+	       st.msi, (unsigned long long)(st.interrupts - st0.interrupts),
+	       (unsigned long long)(st.commands - st0.commands), us);
+	close(fd);
+	printf("DRV-RESULT: %s %u passed, %u failed\n",
+	       failed ? "FAIL" : "PASS", passed, failed);
+	return failed != 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -711,6 +832,9 @@ int main(int argc, char **argv)
 		return cmd_regs();
 	if (argc >= 3 && strcmp(argv[1], "hammer") == 0)
 		return cmd_hammer(atof(argv[2]));
+	if (argc >= 3 && strcmp(argv[1], "drv") == 0)
+		return cmd_drv((unsigned int)strtoul(argv[2], NULL, 0),
+			       argc >= 4 && strcmp(argv[3], "copy") == 0);
 	if (argc >= 2 && strcmp(argv[1], "evil") == 0)
 		return cmd_evil();
 	if (argc >= 3 && strcmp(argv[1], "ring") == 0)
