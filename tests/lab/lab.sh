@@ -25,7 +25,7 @@ BOOT_TIMEOUT=${VGPU_LAB_BOOT_TIMEOUT:-900}
 # the daemon's own runtime libraries.
 DOM0_PKGS=pciutils,pci.ids,kmod,procps,busybox,xen-utils-4.17,xen-utils-common,qemu-system-xen,seabios,libjson-c5,libsystemd0,libseccomp2
 SCENARIOS="step1-lspci step1-bar0-registers ring-userspace malicious-guest
-ring-nop ring-copy msi-interrupts intx-fallback driver-reload step1-shutdown step1-smp bad-args
+ring-nop ring-copy msi-interrupts intx-fallback driver-concurrent driver-reload step1-shutdown step1-smp bad-args
 xl-script depriv reboot-loop kill-restart xenstore-attach xenstore-bad-input"
 DOM0_MODULES="virtio_blk virtio_pci ext4 xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs"
 

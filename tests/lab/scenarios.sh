@@ -198,7 +198,7 @@ scenario_driver() {
 	local g=/tmp/vgpu-g-serial.log rc msi intx polled
 	if ! boot_guest vgpu-g 1 driver GUEST-DONE; then
 		show_guest vgpu-g
-		for s in ring-nop ring-copy msi-interrupts intx-fallback driver-reload; do
+		for s in ring-nop ring-copy msi-interrupts intx-fallback driver-concurrent driver-reload; do
 			fail $s "the driver guest did not finish"
 		done
 		return
@@ -237,6 +237,12 @@ scenario_driver() {
 		pass intx-fallback "$(echo "$intx" | grep -o 'DRV-STATS.*'); $(echo "$intx" | grep -o 'INTERRUPTS-INTX.*' | tr -s ' ')"
 	else
 		fail intx-fallback "$(echo "$intx" | grep 'DRV-\|not ok\|INTERRUPTS' | head -n 4 | tr '\n' ';')"
+	fi
+	tr -d '\r' <$g | grep -o 'DRV-COPY: .*' | head -n 1 | sed 's/^DRV-COPY: /LAB-METRIC: driver_copy /'
+	if grep -aq 'CONCURRENT: DRV-RESULT: PASS DRV-RESULT: PASS' $g; then
+		pass driver-concurrent "two processes on /dev/vgpu_stub at once, both intact"
+	else
+		fail driver-concurrent "$(grep -a 'CONCURRENT' $g | tr -d '\r')"
 	fi
 	if [ "$(grep -ac 'RELOAD-[123]: DRV-RESULT: PASS' $g)" = 3 ] &&
 		grep -aq DRIVER-UNLOADED $g && [ "$rc" = 0 ]; then
