@@ -59,8 +59,33 @@ static void reject(struct vdev *d, struct io_req *r, struct io_stats *st,
  * element's offset; @step is +size or -size per element on the target
  * (0 for a fixed port), the guest buffer steps by +/-size with df.
  */
+static void do_rep_ptr(struct vdev *d, struct io_req *r, struct io_stats *st,
+		       io_elem_fn fn, uint64_t off, int64_t step);
+
 static void do_rep(struct vdev *d, struct io_req *r, struct io_stats *st,
 		   io_elem_fn fn, uint64_t off, int64_t step)
+{
+	uint64_t v;
+	uint32_t i;
+
+	if (r->data_is_ptr) {
+		do_rep_ptr(d, r, st, fn, off, step);
+		return;
+	}
+	/* rep stos writes one value to every element; a read with a count
+	 * keeps the last element read (masked once, in io_dispatch()) */
+	v = r->data & size_mask(r->size);
+	for (i = 0; i < r->count; i++, off += (uint64_t)step)
+		fn(d, off, r->size, r->dir, &v);
+	if (r->dir == IO_READ)
+		r->data = v;
+}
+
+/* The rare case, out of line: its page-sized buffer stays off the
+ * common path's stack frame. */
+static __attribute__((noinline)) void
+do_rep_ptr(struct vdev *d, struct io_req *r, struct io_stats *st, io_elem_fn fn,
+	   uint64_t off, int64_t step)
 {
 	uint8_t buf[IO_REP_MAX_BYTES];
 	uint64_t total = (uint64_t)r->count * r->size;
@@ -68,17 +93,6 @@ static void do_rep(struct vdev *d, struct io_req *r, struct io_stats *st,
 	struct host *h = d->host;
 	uint32_t i;
 
-	if (!r->data_is_ptr) {
-		uint64_t v = r->data & size_mask(r->size);
-
-		/* rep stos writes one value to every element; a read with
-		 * a count keeps the last element read. */
-		for (i = 0; i < r->count; i++, off += (uint64_t)step)
-			fn(d, off, r->size, r->dir, &v);
-		if (r->dir == IO_READ)
-			r->data = v & size_mask(r->size);
-		return;
-	}
 	/* data is a guest-physical buffer of count elements; with df it
 	 * grows downwards from data. */
 	if (r->df) {

@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 
 	/* 1 MiB from guest pages to device memory and back, by MEMCPY
 	 * commands (64 pages each), against two plain memcpy of the same
-	 * bytes: best of 5 */
+	 * bytes: best of 25 */
 	{
 		uint8_t *gsrc = r.ram + 0x100000, *gdst = r.ram + 0x200000;
 		struct vgpu_sgl_entry *l =
@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 			gsrc[i] = (uint8_t)(i * 2654435761u >> 13);
 		be->ops->mem_alloc(be, 1 << 20, &dptr);
 		t_copy = t_memcpy = 1e9;
-		for (k = 0; k < 5; k++) {
+		for (k = 0; k < 25; k++) {
 			double t;
 			int dir;
 
