@@ -204,6 +204,12 @@ static bool msi_enabled(struct vdev *d)
 	       PCI_MSI_FLAGS_ENABLE;
 }
 
+/* Per-vector mask bit of our one vector. */
+static bool msi_masked(struct vdev *d)
+{
+	return pci_cfg_get32(d->cfg, MSI_CAP + PCI_MSI_MASK_64) & 1;
+}
+
 static void send_msi(struct vdev *d)
 {
 	uint64_t addr =
@@ -253,7 +259,7 @@ static void raise_irq(struct vdev *d, uint32_t bits)
 	s->intr_status |= bits;
 	if (msi_enabled(d)) {
 		/* one message per batch; a masked vector stays pending */
-		if (pci_cfg_get32(d->cfg, MSI_CAP + PCI_MSI_MASK_64) & 1)
+		if (msi_masked(d))
 			pci_cfg_set32(d->cfg, pend, 1);
 		else
 			send_msi(d);
@@ -266,8 +272,7 @@ static void vgpu_stub_cfg_written(struct vdev *d, uint32_t off, uint32_t size)
 	uint32_t pend = MSI_CAP + PCI_MSI_PENDING_64;
 
 	if (pci_cfg_overlaps(off, size, MSI_CAP, PCI_MSI_SIZEOF_64_MASK) &&
-	    msi_enabled(d) &&
-	    !(pci_cfg_get32(d->cfg, MSI_CAP + PCI_MSI_MASK_64) & 1) &&
+	    msi_enabled(d) && !msi_masked(d) &&
 	    (pci_cfg_get32(d->cfg, pend) & 1)) {
 		/* unmasked with a message pending: deliver it now */
 		pci_cfg_set32(d->cfg, pend, 0);

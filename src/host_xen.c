@@ -167,46 +167,66 @@ static int xen_unmap_mmio(struct host *h, uint64_t gpa, uint64_t len)
 	return 0;
 }
 
+#define MAP_GUEST_MAX_PAGES 64
+
 /*
- * Map the guest frames under [gpa, gpa + len), at most two pages (rep
- * string I/O never spans more). Every frame's error is checked.
+ * Map @n consecutive guest frames from @pfn. The guest chose them, so
+ * every frame's error is checked. NULL with errno set.
  */
-static void *map_guest(struct xen_host *x, uint64_t gpa, size_t len, int prot,
-		       xen_pfn_t pfns[2], size_t *npages)
+static void *map_frames(struct xen_host *x, uint64_t pfn, size_t n, int prot)
 {
-	int errs[2] = { 0, 0 };
-	size_t i, n;
+	xen_pfn_t pfns[MAP_GUEST_MAX_PAGES];
+	int errs[MAP_GUEST_MAX_PAGES];
+	size_t i;
 	void *va;
 
-	if (len == 0 || len > XEN_PAGE_SIZE || gpa + len < gpa)
+	if (n == 0 || n > MAP_GUEST_MAX_PAGES) {
+		errno = EINVAL;
 		return NULL;
-	n = (size_t)(((gpa + len - 1) >> XEN_PAGE_SHIFT) -
-		     (gpa >> XEN_PAGE_SHIFT)) +
-	    1;
-	for (i = 0; i < n; i++)
-		pfns[i] = (xen_pfn_t)((gpa >> XEN_PAGE_SHIFT) + i);
+	}
+	for (i = 0; i < n; i++) {
+		pfns[i] = (xen_pfn_t)(pfn + i);
+		errs[i] = 0;
+	}
 	va = xenforeignmemory_map(x->fm, x->domid, prot, n, pfns, errs);
 	if (!va)
 		return NULL;
 	for (i = 0; i < n; i++) {
 		if (errs[i]) {
+			log_guest(x->log,
+				  "guest: frame 0x%llx cannot be mapped: %s",
+				  (unsigned long long)pfns[i],
+				  strerror(-errs[i]));
 			xenforeignmemory_unmap(x->fm, va, n);
 			errno = -errs[i] > 0 ? -errs[i] : EFAULT;
 			return NULL;
 		}
 	}
-	*npages = n;
 	return va;
+}
+
+/* The frames under [gpa, gpa + len), len at most a page (rep string I/O
+ * never spans more). false if the range is not one. */
+static bool span(uint64_t gpa, size_t len, uint64_t *pfn, size_t *n)
+{
+	if (len == 0 || len > XEN_PAGE_SIZE || gpa + len < gpa)
+		return false;
+	*pfn = gpa >> XEN_PAGE_SHIFT;
+	*n = (size_t)(((gpa + len - 1) >> XEN_PAGE_SHIFT) - *pfn) + 1;
+	return true;
 }
 
 static int xen_copy_from_guest(struct host *h, void *dst, uint64_t gpa,
 			       size_t len)
 {
 	struct xen_host *x = h->priv;
-	xen_pfn_t pfns[2];
+	uint64_t pfn;
+	uint8_t *va;
 	size_t n;
-	uint8_t *va = map_guest(x, gpa, len, PROT_READ, pfns, &n);
 
+	if (!span(gpa, len, &pfn, &n))
+		return -EINVAL;
+	va = map_frames(x, pfn, n, PROT_READ);
 	if (!va)
 		return neg_errno();
 	memcpy(dst, va + (gpa & (XEN_PAGE_SIZE - 1)), len);
@@ -218,52 +238,29 @@ static int xen_copy_to_guest(struct host *h, uint64_t gpa, const void *src,
 			     size_t len)
 {
 	struct xen_host *x = h->priv;
-	xen_pfn_t pfns[2];
+	uint64_t pfn;
+	uint8_t *va;
 	size_t n;
-	uint8_t *va = map_guest(x, gpa, len, PROT_READ | PROT_WRITE, pfns, &n);
 
+	if (!span(gpa, len, &pfn, &n))
+		return -EINVAL;
+	va = map_frames(x, pfn, n, PROT_READ | PROT_WRITE);
 	if (!va)
 		return neg_errno();
 	memcpy(va + (gpa & (XEN_PAGE_SIZE - 1)), src, len);
 	xenforeignmemory_unmap(x->fm, va, n);
 	/* keep log-dirty tracking (migration) right */
-	xendevicemodel_modified_memory(x->dm, x->domid, pfns[0], (uint32_t)n);
+	xendevicemodel_modified_memory(x->dm, x->domid, pfn, (uint32_t)n);
 	return 0;
 }
-
-#define MAP_GUEST_MAX_PAGES 64
 
 static void *xen_map_guest(struct host *h, uint64_t gpa, uint32_t pages,
 			   bool writable)
 {
-	struct xen_host *x = h->priv;
-	xen_pfn_t pfns[MAP_GUEST_MAX_PAGES];
-	int errs[MAP_GUEST_MAX_PAGES];
-	uint32_t i;
-	void *va;
-
-	if (pages == 0 || pages > MAP_GUEST_MAX_PAGES || (gpa & 0xfff))
+	if (gpa & (XEN_PAGE_SIZE - 1))
 		return NULL;
-	for (i = 0; i < pages; i++) {
-		pfns[i] = (xen_pfn_t)((gpa >> XEN_PAGE_SHIFT) + i);
-		errs[i] = 0;
-	}
-	va = xenforeignmemory_map(x->fm, x->domid,
-				  writable ? PROT_READ | PROT_WRITE : PROT_READ,
-				  pages, pfns, errs);
-	if (!va)
-		return NULL;
-	for (i = 0; i < pages; i++) {
-		if (errs[i]) {
-			log_guest(x->log,
-				  "guest: frame 0x%llx cannot be mapped: %s",
-				  (unsigned long long)pfns[i],
-				  strerror(-errs[i]));
-			xenforeignmemory_unmap(x->fm, va, pages);
-			return NULL;
-		}
-	}
-	return va;
+	return map_frames(h->priv, gpa >> XEN_PAGE_SHIFT, pages,
+			  writable ? PROT_READ | PROT_WRITE : PROT_READ);
 }
 
 static void xen_unmap_guest(struct host *h, void *va, uint32_t pages)
