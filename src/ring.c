@@ -251,7 +251,7 @@ static uint32_t exec_cmd(const struct ring_ctx *c, const struct vgpu_sqe *e,
 	int rc;
 
 	*result = 0;
-	if (e->rsvd0 || e->rsvd1 || e->rsvd2 || (e->flags & ~VGPU_SQE_QUIET))
+	if (e->session || e->rsvd1 || e->rsvd2 || (e->flags & ~VGPU_SQE_QUIET))
 		return VGPU_S_INVALID;
 	switch (e->opcode) {
 	case VGPU_OP_NOP:

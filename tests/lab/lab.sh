@@ -27,6 +27,9 @@ DOM0_PKGS=pciutils,pci.ids,kmod,procps,busybox,xen-utils-4.17,xen-utils-common,q
 SCENARIOS="step1-lspci step1-bar0-registers ring-userspace malicious-guest
 ring-nop ring-copy msi-interrupts intx-fallback driver-concurrent driver-reload step1-shutdown step1-smp bad-args
 xl-script depriv reboot-loop kill-restart xenstore-attach xenstore-bad-input"
+# SCENARIOS=... (or make check-lab SCENARIOS=...) runs a subset: the scenario
+# groups that produce any of the names given.
+[ -n "${VGPU_LAB_SCENARIOS:-}" ] && SCENARIOS=$VGPU_LAB_SCENARIOS
 DOM0_MODULES="virtio_blk virtio_pci ext4 xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs"
 
 die() { echo "lab: $*" >&2; exit 1; }
@@ -252,6 +255,7 @@ build_payload() {
 	install -m 755 "$W/lab-fd-check" "$L/lab-fd-check"
 	cp "$B/vmlinux" "$W/guest-initrd.gz" "$L/"
 	echo "$LAB_MODE" >"$L/mode"
+	echo "${VGPU_LAB_SCENARIOS:-}" >"$L/only"
 	rm -f "$W/dom0.img"
 	truncate -s 1200M "$W/dom0.img"
 	mke2fs -q -t ext4 -F -L dom0root -d "$W/rootfs" "$W/dom0.img"

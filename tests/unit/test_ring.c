@@ -261,7 +261,7 @@ static void malformed_commands(void **state)
 	assert_int_equal(run1(f, (struct vgpu_sqe){ .opcode = 0x99 }, NULL),
 			 VGPU_S_INVALID);
 	assert_int_equal(
-		run1(f, (struct vgpu_sqe){ .opcode = VGPU_OP_NOP, .rsvd0 = 1 },
+		run1(f, (struct vgpu_sqe){ .opcode = VGPU_OP_NOP, .session = 1 },
 		     NULL),
 		VGPU_S_INVALID);
 	assert_int_equal(
