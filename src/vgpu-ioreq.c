@@ -385,7 +385,7 @@ int main(int argc, char **argv)
 		stop(&dm);
 		return CLI_EXIT_FAIL;
 	}
-	end = serve_run(dm.xen, dm.sigfd, SERVE_LIVENESS_MS, &dm.stats,
+	end = serve_run(dm.xen, &dm.dev, dm.sigfd, SERVE_LIVENESS_MS, &dm.stats,
 			&dm.log);
 	stop(&dm);
 	log_info(&dm.log, "exiting");

@@ -33,6 +33,24 @@ struct host_ops {
 	void *(*map_guest)(struct host *h, uint64_t gpa, uint32_t pages,
 			   bool writable);
 	void (*unmap_guest)(struct host *h, void *va, uint32_t pages);
+	/*
+	 * Map the guest frames @gfns[0..n) (page numbers, any order) as one
+	 * contiguous range for as long as the device needs them (a
+	 * session's registered regions); unmapped with unmap_guest(va, n).
+	 * NULL if any frame cannot be mapped. May be NULL (no regions).
+	 */
+	void *(*map_guest_frames)(struct host *h, const uint64_t *gfns,
+				  uint32_t n, bool writable);
+	/*
+	 * Optional: guest memory [gpa, gpa + len) as a file another process
+	 * can map itself (loopback: the client's memfd): 0 with *fd (owned
+	 * by the host) and *off, or -ENOTSUP (Xen: foreign mappings).
+	 */
+	int (*guest_fd)(struct host *h, uint64_t gpa, uint64_t len, int *fd,
+			uint64_t *off);
+	/* Optional: the device wrote guest memory [gpa, gpa + len) outside
+	 * an ioreq (completions, copies): tell the log-dirty tracker. */
+	void (*mark_dirty)(struct host *h, uint64_t gpa, uint64_t len);
 	/* Interrupts: an MSI as the guest programmed it, or the level of
 	 * the function's INTA. 0 or -errno; may be NULL. */
 	int (*inject_msi)(struct host *h, uint64_t addr, uint32_t data);

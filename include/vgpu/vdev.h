@@ -40,6 +40,15 @@ struct vdev_ops {
 	void (*cfg_written)(struct vdev *d, uint32_t off, uint32_t size);
 	/* Optional: drop cached mappings of guest memory (INVALIDATE). */
 	void (*invalidate)(struct vdev *d);
+	/*
+	 * Optional: asynchronous work. poll_fd() is a descriptor that
+	 * becomes readable when the device has work to finish (a backend's
+	 * completions), or -1; poll() does that work and returns true while
+	 * the device is hot (polling its queues): the event loop then calls
+	 * it again without sleeping.
+	 */
+	int (*poll_fd)(struct vdev *d);
+	bool (*poll)(struct vdev *d);
 };
 
 struct vdev_ids {
@@ -137,6 +146,16 @@ static inline void vdev_invalidate(struct vdev *d)
 {
 	if (d->ops->invalidate)
 		d->ops->invalidate(d);
+}
+
+static inline int vdev_poll_fd(struct vdev *d)
+{
+	return d->ops->poll_fd ? d->ops->poll_fd(d) : -1;
+}
+
+static inline bool vdev_poll(struct vdev *d)
+{
+	return d->ops->poll ? d->ops->poll(d) : false;
 }
 
 /* BAR0 access of 1, 2, 4 or 8 bytes; the caller checks off + size. */

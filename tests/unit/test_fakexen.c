@@ -424,7 +424,8 @@ static void *loop_thread(void *p)
 {
 	struct loop_arg *a = p;
 
-	a->end = serve_run(a->w->x, a->sigfd, 10, &a->w->st, &a->w->lg);
+	a->end = serve_run(a->w->x, &a->w->d, a->sigfd, 10, &a->w->st,
+			   &a->w->lg);
 	return NULL;
 }
 
