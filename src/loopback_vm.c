@@ -251,15 +251,15 @@ static int hello(struct vm *vm, const struct loopback_vm_cfg *cfg)
 
 /* ---- serving ---- */
 
-/* A BAR0 request's status: 0, -EPROTO or -EINVAL. */
+/* A BAR0 request's status: 0, -EPROTO, -EINVAL or -EISCONN. */
 static int check_access(const struct vm *vm, const struct vgpu_loop_msg *m)
 {
 	uint32_t bar = vm->dev.ops->bar0_size;
 
+	if (m->magic == VGPU_LOOP_MAGIC && m->type == VGPU_LOOP_HELLO)
+		return -EISCONN;
 	if (m->magic != VGPU_LOOP_MAGIC || m->version || m->status || m->rsvd)
 		return -EPROTO;
-	if (m->type == VGPU_LOOP_HELLO)
-		return -EISCONN;
 	if (m->type != VGPU_LOOP_READ && m->type != VGPU_LOOP_WRITE)
 		return -EPROTO;
 	if (m->size != 1 && m->size != 2 && m->size != 4 && m->size != 8)
