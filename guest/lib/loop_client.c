@@ -244,9 +244,11 @@ static int say_hello(struct loop_conn *c)
 	/* a full server answers before reading: a failed send still has
 	 * its reply to read */
 	sendmsg(c->sock, &mh, MSG_NOSIGNAL);
+	/* a server that closed with our HELLO unread reports ECONNRESET
+	 * once, before the reply it had queued */
 	do
 		n = recv(c->sock, &m, sizeof(m), 0);
-	while (n < 0 && errno == EINTR);
+	while (n < 0 && (errno == EINTR || errno == ECONNRESET));
 	if (n != (ssize_t)sizeof(m) || m.magic != VGPU_LOOP_MAGIC ||
 	    m.type != VGPU_LOOP_HELLO)
 		return -ECONNRESET;

@@ -103,7 +103,7 @@ static void exec_daemon(int ready, int err, const char *const *argv)
 	_exit(127);
 }
 
-int ld_start(struct ldaemon *d, const char *const *extra)
+int ld_start(struct ldaemon *d, const char *path, const char *const *extra)
 {
 	const char *argv[32] = { ld_binary, "--loopback", d->path,
 				 "-F",	    "--ready-fd", "3" };
@@ -113,10 +113,15 @@ int ld_start(struct ldaemon *d, const char *const *extra)
 
 	memset(d, 0, sizeof(*d));
 	d->err_fd = -1;
-	snprintf(d->dir, sizeof(d->dir), "/tmp/vgpu-loop-XXXXXX");
-	if (!mkdtemp(d->dir))
-		return -1;
-	snprintf(d->path, sizeof(d->path), "%s/sock", d->dir);
+	if (path) {
+		snprintf(d->path, sizeof(d->path), "%s", path);
+	} else {
+		snprintf(d->dir, sizeof(d->dir), "/tmp/vgpu-loop-XXXXXX");
+		if (!mkdtemp(d->dir))
+			return -1;
+		d->own_dir = true;
+		snprintf(d->path, sizeof(d->path), "%s/sock", d->dir);
+	}
 	for (i = 0; extra && extra[i] && n < 31; i++)
 		argv[n++] = extra[i];
 	if (pipe2(rp, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0)
@@ -198,9 +203,12 @@ int ld_stop(struct ldaemon *d)
 	if (d->err_fd >= 0)
 		close(d->err_fd);
 	d->err_fd = -1;
-	snprintf(cmd, sizeof(cmd), "%s/sock", d->dir);
-	unlink(cmd);
-	rmdir(d->dir);
+	if (d->own_dir) {
+		snprintf(cmd, sizeof(cmd), "%s/sock", d->dir);
+		unlink(cmd);
+		rmdir(d->dir);
+		d->own_dir = false;
+	}
 	if (status < 0 || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);

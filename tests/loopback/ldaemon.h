@@ -20,14 +20,16 @@ struct ldaemon {
 	char log[1 << 16];
 	size_t loglen;
 	size_t seen; /* log bytes ld_wait_log() has looked at */
+	bool own_dir; /* ld_stop() removes dir */
 };
 
 /*
- * Start vgpu-ioreq --loopback DIR/sock -F --ready-fd N, with the extra
- * arguments @extra (NULL-terminated, may be NULL). 0 once it said READY=1,
- * or -1 (d->log says why; d->pid is then reaped).
+ * Start vgpu-ioreq --loopback PATH -F --ready-fd N, with the extra
+ * arguments @extra (NULL-terminated, may be NULL); PATH is @path, or NULL
+ * for a socket in a fresh directory. 0 once it said READY=1, or -1
+ * (d->log says why; d->pid is then reaped).
  */
-int ld_start(struct ldaemon *d, const char *const *extra);
+int ld_start(struct ldaemon *d, const char *path, const char *const *extra);
 /* Run the binary with @argv (argv[0] excluded) to its end: its exit
  * status, its stderr in @err. */
 int ld_run(const char *const *argv, char *err, size_t errlen);

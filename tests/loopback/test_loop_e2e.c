@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,8 +24,15 @@
 #include <vgpu/vgpu_ring_abi.h>
 #include <vgpu/vgpu_stub_regs.h>
 
+#include <vgpu/loopback_proto.h>
+
 #include "../../guest/lib/loop_client.h"
+#include "../../guest/lib/transport.h"
 #include "ldaemon.h"
+
+/* The kernel driver's transport belongs to the guest core's build; here
+ * only its being chosen without VGPU_LOOPBACK matters. */
+const struct vgpu_tr_ops vgpu_tr_kernel = { .name = "kernel" };
 
 #define RAM (16u << 20)
 #define IOQ 1 /* the 1.1 I/O queue */
@@ -40,7 +48,7 @@ static int group_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	if (!f || ld_start(&f->d, NULL) < 0) {
+	if (!f || ld_start(&f->d, NULL, NULL) < 0) {
 		if (f)
 			ld_dump(&f->d);
 		return -1;
@@ -393,6 +401,93 @@ static void test_reset(void **state)
 	assert_int_equal(exec(f, &e, NULL), VGPU_S_OK);
 }
 
+/* VGPU_LOOPBACK picks the loopback transport; a device before 1.2 has no
+ * sessions to open, and says so without leaving a VM behind. */
+static void test_transport_choice(void **state)
+{
+	struct fx *f = *state;
+	struct vgpu_tr_session s;
+	int rc;
+
+	unsetenv(VGPU_LOOP_ENV);
+	assert_ptr_equal(vgpu_tr_choose(), &vgpu_tr_kernel);
+	setenv(VGPU_LOOP_ENV, "", 1);
+	assert_ptr_equal(vgpu_tr_choose(), &vgpu_tr_kernel);
+	setenv(VGPU_LOOP_ENV, "/nonexistent/socket", 1);
+	assert_ptr_equal(vgpu_tr_choose(), &vgpu_tr_loop);
+	assert_int_equal(vgpu_tr_loop.open(&s, NULL), -ENOENT);
+	setenv(VGPU_LOOP_ENV, f->d.path, 1);
+	ld_drain(&f->d);
+	f->d.seen = f->d.loglen;
+	rc = vgpu_tr_choose()->open(&s, NULL);
+	if (f->c->abi < ((1u << 16) | 2u)) {
+		assert_int_equal(rc, -ENOTSUP);
+	} else {
+		assert_int_equal(rc, 0);
+		s.ops->close(&s);
+	}
+	/* either way the transport's own VM is gone again */
+	assert_int_equal(ld_wait_log(&f->d, "VM ends", 10000), 0);
+	unsetenv(VGPU_LOOP_ENV);
+}
+
+struct waiter {
+	struct fx *f;
+	struct loop_queue *q;
+	int rounds, failures;
+};
+
+/* One thread's NOPs on its own queue, each waited for by interrupt. */
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	struct loop_queue *q = w->q;
+	struct vgpu_qhdr *h = q->w.hdr;
+	int i;
+
+	for (i = 0; i < w->rounds; i++) {
+		q->sq[q->tail & (q->depth - 1)] =
+			(struct vgpu_sqe){ .opcode = VGPU_OP_NOP,
+					   .cid = (uint16_t)i };
+		__atomic_store_n(&h->sq_tail.v, ++q->tail, __ATOMIC_SEQ_CST);
+		if (loop_doorbell(w->f->c) < 0 ||
+		    loop_wait(w->f->c, &q->w, q->head, i % 2 ? 0 : 2000,
+			      10000000000ull) < 0 ||
+		    q->w.cq[q->head & (q->depth - 1)].cid != (uint16_t)i)
+			w->failures++;
+		__atomic_store_n(&h->cq_head.v, ++q->head, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+/*
+ * Two threads wait at once on the one interrupt eventfd of the VM, each
+ * for its own queue: no wake-up is lost (a lost one shows as a 10 s
+ * timeout), and NEED_IRQ is off once nobody waits.
+ */
+static void test_two_waiters(void **state)
+{
+	struct fx *f = *state;
+	struct loop_queue q0;
+	struct waiter w[2] = { { f, &f->q, 3000, 0 }, { f, &q0, 3000, 0 } };
+	pthread_t t[2];
+	uint32_t qerr;
+	int i;
+
+	assert_int_equal(loop_queue_create(f->c, &q0, 0, 16, &qerr), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(
+			pthread_create(&t[i], NULL, waiter_main, &w[i]), 0);
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].failures, 0);
+		assert_int_equal(__atomic_load_n(&w[i].q->w.hdr->drv_flags.v,
+						 __ATOMIC_SEQ_CST),
+				 0);
+	}
+	loop_queue_destroy(f->c, &q0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -406,6 +501,8 @@ int main(void)
 		T(test_doorbell_register),
 		T(test_two_vms),
 		T(test_reset),
+		T(test_two_waiters),
+		T(test_transport_choice),
 	};
 
 	return cmocka_run_group_tests_name("loopback end to end", tests,

@@ -47,7 +47,7 @@ static int group_setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 
 	signal(SIGPIPE, SIG_IGN);
-	if (!f || ld_start(&f->d, args) < 0 ||
+	if (!f || ld_start(&f->d, NULL, args) < 0 ||
 	    loop_conn_open(&f->witness, f->d.path, RAM) < 0) {
 		if (f)
 			ld_dump(&f->d);
