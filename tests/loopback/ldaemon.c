@@ -111,6 +111,8 @@ int ld_start(struct ldaemon *d, const char *path, const char *const *extra)
 	char buf[16] = "";
 	struct pollfd p;
 
+	/* a test that hangs fails (SIGALRM) instead of hanging make check */
+	alarm(LD_ALARM_S);
 	memset(d, 0, sizeof(*d));
 	d->err_fd = -1;
 	if (path) {

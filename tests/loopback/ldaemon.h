@@ -23,6 +23,8 @@ struct ldaemon {
 	bool own_dir; /* ld_stop() removes dir */
 };
 
+#define LD_ALARM_S 300 /* ld_start() arms alarm(): a hang ends the test */
+
 /*
  * Start vgpu-ioreq --loopback PATH -F --ready-fd N, with the extra
  * arguments @extra (NULL-terminated, may be NULL); PATH is @path, or NULL
