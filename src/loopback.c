@@ -146,7 +146,8 @@ static int open_socket(struct lb *lb)
 	rc = clear_stale(lb, &sa);
 	if (rc < 0)
 		return rc;
-	lb->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	lb->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			 0);
 	if (lb->lfd < 0)
 		return -errno;
 	old = umask(~(mode_t)lb->c->socket_mode & 0777);

@@ -228,13 +228,29 @@ static void test_stuck_vm_killed(void **state)
 
 static void test_sigterm_with_vms(void **state)
 {
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct loop_conn *a, *b;
+	int silent;
 
 	start(NULL);
 	assert_int_equal(loop_conn_open(&a, d.path, RAM), 0);
 	assert_int_equal(loop_conn_open(&b, d.path, RAM), 0);
+	/* and one that has not said HELLO yet */
+	memcpy(sa.sun_path, d.path, strlen(d.path));
+	silent = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(silent, (struct sockaddr *)&sa, sizeof(sa)),
+			 0);
+	assert_int_equal(ld_wait_log(&d, "connection from", 10000), 0);
+	assert_int_equal(ld_wait_log(&d, "connection from", 10000), 0);
+	assert_int_equal(ld_wait_log(&d, "connection from", 10000), 0);
 	assert_int_equal(ld_stop(&d), 0);
+	close(silent);
 	assert_non_null(strstr(d.log, "Terminated received"));
+	/* each VM ended by itself on the SIGTERM passed on, none killed */
+	assert_int_equal(ld_wait_log(&d, "exited with status 0", 0), 0);
+	assert_int_equal(ld_wait_log(&d, "exited with status 0", 0), 0);
+	assert_int_equal(ld_wait_log(&d, "exited with status 1", 0), 0);
+	assert_null(strstr(d.log, "killed by signal"));
 	assert_int_equal(access(d.path, F_OK), -1);
 	assert_int_equal(loop_wr32(a, VGPU_REG_SCRATCH, 1), -ENODEV);
 	assert_int_equal(loop_wr32(b, VGPU_REG_SCRATCH, 1), -ENODEV);
@@ -307,6 +323,7 @@ static void test_depriv(void **state)
 	assert_true(seen);
 	assert_int_equal(ld_wait_log(&d, "privileges dropped", 10000), 0);
 	assert_int_equal(loop_queue_create(c, &q, 1, 8, &qerr), 0);
+	q.timeout_ns = 10000000000ull;
 	assert_int_equal(loop_queue_exec(c, &q, &e, &st, &r), 0);
 	assert_int_equal(st, VGPU_S_OK);
 	loop_conn_close(c);
