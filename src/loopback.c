@@ -418,11 +418,12 @@ static int run(struct lb *lb)
 	return 0;
 }
 
-/* The chroot directory's parent, for VMs that drop privileges. */
+/* The chroot directory's parents (the run directory), for VMs that drop
+ * privileges: created as a daemon creates its run directory. */
 static int prepare_depriv(struct lb *lb)
 {
 	char dir[sizeof(lb->dp.chroot_dir)], err[256];
-	char *slash;
+	char *p;
 
 	if (!lb->c->user)
 		return 0;
@@ -431,12 +432,14 @@ static int prepare_depriv(struct lb *lb)
 		return -EINVAL;
 	}
 	snprintf(dir, sizeof(dir), "%s", lb->dp.chroot_dir);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		log_err(lb->lg, "cannot create %s: %s", dir, strerror(errno));
-		return -errno;
+	for (p = strchr(dir + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			log_err(lb->lg, "cannot create %s: %s", dir,
+				strerror(errno));
+			return -errno;
+		}
+		*p = '/';
 	}
 	lb->vm.depriv = &lb->dp;
 	return 0;

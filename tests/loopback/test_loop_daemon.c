@@ -179,8 +179,8 @@ static void test_vm_crash(void **state)
 	assert_int_equal(loop_conn_open(&a, d.path, RAM), 0);
 	assert_int_equal(ld_children(&d, kids, 4), 1);
 	assert_int_equal(loop_conn_open(&b, d.path, RAM), 0);
-	assert_int_equal(kill(kids[0], SIGSEGV), 0);
-	assert_int_equal(ld_wait_log(&d, "killed by signal 11", 10000), 0);
+	assert_int_equal(kill(kids[0], SIGKILL), 0);
+	assert_int_equal(ld_wait_log(&d, "killed by signal 9", 10000), 0);
 	assert_int_equal(loop_wr32(a, VGPU_REG_SCRATCH, 1), -ENODEV);
 	assert_int_equal(loop_rd32(b, VGPU_REG_MAGIC), VGPU_MAGIC);
 	assert_int_equal(loop_conn_open(&c, d.path, RAM), 0);
@@ -226,6 +226,15 @@ static void test_stuck_vm_killed(void **state)
 	loop_conn_close(c);
 }
 
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (; (hay = strstr(hay, needle)); hay++)
+		n++;
+	return n;
+}
+
 static void test_sigterm_with_vms(void **state)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -247,9 +256,8 @@ static void test_sigterm_with_vms(void **state)
 	close(silent);
 	assert_non_null(strstr(d.log, "Terminated received"));
 	/* each VM ended by itself on the SIGTERM passed on, none killed */
-	assert_int_equal(ld_wait_log(&d, "exited with status 0", 0), 0);
-	assert_int_equal(ld_wait_log(&d, "exited with status 0", 0), 0);
-	assert_int_equal(ld_wait_log(&d, "exited with status 1", 0), 0);
+	assert_int_equal(count(d.log, "exited with status 0"), 2);
+	assert_int_equal(count(d.log, "exited with status 1"), 1);
 	assert_null(strstr(d.log, "killed by signal"));
 	assert_int_equal(access(d.path, F_OK), -1);
 	assert_int_equal(loop_wr32(a, VGPU_REG_SCRATCH, 1), -ENODEV);
