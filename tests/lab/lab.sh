@@ -26,7 +26,7 @@ BOOT_TIMEOUT=${VGPU_LAB_BOOT_TIMEOUT:-900}
 DOM0_PKGS=pciutils,pci.ids,kmod,procps,busybox,xen-utils-4.17,xen-utils-common,qemu-system-xen,seabios,libjson-c5,libsystemd0,libseccomp2
 SCENARIOS="step1-lspci step1-bar0-registers ring-userspace malicious-guest
 ring-nop ring-copy msi-interrupts intx-fallback driver-concurrent driver-reload driver-limits
-driver-signals driver-restart driver-unbind step1-shutdown step1-smp bad-args
+driver-signals driver-restart driver-unbind driver-session step1-shutdown step1-smp bad-args
 xl-script depriv reboot-loop kill-restart xenstore-attach xenstore-bad-input"
 # SCENARIOS=... (or make check-lab SCENARIOS=...) runs a subset: the scenario
 # groups that produce any of the names given.
@@ -340,17 +340,17 @@ main() {
 		run_lab "$bd"
 		sed -n 's/\r$//; s/^.*\(LAB-[A-Z]*:\)/\1/p' "$W/serial.log" |
 			sed -n 's/^LAB-METRIC: /metric: /p; s/^LAB-INFO: /info: /p'
-		grep -ao '^\(PASS\|FAIL\): [a-z0-9-]*.*' "$W/serial.log" | tr -d '\r' >"$W/results"
+		grep -ao '^\(PASS\|FAIL\|SKIP\): [a-z0-9-]*.*' "$W/serial.log" | tr -d '\r' >"$W/results"
 		# a scenario that printed nothing failed (the run stopped early)
 		for s in $SCENARIOS; do
-			grep -q "^\(PASS\|FAIL\): $s\b" "$W/results" ||
+			grep -q "^\(PASS\|FAIL\|SKIP\): $s\b" "$W/results" ||
 				echo "FAIL: $s: no result (the lab run stopped early)" >>"$W/results"
 		done
 		cat "$W/results"
 		local p f
 		p=$(grep -c '^PASS:' "$W/results")
 		f=$(grep -c '^FAIL:' "$W/results")
-		echo "lab: $p passed, $f failed (serial log: $W/serial.log)"
+		echo "lab: $p passed, $f failed, $(grep -c '^SKIP:' "$W/results") skipped (serial log: $W/serial.log)"
 		[ "$f" -eq 0 ] && [ "$p" -gt 0 ]
 		;;
 	show)

@@ -24,6 +24,7 @@ want() {
 	return 1
 }
 pass() { echo "PASS: $1${2:+ ($2)}"; }
+skip() { echo "SKIP: $1: $2"; }
 fail() { echo "FAIL: $1: $2"; }
 metric() { echo "LAB-METRIC: $*"; }
 info() { echo "LAB-INFO: $*"; }
@@ -349,6 +350,29 @@ scenario_driver_unbind() {
 		pass driver-unbind "unbind returned; the waiter got ENODEV, the holder ENODEV with its pages still mapped; rebound and used; unloaded"
 	else
 		fail driver-unbind "$why daemon exit $rc"
+	fi
+}
+
+# ---- driver-session: ABI 1.2 sessions from guest user space ----
+scenario_driver_session() {
+	local g=/tmp/vgpu-v-serial.log rc
+	if ! boot_guest vgpu-v 1 drvsession GUEST-DONE; then
+		show_guest vgpu-v
+		fail driver-session "the guest did not finish"
+		return
+	fi
+	wait_exit "$DPID" 30
+	wait "$DPID"
+	rc=$?
+	show_guest vgpu-v
+	tr -d '\r' <$g | grep -o 'SESSION-STREAM: .*' | sed 's/^SESSION-STREAM: /LAB-METRIC: session_stream /'
+	if grep -aq 'SESSION-RESULT: SKIP' $g && grep -aq 'ISOLATE-RESULT: SKIP' $g; then
+		skip driver-session "$(grep -ao 'SESSION-RESULT: SKIP.*' $g | tr -d '\r' | sed 's/SESSION-RESULT: SKIP //')"
+	elif grep -aq 'SESSION-RESULT: PASS' $g && grep -aq 'ISOLATE-RESULT: PASS' $g &&
+		! grep -aqi 'bug:\|oops' $g && [ "$rc" = 0 ]; then
+		pass driver-session "$(grep -ao 'SESSION-STREAM: .*' $g | tr -d '\r'); two processes apart"
+	else
+		fail driver-session "$(grep -a 'not ok\|-RESULT' $g | tr -d '\r' | head -n 5 | tr '\n' ';') daemon exit $rc"
 	fi
 }
 
@@ -731,6 +755,7 @@ if [ "$MODE" = check ]; then
 	want driver-signals && scenario_driver_signals
 	want driver-restart && scenario_driver_restart
 	want driver-unbind && scenario_driver_unbind
+	want driver-session && scenario_driver_session
 	want step1-smp step1-shutdown && scenario_smp
 	want bad-args && scenario_bad_args
 	id vgpu-ioreq >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin vgpu-ioreq
