@@ -312,6 +312,9 @@ static int wait_slot(struct vgpu_sess *s, unsigned slot, uint64_t *result)
 		wait_progress(s, 0);
 	}
 	rc = sl->done ? sl->status : s->sticky;
+	/* a lost session reports what lost it */
+	if (vgpu_status_is_fatal(rc) && s->sticky)
+		rc = s->sticky;
 	if (result)
 		*result = sl->done ? sl->result : 0;
 	sl->busy = false;
