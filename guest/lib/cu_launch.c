@@ -44,6 +44,10 @@ static CUresult from_extra(const struct vgpu_func_info *fi, void **extra,
 		return CUDA_SUCCESS;
 	if (!buf || !size || *size < fi->param_bytes)
 		return CUDA_ERROR_INVALID_VALUE;
+	/* what NVIDIA's driver answers to a buffer larger than the
+	 * parameters (seen on an H200) */
+	if (*size > fi->param_bytes)
+		return CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES;
 	memcpy(blob, buf, fi->param_bytes);
 	return CUDA_SUCCESS;
 }

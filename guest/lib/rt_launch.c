@@ -65,8 +65,10 @@ static cudaError_t launch(struct vgrt_func *f, dim3 g, dim3 b, void **args,
 
 	if (!f)
 		return vgrt_set(cudaErrorInvalidDeviceFunction);
-	if (!g.x || !g.y || !g.z || !b.x || !b.y || !b.z || shmem > UINT32_MAX)
-		return vgrt_set(cudaErrorInvalidConfiguration);
+	/* the dimensions are libcuda's to judge, as NVIDIA's runtime
+	 * leaves them to its driver (an empty block: cudaErrorInvalidValue) */
+	if (shmem > UINT32_MAX)
+		return vgrt_set(cudaErrorInvalidValue);
 	e = vgrt_func_get(f, &fn);
 	if (e)
 		return e;

@@ -3,6 +3,7 @@
  * The guest core's fake session queue; see fake_dev.h.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,45 @@
 #define FAKE_DEFAULT_DEPTH 64u
 #define FAKE_DEFAULT_POOL (1u << 20)
 #define FAKE_POOL_REGION 1u
+
+/* test_kernels.cuh's kernels that the registration test launches, with
+ * the x86-64 CUDA parameter layout (what cuFuncGetParamInfo says). */
+static const struct {
+	const char *name;
+	uint32_t n, bytes;
+	struct vgpu_param p[8];
+} known[] = {
+	{ "_Z7vec_addPKfS0_Pfi",
+	  4,
+	  28,
+	  { { 0, 8 }, { 8, 8 }, { 16, 8 }, { 24, 4 } } },
+	{ "_Z12mixed_paramscsixfdhPx",
+	  8,
+	  48,
+	  { { 0, 1 },
+	    { 2, 2 },
+	    { 4, 4 },
+	    { 8, 8 },
+	    { 16, 4 },
+	    { 24, 8 },
+	    { 32, 1 },
+	    { 40, 8 } } },
+	{ "_Z8add_biasPKiPii", 3, 20, { { 0, 8 }, { 8, 8 }, { 16, 4 } } },
+};
+
+static void logf_(struct vgpu_tr *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void logf_(struct vgpu_tr *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!f->log)
+		return;
+	va_start(ap, fmt);
+	vfprintf(f->log, fmt, ap);
+	va_end(ap);
+	fflush(f->log);
+}
 
 struct done {
 	uint16_t cid;
@@ -114,6 +154,29 @@ static int copy(struct vgpu_tr *f, const struct vgpu_sqe *e)
 	return VGPU_S_OK;
 }
 
+static int func_get(struct vgpu_tr *f, uint8_t *out, uint64_t *r)
+{
+	struct vgpu_func_info fi = f->layout;
+	unsigned i;
+
+	*r = 11;
+	if (!fi.nparams && !fi.param_bytes) {
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (!strcmp(known[i].name, f->last_name))
+				break;
+		if (i == sizeof(known) / sizeof(known[0]))
+			return VGPU_S_NOT_FOUND;
+		fi.nparams = known[i].n;
+		fi.param_bytes = known[i].bytes;
+		memcpy(fi.param, known[i].p, sizeof(known[i].p));
+		fi.fattr[0] =
+			1024; /* CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK */
+		*r = 20 + i;
+	}
+	memcpy(out, &fi, sizeof(fi));
+	return VGPU_S_OK;
+}
+
 static int buf_cmd(struct vgpu_tr *f, const struct vgpu_sqe *e, uint64_t *r)
 {
 	const struct vgpu_cmd_buf *b = &e->buf;
@@ -127,6 +190,8 @@ static int buf_cmd(struct vgpu_tr *f, const struct vgpu_sqe *e, uint64_t *r)
 	case VGPU_OP_MODULE_LOAD:
 		f->image_len = b->in_len;
 		memcpy(&f->image_magic, in, 4);
+		logf_(f, "MODULE_LOAD magic=%08x len=%llu\n", f->image_magic,
+		      (unsigned long long)b->in_len);
 		*r = 7;
 		return VGPU_S_OK;
 	case VGPU_OP_FUNC_GET:
@@ -135,8 +200,18 @@ static int buf_cmd(struct vgpu_tr *f, const struct vgpu_sqe *e, uint64_t *r)
 			return VGPU_S_INVALID;
 		memcpy(f->last_name, in, b->in_len);
 		f->last_name[b->in_len] = '\0';
-		memcpy(out, &f->layout, sizeof(f->layout));
-		*r = 11;
+		logf_(f, "FUNC_GET %s\n", f->last_name);
+		return func_get(f, out, r);
+	case VGPU_OP_GLOBAL_GET:
+		logf_(f, "GLOBAL_GET %.*s\n", (int)b->in_len, (const char *)in);
+		if (b->in_len != 6 || memcmp(in, "g_bias", 6) ||
+		    b->out_len != sizeof(struct vgpu_global_info))
+			return VGPU_S_NOT_FOUND;
+		if (!f->g_bias && mem_alloc(f, 4, &f->g_bias))
+			return VGPU_S_NO_MEMORY;
+		memcpy(out, &(struct vgpu_global_info){ f->g_bias, 4 },
+		       b->out_len);
+		*r = f->g_bias;
 		return VGPU_S_OK;
 	case VGPU_OP_DEVICE_INFO:
 		if (b->out_len != sizeof(di))
@@ -170,6 +245,12 @@ static int launch(struct vgpu_tr *f, const struct vgpu_sqe *e)
 	f->inject = 0;
 	if (inj == VGPU_S_FAULT)
 		f->lost = true;
+	logf_(f, "LAUNCH func=%u grid=%u,%u,%u block=%u,%u,%u shmem=%u params=",
+	      l->func, l->grid[0], l->grid[1], l->grid[2], l->block[0],
+	      l->block[1], l->block[2], l->shmem);
+	for (i = 0; i < n; i++)
+		logf_(f, "%02x", f->last_params[i]);
+	logf_(f, "\n");
 	return inj;
 }
 
@@ -188,6 +269,7 @@ static int exec(struct vgpu_tr *f, const struct vgpu_sqe *e, uint64_t *r)
 		return copy(f, e);
 	case VGPU_OP_MODULE_LOAD:
 	case VGPU_OP_FUNC_GET:
+	case VGPU_OP_GLOBAL_GET:
 	case VGPU_OP_DEVICE_INFO:
 		return buf_cmd(f, e, r);
 	case VGPU_OP_LAUNCH:
@@ -264,6 +346,8 @@ static int f_open_abi(struct vgpu_tr_session *s, const struct vgpu_tr_params *p,
 	f->next_dptr = 0x700000000000ull;
 	f->next_region = 2;
 	f->hdr->dev_flags.v = VGPU_DEV_NEED_DOORBELL;
+	if (getenv("FAKE_DEV_LOG"))
+		f->log = fopen(getenv("FAKE_DEV_LOG"), "a");
 	*s = (struct vgpu_tr_session){
 		.session = 5,
 		.depth = f->depth,
@@ -375,6 +459,8 @@ static void f_close(struct vgpu_tr_session *s)
 	free(f->sq);
 	free(f->cq);
 	free(f->pool);
+	if (f->log)
+		fclose(f->log);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }

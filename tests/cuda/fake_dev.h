@@ -12,6 +12,7 @@
 #define VGPU_TEST_FAKE_DEV_H
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -70,8 +71,13 @@ struct vgpu_tr {
 	bool lost; /* a fault ended the session */
 	bool bogus_cid; /* post one completion for a cid nobody used */
 	unsigned idle_waits; /* sleeps that found nothing: a hung test */
+	uint64_t g_bias; /* GLOBAL_GET "g_bias": 4 bytes, on first ask */
+	FILE *log; /* FAKE_DEV_LOG: one line per module, lookup, launch */
 };
 
+/* FUNC_GET answers with the layout a test set (layout.param_bytes or
+ * nparams non-zero), else with the real layout of a few of
+ * test_kernels.cuh's kernels (registration tests). */
 extern const struct vgpu_tr_ops fake_tr_ops; /* a 1.2 device */
 extern const struct vgpu_tr_ops fake_tr_ops_old; /* a 1.1 device */
 
