@@ -17,6 +17,17 @@ READELF=${READELF:-readelf}
 	exit 0
 }
 tmp=$(mktemp -d) || exit 1
+# An ASan build of the libraries: nvcc's uninstrumented programs must
+# load the ASan runtime first.
+asan=$(env -u LD_LIBRARY_PATH ldd "$b/guest/lib/libcuda.so.1" 2>/dev/null |
+	awk '/libasan/ { print $3 }')
+run_prog() {
+	if [ -n "$asan" ]; then
+		env LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0 "$@"
+	else
+		"$@"
+	fi
+}
 trap 'rm -rf "$tmp"' EXIT
 n=0
 result() { # ok?, description, [file with details]
@@ -101,8 +112,8 @@ result $? "a stub answers 801 each time and logs once" "$tmp/d5"
 
 if [ -x "$b/tests/cuda/reg_check" ]; then
 	rm -f "$tmp/fake.log"
-	FAKE_DEV_LOG=$tmp/fake.log VGPU_SPIN_US=0 \
-		LD_LIBRARY_PATH=$b/tests/cuda/fake:$lib \
+	run_prog env FAKE_DEV_LOG="$tmp/fake.log" VGPU_SPIN_US=0 \
+		LD_LIBRARY_PATH="$b/tests/cuda/fake:$lib" \
 		timeout 60 "$b/tests/cuda/reg_check" >"$tmp/d6" 2>&1
 	result $? "nvcc's registration path: lazy module load, mangled names, parameter layout" "$tmp/d6"
 else

@@ -22,6 +22,17 @@ done
 	skip_all "vgpu-ioreq has no --loopback in this build"
 
 dir=$(mktemp -d) || exit 1
+# An ASan build of the libraries: nvcc's uninstrumented programs must
+# load the ASan runtime first.
+asan=$(env -u LD_LIBRARY_PATH ldd "$b/guest/lib/libcuda.so.1" 2>/dev/null |
+	awk '/libasan/ { print $3 }')
+run_prog() {
+	if [ -n "$asan" ]; then
+		env LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0 "$@"
+	else
+		"$@"
+	fi
+}
 pid=
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
@@ -57,8 +68,8 @@ echo "1..3"
 n=0
 for p in $progs; do
 	n=$((n + 1))
-	LD_LIBRARY_PATH=$b/guest/lib VGPU_LOOPBACK=$sock timeout 300 \
-		"$b/tests/cuda/$p" >"$dir/$p.out" 2>&1
+	run_prog env LD_LIBRARY_PATH="$b/guest/lib" VGPU_LOOPBACK="$sock" \
+		timeout 300 "$b/tests/cuda/$p" >"$dir/$p.out" 2>&1
 	rc=$?
 	if [ $rc -eq 0 ] && grep -q "^$p: PASS" "$dir/$p.out"; then
 		echo "ok $n - $p: $(grep "^$p: PASS" "$dir/$p.out")"

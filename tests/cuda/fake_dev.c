@@ -391,15 +391,19 @@ static int f_doorbell(struct vgpu_tr_session *s)
 static int f_wait(struct vgpu_tr_session *s, uint32_t head, uint64_t timeout_ns)
 {
 	struct vgpu_tr *f = s->tr;
+	uint32_t before;
 	int rc = 0;
 
 	(void)timeout_ns;
 	pthread_mutex_lock(&f->lock);
 	f->waits++;
 	f->hdr->dev_flags.v = f->cfg.polling ? 0 : VGPU_DEV_NEED_DOORBELL;
+	before = f->sq_head;
 	process(f, f->cfg.per_wait);
 	/* nothing will ever come: fail rather than hang the test */
-	if (f->cq_tail == head && ++f->idle_waits > 1000)
+	if (f->sq_head != before || f->cq_tail != head)
+		f->idle_waits = 0;
+	else if (++f->idle_waits > 1000)
 		rc = -ENODEV;
 	pthread_mutex_unlock(&f->lock);
 	return rc;

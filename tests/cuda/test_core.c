@@ -6,6 +6,7 @@
  * continuation slots, errors, module images, the pool allocator.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -332,6 +333,54 @@ static void t_image_kinds(void **state)
 	assert_int_equal(vgpu_image_size(&p, &size), VGPU_S_BAD_IMAGE);
 }
 
+static void *worker(void *arg)
+{
+	struct vgpu_sess *s = arg;
+	struct vgpu_launch l = { .func = 11,
+				 .grid = { 1, 1, 1 },
+				 .block = { 1, 1, 1 } };
+	uint8_t in[5000], out[5000];
+	uintptr_t bad = 0;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		uint64_t d;
+
+		fill(in, sizeof(in), (unsigned)i);
+		memset(out, 0, sizeof(out));
+		bad += vgpu_mem_alloc(s, sizeof(in), &d) != VGPU_S_OK;
+		bad += vgpu_copy_h2d(s, d, in, sizeof(in), 0, 0) != VGPU_S_OK;
+		bad += vgpu_launch(s, &l) != VGPU_S_OK;
+		bad += vgpu_copy_d2h(s, out, d, sizeof(out), 0, 0) != VGPU_S_OK;
+		bad += memcmp(in, out, sizeof(in)) != 0;
+		bad += vgpu_mem_free(s, d) != VGPU_S_OK;
+	}
+	return (void *)bad;
+}
+
+/* Four threads on one session: every command completes, to its owner. */
+static void t_threads(void **state)
+{
+	struct vgpu_sess *s = open_fake(16, 64 * 1024);
+	pthread_t t[4];
+	void *bad;
+	int i;
+
+	(void)state;
+	FAKE(s)->cfg.lazy = true; /* the device runs only when someone sleeps */
+	FAKE(s)->cfg.reverse = true;
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, worker, s), 0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], &bad), 0);
+		assert_null(bad);
+	}
+	assert_int_equal(vgpu_ctx_sync(s), VGPU_S_OK);
+	assert_int_equal(FAKE(s)->launches, 400);
+	assert_int_equal(vgpu_take_async_error(s), VGPU_S_OK);
+	vgpu_sess_close(s);
+}
+
 static void t_pool(void **state)
 {
 	struct vgpu_pool p;
@@ -372,6 +421,7 @@ int main(void)
 		cmocka_unit_test(t_bogus_completion),
 		cmocka_unit_test(t_modules),
 		cmocka_unit_test(t_image_kinds),
+		cmocka_unit_test(t_threads),
 		cmocka_unit_test(t_pool),
 	};
 
