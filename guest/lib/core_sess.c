@@ -94,6 +94,28 @@ static int sess_init(struct vgpu_sess *s)
 	return rc ? VGPU_L_NOMEM : VGPU_S_OK;
 }
 
+/* A transport's open failure as a status. -ENOTSUP: the device has no
+ * ABI 1.2 sessions (a transport that knows the ABI says so itself). */
+static int open_error(const struct vgpu_tr_ops *ops, int rc)
+{
+	switch (rc) {
+	case -ENOMEM:
+		return VGPU_L_NOMEM;
+	case -ENOTSUP:
+		vgpu_log("%s transport: the device has no ABI 1.2 sessions",
+			 ops->name);
+		return VGPU_L_OLD_ABI;
+	case -ENOENT:
+	case -ENODEV:
+	case -ENXIO:
+	case -ECONNREFUSED:
+		return VGPU_L_NO_DEVICE;
+	default:
+		vgpu_log("%s transport: %s", ops->name, strerror(-rc));
+		return VGPU_L_IO;
+	}
+}
+
 int vgpu_sess_open(struct vgpu_sess **out, const struct vgpu_tr_ops *ops,
 		   const struct vgpu_tr_params *p)
 {
@@ -112,12 +134,7 @@ int vgpu_sess_open(struct vgpu_sess **out, const struct vgpu_tr_ops *ops,
 	rc = ops->open(&s->tr, p ? p : &def);
 	if (rc < 0) {
 		free(s);
-		if (rc == -ENOMEM)
-			return VGPU_L_NOMEM;
-		return rc == -ENOENT || rc == -ENODEV || rc == -ENXIO ||
-				       rc == -ECONNREFUSED ?
-			       VGPU_L_NO_DEVICE :
-			       VGPU_L_IO;
+		return open_error(ops, rc);
 	}
 	s->tr.ops = ops;
 	rc = check_device(&s->tr);

@@ -1,9 +1,5 @@
 // SPDX-License-Identifier: MIT
-/*
- * PLACEHOLDER, owned by branch loopback: at merge take that branch's
- * version of this file. It exists here only so that branch guestlib
- * builds and links on its own.
- */
+/* Which transport reaches the device; see transport.h. */
 #include <stdlib.h>
 
 #include <vgpu/loopback_proto.h>
@@ -12,7 +8,7 @@
 
 const struct vgpu_tr_ops *vgpu_tr_choose(void)
 {
-	const char *sock = getenv(VGPU_LOOP_ENV);
+	const char *path = getenv(VGPU_LOOP_ENV);
 
-	return sock && *sock ? &vgpu_tr_loop : &vgpu_tr_kernel;
+	return path && *path ? &vgpu_tr_loop : &vgpu_tr_kernel;
 }
