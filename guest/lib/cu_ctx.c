@@ -218,6 +218,8 @@ static CUresult sync_ctx(struct CUctx_st *c)
 
 	if (a && (!rc || vgpu_status_is_fatal(rc)))
 		rc = a;
+	if (!rc)
+		vg_stream_idle(c, NULL, true);
 	return vg_err(rc);
 }
 

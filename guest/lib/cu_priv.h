@@ -27,6 +27,16 @@ struct vg_alloc {
 	size_t size;
 };
 
+/* A stream's progress as the library knows it (cu_stream.c): work
+ * counts submissions, idle is the count a synchronisation saw finished,
+ * ev an internal event (0: none yet) recorded when work was ev_work. */
+struct vg_progress {
+	uint64_t work;
+	uint64_t idle;
+	uint64_t ev_work;
+	uint32_t ev;
+};
+
 struct CUstream_st {
 	uint32_t magic;
 	struct CUctx_st *ctx;
@@ -34,8 +44,8 @@ struct CUstream_st {
 	unsigned int flags;
 	int priority;
 	bool dirty; /* work since the legacy stream last waited for it */
-	uint64_t seen_epoch; /* the legacy stream's epoch it waited for */
-	uint32_t ev; /* internal event for joins and queries (0: none) */
+	uint64_t seen_epoch; /* the legacy stream's work it waited for */
+	struct vg_progress p;
 	struct CUstream_st *next;
 };
 
@@ -79,10 +89,7 @@ struct CUctx_st {
 	struct CUmod_st *mods;
 	struct vg_alloc *allocs; /* sorted by base */
 	size_t nallocs, cap_allocs;
-	/* the legacy default stream (see cu_stream.c) */
-	uint64_t null_epoch; /* bumped by work on the legacy stream */
-	uint32_t null_ev; /* internal event on it (0: none yet) */
-	uint64_t null_ev_epoch; /* null_epoch when null_ev was recorded */
+	struct vg_progress null; /* the legacy default stream's */
 	struct CUctx_st *next;
 };
 
@@ -133,6 +140,9 @@ CUresult vg_stream(struct CUctx_st *c, CUstream h, uint32_t *id,
 CUresult vg_before_work(struct CUctx_st *c, struct CUstream_st *st);
 /* Stream handle to (context, device stream), ordered for new work. */
 CUresult vg_stream_for_work(CUstream h, struct CUctx_st **c, uint32_t *id);
+/* A synchronisation saw everything submitted to st (NULL: the legacy
+ * stream; all: every stream of c) finished. */
+void vg_stream_idle(struct CUctx_st *c, struct CUstream_st *st, bool all);
 void vg_streams_free(struct CUctx_st *c);
 
 /* ---- cu_mem.c ---- */

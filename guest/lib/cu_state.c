@@ -194,9 +194,7 @@ void vg_ctx_teardown(struct CUctx_st *c)
 	vg_allocs_free(c);
 	s = c->s;
 	c->s = NULL;
-	c->null_epoch = 0;
-	c->null_ev = 0;
-	c->null_ev_epoch = 0;
+	c->null = (struct vg_progress){ 0 };
 	pthread_mutex_unlock(&c->lock);
 	vgpu_sess_close(s);
 }

@@ -42,6 +42,22 @@ static int internal_event(struct CUctx_st *c, uint32_t *ev)
 	return vgpu_event_create(c->s, VGPU_EVENT_DISABLE_TIMING, ev);
 }
 
+/* c->lock held: the internal event recorded after the stream's latest
+ * work (once per work count). */
+static int mark(struct CUctx_st *c, struct vg_progress *p, uint32_t id)
+{
+	int rc;
+
+	if (p->ev && p->ev_work == p->work)
+		return VGPU_S_OK;
+	rc = internal_event(c, &p->ev);
+	if (!rc)
+		rc = vgpu_event_record(c->s, p->ev, id);
+	if (!rc)
+		p->ev_work = p->work;
+	return rc;
+}
+
 /* c->lock held: the legacy stream waits for every dirty blocking one. */
 static int legacy_joins(struct CUctx_st *c)
 {
@@ -51,16 +67,14 @@ static int legacy_joins(struct CUctx_st *c)
 	for (b = c->streams; b; b = b->next) {
 		if (!b->dirty || (b->flags & CU_STREAM_NON_BLOCKING))
 			continue;
-		rc = internal_event(c, &b->ev);
+		rc = mark(c, &b->p, b->id);
 		if (!rc)
-			rc = vgpu_event_record(c->s, b->ev, b->id);
-		if (!rc)
-			rc = vgpu_stream_wait_event(c->s, 0, b->ev);
+			rc = vgpu_stream_wait_event(c->s, 0, b->p.ev);
 		if (rc)
 			return rc;
 		b->dirty = false;
 	}
-	c->null_epoch++;
+	c->null.work++;
 	return VGPU_S_OK;
 }
 
@@ -69,20 +83,15 @@ static int blocking_join(struct CUctx_st *c, struct CUstream_st *b)
 {
 	int rc = VGPU_S_OK;
 
-	if (b->seen_epoch != c->null_epoch) {
-		if (c->null_ev_epoch != c->null_epoch) {
-			rc = internal_event(c, &c->null_ev);
-			if (!rc)
-				rc = vgpu_event_record(c->s, c->null_ev, 0);
-			if (!rc)
-				c->null_ev_epoch = c->null_epoch;
-		}
+	if (b->seen_epoch != c->null.work) {
+		rc = mark(c, &c->null, 0);
 		if (!rc)
-			rc = vgpu_stream_wait_event(c->s, b->id, c->null_ev);
+			rc = vgpu_stream_wait_event(c->s, b->id, c->null.ev);
 		if (!rc)
-			b->seen_epoch = c->null_epoch;
+			b->seen_epoch = c->null.work;
 	}
 	b->dirty = true;
+	b->p.work++;
 	return rc;
 }
 
@@ -90,10 +99,10 @@ CUresult vg_before_work(struct CUctx_st *c, struct CUstream_st *st)
 {
 	int rc = VGPU_S_OK;
 
-	if (st && (st->flags & CU_STREAM_NON_BLOCKING))
-		return CUDA_SUCCESS;
 	pthread_mutex_lock(&c->lock);
-	if (!st)
+	if (st && (st->flags & CU_STREAM_NON_BLOCKING))
+		st->p.work++;
+	else if (!st)
 		rc = legacy_joins(c);
 	else
 		rc = blocking_join(c, st);
@@ -114,6 +123,20 @@ CUresult vg_stream_for_work(CUstream h, struct CUctx_st **c, uint32_t *id)
 	if (!r)
 		r = vg_before_work(*c, st);
 	return r;
+}
+
+void vg_stream_idle(struct CUctx_st *c, struct CUstream_st *st, bool all)
+{
+	struct CUstream_st *b;
+
+	pthread_mutex_lock(&c->lock);
+	if (all || !st)
+		c->null.idle = c->null.work;
+	if (st)
+		st->p.idle = st->p.work;
+	for (b = all ? c->streams : NULL; b; b = b->next)
+		b->p.idle = b->p.work;
+	pthread_mutex_unlock(&c->lock);
 }
 
 void vg_streams_free(struct CUctx_st *c)
@@ -162,7 +185,7 @@ CUresult CUDAAPI cuStreamCreateWithPriority(CUstream *phStream,
 	st->flags = flags;
 	st->priority = priority;
 	pthread_mutex_lock(&c->lock);
-	st->seen_epoch = c->null_epoch; /* nothing before it to wait for */
+	st->seen_epoch = c->null.work; /* nothing before it to wait for */
 	st->next = c->streams;
 	c->streams = st;
 	pthread_mutex_unlock(&c->lock);
@@ -188,8 +211,8 @@ static CUresult stream_drop(struct CUctx_st *c, struct CUstream_st *st)
 		*pp = st->next;
 	pthread_mutex_unlock(&c->lock);
 	rc = vgpu_stream_destroy(c->s, st->id);
-	if (st->ev)
-		vgpu_event_destroy(c->s, st->ev);
+	if (st->p.ev)
+		vgpu_event_destroy(c->s, st->p.ev);
 	st->magic = 0;
 	free(st);
 	return vg_err(rc);
@@ -212,11 +235,23 @@ CUresult CUDAAPI cuStreamDestroy(CUstream hStream)
 	return r ? r : stream_drop(c, st);
 }
 
+/* Resolve a stream handle for a call that is not work on it. */
+static CUresult stream_of(CUstream h, struct CUctx_st **c, uint32_t *id,
+			  struct CUstream_st **st)
+{
+	CUresult r = vg_ctx(c);
+
+	if (!r && !is_default(h) && h->magic == VG_STREAM_MAGIC && h->ctx != *c)
+		r = vg_ctx_check(*c = h->ctx);
+	return r ? r : vg_stream(*c, h, id, st);
+}
+
 CUresult CUDAAPI cuStreamSynchronize(CUstream hStream)
 {
+	struct CUstream_st *st;
 	struct CUctx_st *c;
 	uint32_t id;
-	CUresult r = vg_stream_for_work(hStream, &c, &id);
+	CUresult r = stream_of(hStream, &c, &id, &st);
 	int rc, a;
 
 	if (r)
@@ -225,33 +260,49 @@ CUresult CUDAAPI cuStreamSynchronize(CUstream hStream)
 	a = vgpu_take_async_error(c->s);
 	if (a && (!rc || vgpu_status_is_fatal(rc)))
 		rc = a;
+	if (!rc)
+		vg_stream_idle(c, st, false);
 	return vg_err(rc);
 }
 
+/*
+ * Done when a synchronisation since the stream's latest work saw it
+ * finish, or when the internal event recorded after that work is done.
+ * The event is recorded once per work count: a program that polls sees
+ * the answer turn, rather than a new pending record each time.
+ */
 CUresult CUDAAPI cuStreamQuery(CUstream hStream)
 {
 	struct CUstream_st *st;
+	struct vg_progress *p;
 	struct CUctx_st *c;
-	uint32_t id, *ev;
+	uint64_t work;
+	uint32_t id, ev;
 	int rc, done = 0;
-	CUresult r = vg_stream_for_work(hStream, &c, &id);
+	bool idle;
+	CUresult r = stream_of(hStream, &c, &id, &st);
 
 	if (r)
 		return r;
-	vg_stream(c, hStream, &id, &st);
 	pthread_mutex_lock(&c->lock);
-	ev = st ? &st->ev : &c->null_ev;
-	rc = internal_event(c, ev);
-	if (!rc)
-		rc = vgpu_event_record(c->s, *ev, id);
-	if (!rc && !st)
-		c->null_ev_epoch = c->null_epoch;
+	p = st ? &st->p : &c->null;
+	work = p->work;
+	idle = p->idle == work;
+	rc = idle ? VGPU_S_OK : mark(c, p, id);
+	ev = p->ev;
 	pthread_mutex_unlock(&c->lock);
-	if (!rc)
-		rc = vgpu_event_query(c->s, *ev, &done);
+	if (rc || idle)
+		return vg_err(rc);
+	rc = vgpu_event_query(c->s, ev, &done);
 	if (rc)
 		return vg_err(rc);
-	return done ? CUDA_SUCCESS : CUDA_ERROR_NOT_READY;
+	if (!done)
+		return CUDA_ERROR_NOT_READY;
+	pthread_mutex_lock(&c->lock);
+	if (p->idle < work)
+		p->idle = work;
+	pthread_mutex_unlock(&c->lock);
+	return CUDA_SUCCESS;
 }
 
 CUresult CUDAAPI cuStreamWaitEvent(CUstream hStream, CUevent hEvent,
