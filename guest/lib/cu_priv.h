@@ -54,6 +54,11 @@ struct CUevent_st {
 	struct CUctx_st *ctx;
 	uint32_t id;
 	unsigned int flags;
+	/* where it was last recorded: the stream (NULL: legacy) and its
+	 * work count then; once the event is seen done, so is that work */
+	bool recorded;
+	struct CUstream_st *stream;
+	uint64_t at;
 	struct CUevent_st *next;
 };
 

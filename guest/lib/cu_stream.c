@@ -434,15 +434,48 @@ CUresult CUDAAPI cuEventDestroy(CUevent hEvent)
 
 CUresult CUDAAPI cuEventRecord(CUevent hEvent, CUstream hStream)
 {
+	struct CUstream_st *st;
 	struct CUctx_st *c;
 	uint32_t id;
 	CUresult r = event_check(hEvent);
+	int rc;
 
 	if (!r)
 		r = vg_stream_for_work(hStream, &c, &id);
 	if (!r && hEvent->ctx != c)
 		r = CUDA_ERROR_INVALID_HANDLE;
-	return r ? r : vg_err(vgpu_event_record(c->s, hEvent->id, id));
+	if (r)
+		return r;
+	vg_stream(c, hStream, &id, &st);
+	rc = vgpu_event_record(c->s, hEvent->id, id);
+	if (!rc) {
+		pthread_mutex_lock(&c->lock);
+		hEvent->recorded = true;
+		hEvent->stream = st;
+		hEvent->at = st ? st->p.work : c->null.work;
+		pthread_mutex_unlock(&c->lock);
+	}
+	return vg_err(rc);
+}
+
+/* The event is done: so is its stream's work up to the record. */
+static void event_done(CUevent e)
+{
+	struct CUctx_st *c = e->ctx;
+	struct vg_progress *p = NULL;
+	struct CUstream_st *b;
+
+	pthread_mutex_lock(&c->lock);
+	if (e->recorded && !e->stream) {
+		p = &c->null;
+	} else if (e->recorded) {
+		for (b = c->streams; b && b != e->stream; b = b->next)
+			;
+		p = b ? &b->p : NULL; /* the stream may be gone */
+	}
+	if (p && p->idle < e->at)
+		p->idle = e->at;
+	pthread_mutex_unlock(&c->lock);
 }
 
 CUresult CUDAAPI cuEventRecordWithFlags(CUevent hEvent, CUstream hStream,
@@ -463,7 +496,10 @@ CUresult CUDAAPI cuEventQuery(CUevent hEvent)
 	rc = vgpu_event_query(hEvent->ctx->s, hEvent->id, &done);
 	if (rc)
 		return vg_err(rc);
-	return done ? CUDA_SUCCESS : CUDA_ERROR_NOT_READY;
+	if (!done)
+		return CUDA_ERROR_NOT_READY;
+	event_done(hEvent);
+	return CUDA_SUCCESS;
 }
 
 CUresult CUDAAPI cuEventSynchronize(CUevent hEvent)
@@ -479,6 +515,8 @@ CUresult CUDAAPI cuEventSynchronize(CUevent hEvent)
 	a = vgpu_take_async_error(s);
 	if (a && (!rc || vgpu_status_is_fatal(rc)))
 		rc = a;
+	if (!rc)
+		event_done(hEvent);
 	return vg_err(rc);
 }
 
