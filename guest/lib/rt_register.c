@@ -256,8 +256,12 @@ cudaError_t vgrt_func_get(struct vgrt_func *f, CUfunction *out)
 	if (!fn) {
 		e = module(f->fb, id, &m);
 		if (!e) {
+			/* no such kernel: an invalid device function; a kernel
+			 * the backend cannot run says so (not supported) */
 			r = cuModuleGetFunction(&fn, m, f->name);
-			e = r ? cudaErrorInvalidDeviceFunction : cudaSuccess;
+			e = r == CUDA_ERROR_NOT_FOUND ?
+				    cudaErrorInvalidDeviceFunction :
+				    (cudaError_t)r;
 		}
 		if (!e && cache(&f->fns, id, fn))
 			e = cudaErrorMemoryAllocation;

@@ -43,7 +43,7 @@ trap 'exit 1' INT TERM
 sock=$dir/vgpu.sock
 mkfifo "$dir/ready" || exit 1
 "$b/src/vgpu-ioreq" --loopback "$sock" -F --log stderr --ready-fd 3 \
-	3>"$dir/ready" 2>"$dir/daemon.log" &
+	3>"$dir/ready" >"$dir/daemon.log" 2>&1 &
 pid=$!
 if ! read -r line <"$dir/ready"; then
 	echo "Bail out! vgpu-ioreq --loopback did not start:"
