@@ -12,7 +12,10 @@
 
 #define STAGING_MAX (8u << 20) /* bytes of the pool for staging, at most */
 #define STAGING_CHUNKS VGPU_STAGING_CHUNKS_MAX
-#define SPIN_NS_DEFAULT 20000u /* poll the CQ 20 us before sleeping */
+/* The transports poll briefly before they sleep (the driver's WAIT, the
+ * loopback client), so the core does not by default: a second spinner
+ * only takes a core from the device where cores are few. */
+#define SPIN_NS_DEFAULT 0u
 
 static uint32_t log2u(uint32_t v)
 {
