@@ -7,6 +7,7 @@
  *   null launch + synchronize  median and 99th percentile, microseconds
  *   asynchronous launches      back to back on one stream, per second
  *   copies H2D / D2H           pinned and pageable, 1 MiB and 16 MiB, GB/s
+ *   bench_cuda [SCALE [launches]]   (launches: the asynchronous ones only)
  */
 #include <algorithm>
 #include <cstdio>
@@ -108,6 +109,10 @@ int main(int argc, char **argv)
 	if (!ok(cudaGetDeviceProperties(&p, 0), "cudaGetDeviceProperties"))
 		return 1;
 	printf("bench_cuda on %s\n", p.name);
+	if (argc > 2 && !strcmp(argv[2], "launches")) {
+		async_launches(20000 * scale);
+		return 0;
+	}
 	round_trip(2000 * scale);
 	async_launches(20000 * scale);
 	copies(1u << 20);
