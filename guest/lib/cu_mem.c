@@ -42,7 +42,8 @@ bool vg_is_dev(struct CUctx_st *c, CUdeviceptr p, struct vg_alloc *out)
 	return found;
 }
 
-static int table_add(struct CUctx_st *c, CUdeviceptr p, size_t size)
+static int table_add(struct CUctx_st *c, CUdeviceptr p, size_t size,
+		     const void *owner)
 {
 	size_t i;
 
@@ -61,7 +62,7 @@ static int table_add(struct CUctx_st *c, CUdeviceptr p, size_t size)
 	i = upper(c, p);
 	memmove(&c->allocs[i + 1], &c->allocs[i],
 		(c->nallocs - i) * sizeof(*c->allocs));
-	c->allocs[i] = (struct vg_alloc){ p, size };
+	c->allocs[i] = (struct vg_alloc){ p, size, owner };
 	c->nallocs++;
 	pthread_mutex_unlock(&c->lock);
 	return 0;
@@ -74,7 +75,7 @@ static bool table_del(struct CUctx_st *c, CUdeviceptr p)
 
 	pthread_mutex_lock(&c->lock);
 	i = upper(c, p);
-	if (i > 0 && c->allocs[i - 1].base == p) {
+	if (i > 0 && c->allocs[i - 1].base == p && !c->allocs[i - 1].owner) {
 		memmove(&c->allocs[i - 1], &c->allocs[i],
 			(c->nallocs - i) * sizeof(*c->allocs));
 		c->nallocs--;
@@ -82,6 +83,28 @@ static bool table_del(struct CUctx_st *c, CUdeviceptr p)
 	}
 	pthread_mutex_unlock(&c->lock);
 	return found;
+}
+
+void vg_global_add(struct CUctx_st *c, CUdeviceptr p, size_t size,
+		   const void *mod)
+{
+	struct vg_alloc a;
+
+	if (size && !vg_is_dev(c, p, &a))
+		table_add(c, p, size,
+			  mod); /* without it: copies by kind only */
+}
+
+void vg_globals_drop(struct CUctx_st *c, const void *mod)
+{
+	size_t i, j = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < c->nallocs; i++)
+		if (c->allocs[i].owner != mod)
+			c->allocs[j++] = c->allocs[i];
+	c->nallocs = j;
+	pthread_mutex_unlock(&c->lock);
 }
 
 void vg_allocs_free(struct CUctx_st *c)
@@ -105,7 +128,7 @@ CUresult CUDAAPI cuMemAlloc(CUdeviceptr *dptr, size_t bytesize)
 	rc = vgpu_mem_alloc(c->s, bytesize, &d);
 	if (rc)
 		return vg_err(rc);
-	if (table_add(c, d, bytesize)) {
+	if (table_add(c, d, bytesize, NULL)) {
 		vgpu_mem_free(c->s, d);
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}

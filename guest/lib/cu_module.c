@@ -193,6 +193,7 @@ CUresult CUDAAPI cuModuleUnload(CUmodule hmod)
 		*pp = hmod->next;
 	pthread_mutex_unlock(&c->lock);
 	rc = vgpu_module_unload(c->s, hmod->id);
+	vg_globals_drop(c, hmod);
 	funcs_free(hmod);
 	hmod->magic = 0;
 	free(hmod);
@@ -253,6 +254,7 @@ CUresult CUDAAPI cuModuleGetGlobal(CUdeviceptr *dptr, size_t *bytes,
 	rc = vgpu_global_get(hmod->ctx->s, hmod->id, name, &d, &size);
 	if (rc)
 		return vg_err(rc);
+	vg_global_add(hmod->ctx, d, size, hmod);
 	if (dptr)
 		*dptr = d;
 	if (bytes)

@@ -22,9 +22,12 @@
 #define VG_MOD_MAGIC 0x4d4f4431u
 #define VG_FUNC_MAGIC 0x46554e31u
 
+/* Device memory the context knows: allocations (owner NULL) and the
+ * globals of its modules (owner: the module), for unified copies. */
 struct vg_alloc {
 	CUdeviceptr base;
 	size_t size;
+	const void *owner;
 };
 
 /* A stream's progress as the library knows it (cu_stream.c): work
@@ -152,8 +155,12 @@ void vg_streams_free(struct CUctx_st *c);
 
 /* ---- cu_mem.c ---- */
 
-/* Is dptr inside one of c's allocations? */
+/* Is dptr inside one of c's allocations or module globals? */
 bool vg_is_dev(struct CUctx_st *c, CUdeviceptr p, struct vg_alloc *out);
+/* A module's global, known until the module goes (vg_globals_drop). */
+void vg_global_add(struct CUctx_st *c, CUdeviceptr p, size_t size,
+		   const void *mod);
+void vg_globals_drop(struct CUctx_st *c, const void *mod);
 void vg_allocs_free(struct CUctx_st *c);
 
 /* ---- cu_module.c ---- */

@@ -218,6 +218,9 @@ static void global_and_c_linkage(CUmodule m)
 	CU_OK(cuMemcpyHtoD(g, &bias, sizeof(bias)));
 	CU_OK(cuMemcpyDtoH(&got, g, sizeof(got)));
 	CHECK(got == bias, "g_bias reads back %d", got);
+	got = 0; /* unified addressing: the global, then host memory */
+	CU_OK(cuMemcpy((CUdeviceptr)(uintptr_t)&got, g, sizeof(got)));
+	CHECK(got == bias, "g_bias by cuMemcpy reads back %d", got);
 	CU_OK(cuModuleGetFunction(&add, m, K_ADD_BIAS));
 	CU_OK(cuModuleGetFunction(&fill, m, K_FILL));
 	for (int i = 0; i < n; i++)
