@@ -36,8 +36,9 @@ static int region_new(struct vgpu_sess *s, uint64_t bytes,
 	rc = s->tr.ops->region_alloc(&s->tr, bytes, &r->id, &r->va, &r->len);
 	if (rc < 0) {
 		free(r);
-		return rc == -ENOMEM || rc == -ENOSPC ? VGPU_L_NOMEM :
-							VGPU_L_IO;
+		/* over the driver's limits (-E2BIG, -EINVAL, -ENOSPC) is
+		 * out of pinned memory; a lost device is not */
+		return rc == -ENODEV || rc == -EIO ? VGPU_L_IO : VGPU_L_NOMEM;
 	}
 	*out = r;
 	return VGPU_S_OK;
