@@ -11,6 +11,7 @@
 
 const char cli_usage[] =
 	"usage: vgpu-ioreq --domid N | --domain NAME [options]\n"
+	"       vgpu-ioreq --loopback PATH [options]\n"
 	"\n"
 	"Serve the vgpu-stub PCI function (1af4:1111, class 0x120000) to a Xen\n"
 	"HVM guest as a secondary ioreq server. Start it while the domain is\n"
@@ -28,6 +29,11 @@ const char cli_usage[] =
 	"                           domain and drop to user vgpu-ioreq (chroot,\n"
 	"                           no_new_privs, seccomp allow-list)\n"
 	"      --user NAME|UID      like --depriv, as this user\n"
+	"      --loopback PATH      no hypervisor: serve local processes on a Unix\n"
+	"                           socket, one VM per connection (README)\n"
+	"      --socket-mode MODE   the socket's permissions, octal (default 0660)\n"
+	"      --socket-group GROUP the socket's group (default: the daemon's)\n"
+	"      --max-connections N  loopback VMs at once (default 16)\n"
 	"  -F, --foreground         do not daemonise\n"
 	"  -p, --pidfile PATH       write and lock a pid file\n"
 	"      --ready-fd N         write READY=1 to fd N once serving, then close it\n"
@@ -50,6 +56,10 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_DEPRIV,
 	OPT_USER,
+	OPT_LOOPBACK,
+	OPT_SOCKET_MODE,
+	OPT_SOCKET_GROUP,
+	OPT_MAX_CONNS,
 };
 
 static const struct option cli_options[] = {
@@ -66,6 +76,10 @@ static const struct option cli_options[] = {
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "depriv", no_argument, NULL, OPT_DEPRIV },
 	{ "user", required_argument, NULL, OPT_USER },
+	{ "loopback", required_argument, NULL, OPT_LOOPBACK },
+	{ "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
+	{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -170,6 +184,65 @@ static int bad(char *err, size_t errlen, const char *what, const char *val,
 	return -1;
 }
 
+/* The loopback transport's options (README, "Loopback transport"). */
+static int parse_loopback_opt(struct cli *c, int opt, const char *val,
+			      char *err, size_t errlen)
+{
+	uint32_t v;
+	char *end;
+
+	if (opt != OPT_LOOPBACK)
+		c->loopback_opts = true;
+	switch (opt) {
+	case OPT_LOOPBACK:
+		/* sockaddr_un.sun_path holds 107 bytes and a NUL */
+		if (!*val || strlen(val) > 107)
+			return bad(err, errlen, "--loopback", val,
+				   "expected a socket path of 1 to 107 bytes");
+		c->loopback = val;
+		return 0;
+	case OPT_SOCKET_MODE:
+		errno = 0;
+		v = (uint32_t)strtoul(val, &end, 8);
+		if (!*val || *end || errno || v > 0777 || *val == '-' ||
+		    *val == '+' || isspace((unsigned char)*val))
+			return bad(err, errlen, "--socket-mode", val,
+				   "expected octal permission bits, e.g. 0660");
+		c->socket_mode = v;
+		return 0;
+	case OPT_SOCKET_GROUP:
+		if (!*val)
+			return bad(err, errlen, "--socket-group", val,
+				   "expected a group name or gid");
+		c->socket_group = val;
+		return 0;
+	default: /* OPT_MAX_CONNS */
+		if (cli_parse_u32(val, CLI_MAX_CONNS, &v) || v == 0)
+			return bad(err, errlen, "--max-connections", val,
+				   "expected a number from 1 to 1024");
+		c->max_conns = v;
+		return 0;
+	}
+}
+
+/* --loopback excludes the Xen options; the socket options need it. */
+static int check_loopback(const struct cli *c, char *err, size_t errlen)
+{
+	if (!c->loopback) {
+		snprintf(
+			err, errlen,
+			"--socket-mode, --socket-group and --max-connections need --loopback PATH");
+		return -1;
+	}
+	if (c->have_domid || c->domain || c->sbdf != CLI_DEFAULT_SBDF) {
+		snprintf(
+			err, errlen,
+			"--loopback serves local processes: --domid, --domain and --bdf do not apply");
+		return -1;
+	}
+	return 0;
+}
+
 int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 {
 	uint32_t v;
@@ -180,6 +253,8 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 	c->device = "vgpu-stub";
 	c->ready_fd = -1;
 	c->log_level = LOG_INFO;
+	c->socket_mode = CLI_DEFAULT_SOCKET_MODE;
+	c->max_conns = CLI_DEFAULT_MAX_CONNS;
 	err[0] = '\0';
 	optind = 0; /* full re-initialisation (glibc), for repeated calls */
 	opterr = 0;
@@ -275,6 +350,13 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 					   "expected a user name or uid");
 			c->user = optarg;
 			break;
+		case OPT_LOOPBACK:
+		case OPT_SOCKET_MODE:
+		case OPT_SOCKET_GROUP:
+		case OPT_MAX_CONNS:
+			if (parse_loopback_opt(c, opt, optarg, err, errlen))
+				return -1;
+			break;
 		case 'v':
 			if (c->log_level < LOG_DEBUG)
 				c->log_level++;
@@ -299,9 +381,12 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
+	if (c->loopback || c->loopback_opts)
+		return check_loopback(c, err, errlen);
 	if (c->have_domid == (c->domain != NULL)) {
-		snprintf(err, errlen,
-			 "give exactly one of --domid N or --domain NAME");
+		snprintf(
+			err, errlen,
+			"give exactly one of --domid N, --domain NAME or --loopback PATH");
 		return -1;
 	}
 	return 0;

@@ -21,6 +21,7 @@
 #include <vgpu/depriv.h>
 #include <vgpu/host_xen.h>
 #include <vgpu/ioreq.h>
+#include <vgpu/loopback.h>
 #include <vgpu/qmp.h>
 #include <vgpu/serve.h>
 #include <vgpu/vdev.h>
@@ -356,6 +357,8 @@ int main(int argc, char **argv)
 	log_init(&dm.log,
 		 dm.cli.log_sink_set ? dm.cli.log_sink : LOG_SINK_STDERR,
 		 dm.cli.log_level);
+	if (dm.cli.loopback) /* no hypervisor: src/loopback.c */
+		return loopback_main(&dm.cli, &dm.log);
 	/* Signals are blocked before any thread (libxenstore's) exists. */
 	dm.sigfd = daemon_signalfd(false);
 	if (dm.sigfd < 0) {

@@ -30,11 +30,20 @@ struct cli {
 	enum log_sink log_sink;
 	int log_level;
 	const char *user; /* drop privileges to this user after setup */
+	/* --loopback PATH: serve local processes on a Unix socket */
+	const char *loopback;
+	uint32_t socket_mode; /* permission bits of the socket */
+	const char *socket_group; /* NULL: the daemon's own group */
+	uint32_t max_conns; /* connections (VMs) at once */
+	bool loopback_opts; /* one of the three above was given */
 	bool help;
 	bool version;
 };
 
 #define CLI_DEFAULT_USER "vgpu-ioreq"
+#define CLI_DEFAULT_SOCKET_MODE 0660u /* owner and group: read/write */
+#define CLI_DEFAULT_MAX_CONNS 16u
+#define CLI_MAX_CONNS 1024u
 
 /*
  * Parse argv into @c. 0 on success; -1 on a usage error, with a one-line

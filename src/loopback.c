@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vgpu-ioreq --loopback PATH: the listener. It owns the socket (created
+ * with the configured mode and group, as a privileged daemon's), accepts
+ * connections up to --max-connections, forks one process per connection
+ * (the VM: src/loopback_vm.c) and reaps them; a VM's crash costs nothing
+ * but that VM. It keeps a duplicate of each connection only to notice the
+ * client's hang-up: a VM whose process has not exited LOOP_GRACE_MS later
+ * is killed, so that a stuck VM can never hold its connection slot. On
+ * SIGTERM or SIGINT it stops accepting, removes the socket, ends every VM
+ * the same way and exits 0.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vgpu/daemon.h>
+#include <vgpu/loopback.h>
+#include <vgpu/loopback_proto.h>
+
+#define EV_LISTEN 0u
+#define EV_SIGNAL 1u
+#define EV_CHILD 2u /* + slot */
+
+struct lb_child {
+	pid_t pid; /* 0: free slot */
+	int watch; /* our duplicate of the connection */
+	unsigned int serial;
+	int64_t kill_at; /* ms on CLOCK_MONOTONIC; 0: none */
+};
+
+struct lb {
+	const struct cli *c;
+	struct logger *lg;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int lfd, ep, sigfd, pidfile_fd, handoff_fd;
+	gid_t gid;
+	bool have_gid;
+	struct depriv dp;
+	struct loopback_vm_cfg vm;
+	struct lb_child *kid;
+	unsigned int live, serial;
+	bool bound; /* PATH is our socket: unlink it at the end */
+	bool stopping;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* PATH, made absolute (the daemon changes to / once detached). */
+static int resolve_path(struct lb *lb)
+{
+	const char *p = lb->c->loopback;
+	char cwd[sizeof(lb->path)];
+	int n;
+
+	if (p[0] == '/')
+		n = snprintf(lb->path, sizeof(lb->path), "%s", p);
+	else if (getcwd(cwd, sizeof(cwd)))
+		n = snprintf(lb->path, sizeof(lb->path), "%s/%s", cwd, p);
+	else
+		n = -1;
+	if (n < 0 || (size_t)n >= sizeof(lb->path)) {
+		log_err(lb->lg,
+			"--loopback %s: the absolute path is longer than %zu bytes",
+			p, sizeof(lb->path) - 1);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static int resolve_group(struct lb *lb)
+{
+	const char *g = lb->c->socket_group;
+	struct group *gr;
+	uint32_t v;
+
+	if (!g)
+		return 0;
+	gr = getgrnam(g);
+	if (gr) {
+		lb->gid = gr->gr_gid;
+	} else if (cli_parse_u32(g, 0xfffffffeu, &v) == 0) {
+		lb->gid = (gid_t)v;
+	} else {
+		log_err(lb->lg, "--socket-group %s: no such group", g);
+		return -ENOENT;
+	}
+	lb->have_gid = true;
+	return 0;
+}
+
+/* A socket file left at PATH by a dead server is replaced; a live one,
+ * or anything that is not a socket, is not. */
+static int clear_stale(struct lb *lb, const struct sockaddr_un *sa)
+{
+	struct stat sb;
+	int fd, rc;
+
+	if (lstat(lb->path, &sb) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(sb.st_mode)) {
+		log_err(lb->lg, "%s exists and is not a socket", lb->path);
+		return -EEXIST;
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	if (rc == 0) {
+		log_err(lb->lg, "another server listens on %s", lb->path);
+		return -EADDRINUSE;
+	}
+	log_info(lb->lg, "removing the stale socket %s", lb->path);
+	return unlink(lb->path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* The socket, born with its final mode (umask), then given its group. */
+static int open_socket(struct lb *lb)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	mode_t old;
+	int rc;
+
+	memcpy(sa.sun_path, lb->path, strlen(lb->path));
+	rc = clear_stale(lb, &sa);
+	if (rc < 0)
+		return rc;
+	lb->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (lb->lfd < 0)
+		return -errno;
+	old = umask(~(mode_t)lb->c->socket_mode & 0777);
+	rc = bind(lb->lfd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc < 0) {
+		rc = -errno;
+		log_err(lb->lg, "cannot bind %s: %s", lb->path, strerror(-rc));
+		return rc;
+	}
+	lb->bound = true;
+	if (lb->have_gid && lchown(lb->path, (uid_t)-1, lb->gid) < 0) {
+		rc = -errno;
+		log_err(lb->lg, "cannot give %s to group %u: %s", lb->path,
+			(unsigned int)lb->gid, strerror(-rc));
+		return rc;
+	}
+	if (listen(lb->lfd, 64) < 0) {
+		rc = -errno;
+		log_err(lb->lg, "cannot listen on %s: %s", lb->path,
+			strerror(-rc));
+		return rc;
+	}
+	if (lb->c->socket_mode & 0007)
+		log_warn(
+			lb->lg,
+			"%s is open to every local user (mode %04o): each can use a device-memory quota",
+			lb->path, lb->c->socket_mode);
+	return 0;
+}
+
+/* epoll's data: a tag, and for a connection its serial (an event of a
+ * reaped VM must not reach the next VM in its slot). */
+static int ep_add(struct lb *lb, int fd, uint32_t events, uint32_t tag,
+		  uint32_t serial)
+{
+	struct epoll_event ev = { .events = events,
+				  .data.u64 = (uint64_t)serial << 32 | tag };
+
+	return epoll_ctl(lb->ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+/* In the child: only the connection survives of the listener's fds. */
+static void child_close_fds(struct lb *lb)
+{
+	unsigned int i;
+
+	close(lb->lfd);
+	close(lb->ep);
+	close(lb->sigfd);
+	if (lb->pidfile_fd >= 0)
+		close(lb->pidfile_fd);
+	for (i = 0; i < lb->c->max_conns; i++)
+		if (lb->kid[i].pid)
+			close(lb->kid[i].watch);
+}
+
+static void __attribute__((noreturn))
+child(struct lb *lb, int sock, int watch, unsigned int serial)
+{
+	int sigfd;
+
+	child_close_fds(lb);
+	close(watch);
+	log_set_prefix(lb->lg, "vm%u: ", serial);
+	sigfd = daemon_signalfd(false);
+	if (sigfd < 0) {
+		log_err(lb->lg, "signalfd: %s", strerror(-sigfd));
+		_exit(1);
+	}
+	_exit(loopback_vm_run(sock, sigfd, &lb->vm, lb->lg));
+}
+
+/* At the limit: say so in a HELLO reply and close. */
+static void refuse(struct lb *lb, int sock, const struct ucred *cr)
+{
+	struct vgpu_loop_msg m = {
+		.magic = VGPU_LOOP_MAGIC,
+		.type = VGPU_LOOP_HELLO,
+		.version = VGPU_LOOP_VERSION,
+		.status = -EBUSY,
+	};
+
+	log_guest(
+		lb->lg,
+		"connection from pid %ld uid %u refused: %u VMs served (--max-connections)",
+		(long)cr->pid, (unsigned int)cr->uid, lb->live);
+	send(sock, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(sock);
+}
+
+static void on_accept(struct lb *lb)
+{
+	struct ucred cr = { 0 };
+	socklen_t crl = sizeof(cr);
+	struct lb_child *k = NULL;
+	unsigned int i;
+	int sock = accept4(lb->lfd, NULL, NULL, SOCK_CLOEXEC), watch;
+	pid_t pid;
+
+	if (sock < 0)
+		return; /* the client gave up, or out of fds: next time */
+	getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cr, &crl);
+	for (i = 0; i < lb->c->max_conns && !k; i++)
+		if (!lb->kid[i].pid)
+			k = &lb->kid[i];
+	if (!k) {
+		refuse(lb, sock, &cr);
+		return;
+	}
+	watch = fcntl(sock, F_DUPFD_CLOEXEC, 3);
+	if (watch < 0 ||
+	    ep_add(lb, watch, EPOLLRDHUP | EPOLLONESHOT,
+		   EV_CHILD + (uint32_t)(k - lb->kid), lb->serial + 1) < 0) {
+		log_err(lb->lg, "cannot watch a connection: %s",
+			strerror(errno));
+		if (watch >= 0)
+			close(watch);
+		close(sock);
+		return;
+	}
+	pid = fork();
+	if (pid == 0)
+		child(lb, sock, watch, lb->serial + 1);
+	close(sock);
+	if (pid < 0) {
+		log_err(lb->lg, "cannot fork a VM: %s", strerror(errno));
+		close(watch); /* closing it takes it out of epoll */
+		return;
+	}
+	*k = (struct lb_child){ .pid = pid,
+				.watch = watch,
+				.serial = ++lb->serial };
+	lb->live++;
+	log_info(
+		lb->lg,
+		"vm%u: connection from pid %ld uid %u gid %u, served by pid %ld",
+		k->serial, (long)cr.pid, (unsigned int)cr.uid,
+		(unsigned int)cr.gid, (long)pid);
+}
+
+static void on_hangup(struct lb *lb, unsigned int slot, unsigned int serial)
+{
+	struct lb_child *k = &lb->kid[slot];
+
+	if (k->pid && k->serial == serial && !k->kill_at)
+		k->kill_at = now_ms() + LOOP_GRACE_MS;
+}
+
+static void reap(struct lb *lb)
+{
+	unsigned int i;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < lb->c->max_conns; i++) {
+			struct lb_child *k = &lb->kid[i];
+
+			if (k->pid != pid)
+				continue;
+			if (WIFSIGNALED(status))
+				log_warn(
+					lb->lg,
+					"vm%u: pid %ld killed by signal %d (%s)",
+					k->serial, (long)pid, WTERMSIG(status),
+					strsignal(WTERMSIG(status)));
+			else
+				log_info(lb->lg,
+					 "vm%u: pid %ld exited with status %d",
+					 k->serial, (long)pid,
+					 WEXITSTATUS(status));
+			epoll_ctl(lb->ep, EPOLL_CTL_DEL, k->watch, NULL);
+			close(k->watch);
+			*k = (struct lb_child){ 0 };
+			lb->live--;
+		}
+	}
+}
+
+/* SIGTERM/SIGINT: stop accepting, remove the socket, end every VM. */
+static void stop_all(struct lb *lb)
+{
+	int64_t t = now_ms() + LOOP_GRACE_MS;
+	unsigned int i;
+
+	lb->stopping = true;
+	epoll_ctl(lb->ep, EPOLL_CTL_DEL, lb->lfd, NULL);
+	close(lb->lfd);
+	lb->lfd = -1;
+	unlink(lb->path);
+	lb->bound = false;
+	for (i = 0; i < lb->c->max_conns; i++) {
+		if (!lb->kid[i].pid)
+			continue;
+		kill(lb->kid[i].pid, SIGTERM);
+		if (!lb->kid[i].kill_at || lb->kid[i].kill_at > t)
+			lb->kid[i].kill_at = t;
+	}
+}
+
+static void on_signal(struct lb *lb)
+{
+	struct signalfd_siginfo si;
+
+	while (read(lb->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			reap(lb);
+		} else if ((si.ssi_signo == SIGTERM ||
+			    si.ssi_signo == SIGINT) &&
+			   !lb->stopping) {
+			log_info(lb->lg, "%s received, shutting down",
+				 strsignal((int)si.ssi_signo));
+			stop_all(lb);
+		}
+	}
+	reap(lb); /* SIGCHLDs coalesce */
+}
+
+/* Kill VMs past their deadline; the time until the next one, or -1. */
+static int deadlines(struct lb *lb)
+{
+	int64_t t = now_ms(), next = -1;
+	unsigned int i;
+
+	for (i = 0; i < lb->c->max_conns; i++) {
+		struct lb_child *k = &lb->kid[i];
+
+		if (!k->pid || !k->kill_at)
+			continue;
+		if (k->kill_at <= t) {
+			log_warn(
+				lb->lg,
+				"vm%u: pid %ld still running %d ms after its client left: killing it",
+				k->serial, (long)k->pid, LOOP_GRACE_MS);
+			kill(k->pid, SIGKILL);
+			k->kill_at = 0; /* reaped on SIGCHLD */
+		} else if (next < 0 || k->kill_at - t < next) {
+			next = k->kill_at - t;
+		}
+	}
+	return (int)next;
+}
+
+static int run(struct lb *lb)
+{
+	struct epoll_event evs[16];
+	int n, i;
+
+	while (!lb->stopping || lb->live) {
+		n = epoll_wait(lb->ep, evs, 16, deadlines(lb));
+		if (n < 0 && errno != EINTR) {
+			log_err(lb->lg, "epoll_wait: %s", strerror(errno));
+			return -errno;
+		}
+		for (i = 0; i < n; i++) {
+			uint32_t tag = (uint32_t)evs[i].data.u64;
+			uint32_t serial = (uint32_t)(evs[i].data.u64 >> 32);
+
+			if (tag == EV_LISTEN && !lb->stopping)
+				on_accept(lb);
+			else if (tag == EV_SIGNAL)
+				on_signal(lb);
+			else if (tag >= EV_CHILD)
+				on_hangup(lb, tag - EV_CHILD, serial);
+		}
+	}
+	return 0;
+}
+
+/* The chroot directory's parent, for VMs that drop privileges. */
+static int prepare_depriv(struct lb *lb)
+{
+	char dir[sizeof(lb->dp.chroot_dir)], err[256];
+	char *slash;
+
+	if (!lb->c->user)
+		return 0;
+	if (depriv_lookup(lb->c->user, &lb->dp, err, sizeof(err)) < 0) {
+		log_err(lb->lg, "%s", err);
+		return -EINVAL;
+	}
+	snprintf(dir, sizeof(dir), "%s", lb->dp.chroot_dir);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		log_err(lb->lg, "cannot create %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	lb->vm.depriv = &lb->dp;
+	return 0;
+}
+
+static int setup(struct lb *lb)
+{
+	const struct cli *c = lb->c;
+	int rc;
+
+	lb->kid = calloc(c->max_conns, sizeof(*lb->kid));
+	if (!lb->kid)
+		return -ENOMEM;
+	lb->vm = (struct loopback_vm_cfg){
+		.ops = vdev_find(c->device),
+		.ids = c->have_ids ? &c->ids : NULL,
+		.sbdf = c->sbdf,
+		.hello_ms = VGPU_LOOP_HELLO_MS,
+	};
+	rc = resolve_path(lb);
+	if (rc == 0)
+		rc = resolve_group(lb);
+	if (rc == 0)
+		rc = prepare_depriv(lb);
+	if (rc < 0)
+		return rc;
+	if (c->pidfile) {
+		lb->pidfile_fd = daemon_pidfile(c->pidfile);
+		if (lb->pidfile_fd < 0) {
+			log_err(lb->lg, "pid file %s: %s", c->pidfile,
+				lb->pidfile_fd == -EWOULDBLOCK ?
+					"locked by another running vgpu-ioreq" :
+					strerror(-lb->pidfile_fd));
+			return lb->pidfile_fd;
+		}
+	}
+	rc = open_socket(lb);
+	if (rc < 0)
+		return rc;
+	lb->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (lb->ep < 0)
+		return -errno;
+	rc = ep_add(lb, lb->lfd, EPOLLIN, EV_LISTEN, 0);
+	if (rc == 0)
+		rc = ep_add(lb, lb->sigfd, EPOLLIN, EV_SIGNAL, 0);
+	return rc;
+}
+
+static void announce(struct lb *lb)
+{
+	const struct cli *c = lb->c;
+	char line[256];
+
+	snprintf(
+		line, sizeof(line),
+		"vgpu-ioreq: ready loopback=%s mode=%04o gid=%ld max-connections=%u pid=%ld\n",
+		lb->path, c->socket_mode,
+		lb->have_gid ? (long)lb->gid : (long)getegid(), c->max_conns,
+		(long)getpid());
+	log_info(lb->lg, "serving %s to local processes on %s, up to %u VMs",
+		 lb->vm.ops->name, lb->path, c->max_conns);
+	daemon_ready(line, lb->handoff_fd, c->ready_fd);
+	lb->handoff_fd = -1;
+	if (!c->foreground) {
+		daemon_detach(c->log_sink_set &&
+			      c->log_sink == LOG_SINK_STDERR);
+		if (!c->log_sink_set)
+			log_init(lb->lg, LOG_SINK_SYSLOG, c->log_level);
+	}
+}
+
+static void teardown(struct lb *lb)
+{
+	if (lb->lfd >= 0)
+		close(lb->lfd);
+	if (lb->bound)
+		unlink(lb->path);
+	if (lb->ep >= 0)
+		close(lb->ep);
+	if (lb->sigfd >= 0)
+		close(lb->sigfd);
+	if (lb->pidfile_fd >= 0) {
+		unlink(lb->c->pidfile);
+		close(lb->pidfile_fd);
+	}
+	free(lb->kid);
+}
+
+int loopback_main(const struct cli *c, struct logger *lg)
+{
+	struct lb lb = { .c = c,
+			 .lg = lg,
+			 .lfd = -1,
+			 .ep = -1,
+			 .pidfile_fd = -1,
+			 .handoff_fd = -1 };
+	int rc;
+
+	log_set_prefix(lg, "loopback: ");
+	lb.sigfd = daemon_signalfd(true);
+	if (lb.sigfd < 0) {
+		log_err(lg, "signalfd: %s", strerror(-lb.sigfd));
+		return CLI_EXIT_FAIL;
+	}
+	if (!c->foreground) {
+		lb.handoff_fd = daemon_fork();
+		if (lb.handoff_fd < 0) {
+			log_err(lg, "cannot daemonise: %s",
+				strerror(-lb.handoff_fd));
+			return CLI_EXIT_FAIL;
+		}
+	}
+	rc = setup(&lb);
+	if (rc == 0) {
+		announce(&lb);
+		rc = run(&lb);
+	}
+	daemon_stopping();
+	teardown(&lb);
+	log_info(lg, "exiting");
+	return rc < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
