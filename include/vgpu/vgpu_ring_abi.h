@@ -65,14 +65,16 @@
 #define VGPU_RING_ABI_H
 
 #ifdef __KERNEL__
+/* In the kernel every multi-byte field is little-endian typed (__le*), so
+ * that sparse (make C=2 CF=-D__CHECK_ENDIAN__) flags a host-endian access. */
 #include <linux/build_bug.h>
 #include <linux/types.h>
 #define VGPU_STATIC_ASSERT(e, m) static_assert(e, m)
 typedef __u8 vgpu_u8;
-typedef __u16 vgpu_u16;
-typedef __u32 vgpu_u32;
-typedef __s32 vgpu_s32;
-typedef __u64 vgpu_u64;
+typedef __le16 vgpu_u16;
+typedef __le32 vgpu_u32;
+typedef __le32 vgpu_s32;
+typedef __le64 vgpu_u64;
 #else
 #include <assert.h>
 #include <stdint.h>

@@ -17,9 +17,24 @@
  * mmap offsets: VGPU_MMAP_QHDR (one page), VGPU_MMAP_SQ, VGPU_MMAP_CQ
  * (their sizes in vgpu_ioc_session), and a region's mmap_off.
  *
- * VGPU_IOC_SUBMIT (ABI 1.1) runs one command on the driver's own queue
- * with user memory the driver pins into a scatter-gather list, and
- * returns when it completed.
+ * A session belongs to the process that made it: the file inherited by a
+ * child (fork) gives the child -EPERM, and no mapping survives a fork
+ * (VM_DONTCOPY). VGPU_IOC_SESSION on an ABI 1.1 device: -EOPNOTSUPP.
+ * After a device reset or an emulator restart the session is gone: every
+ * session call says -ENODEV and the process opens the file anew; after an
+ * unbind every call on the file says -ENODEV. Mappings stay readable until
+ * munmap in both cases.
+ *
+ * VGPU_IOC_SUBMIT (ABI 1.1) runs one 1.1 command (any other opcode:
+ * -EINVAL) on the driver's own queue with user memory the driver pins
+ * into a scatter-gather list, and returns when it completed. Once
+ * submitted, only a fatal signal ends the wait (the command then finishes
+ * on its own, and its pages stay pinned until it does); other signals wait
+ * for the result. A buffer longer than 64 pages' worth: -E2BIG. A command
+ * lost to a device reset or an emulator restart: -EIO.
+ *
+ * Who may open the node: mode 0660, group root unless a udev rule
+ * (guest/linux/99-vgpu-stub.rules) gives it the group "vgpu".
  */
 #ifndef VGPU_STUB_UAPI_H
 #define VGPU_STUB_UAPI_H
@@ -64,7 +79,8 @@ struct vgpu_ioc_stats {
 struct vgpu_ioc_session {
 	__u32 sq_depth; /* in: entries (power of two), 0: default */
 	__u32 rsvd0; /* 0 */
-	__u64 pool_bytes; /* in: pinned pool size, 0: default */
+	__u64 pool_bytes; /* in: pinned pool size, 0: default; rounded up to
+			   * pages */
 	/* out */
 	__u32 session; /* the device's session id */
 	__u32 queue; /* the device queue bound to it */
@@ -76,19 +92,31 @@ struct vgpu_ioc_session {
 	__u64 cq_bytes; /* mmap length of VGPU_MMAP_CQ */
 	__u32 abi_version;
 	__u32 features;
-	__u64 rsvd[4];
+	__u64 rsvd[4]; /* in: 0 */
 };
 
+/* Limits of the driver (VGPU_IOC_SESSION and VGPU_IOC_REGION_ALLOC). */
+#define VGPU_SESSION_DEPTH_DEFAULT 256
+#define VGPU_POOL_BYTES_DEFAULT (4ull << 20)
+#define VGPU_REGION_BYTES_MAX (256ull << 20) /* the pool included */
+#define VGPU_SESSION_PINNED_MAX (512ull << 20) /* all regions of a session */
+#define VGPU_REGIONS_MAX 64 /* the pool included */
+
+/* mmap offsets, MAP_SHARED only, each of its exact length; the CQ is
+ * read-only. */
 #define VGPU_MMAP_QHDR 0x0ull
 #define VGPU_MMAP_SQ 0x100000ull
 #define VGPU_MMAP_CQ 0x200000ull
 #define VGPU_MMAP_REGION_BASE 0x1000000ull /* regions from here on */
 
 /* VGPU_IOC_WAIT: sleep until the CQ entry at index head (the caller's
- * next entry to reap) is posted, a signal arrives (-EINTR; nothing is
- * consumed, the call may simply be repeated), timeout_ns passes
- * (-ETIMEDOUT; 0: no timeout), or the session is lost to a device reset
- * or an emulator restart (-ENODEV). */
+ * next entry to reap, a free-running index like the header's cq_head) is
+ * posted, a signal arrives (-EINTR; nothing is consumed, the call may
+ * simply be repeated), timeout_ns passes (-ETIMEDOUT; 0: no timeout), or
+ * the session is lost to a device reset or an emulator restart (-ENODEV);
+ * -EIO when the device stopped the session's queue (a tail past the ring).
+ * While it sleeps it sets VGPU_DRV_NEED_IRQ in the header; the last
+ * waiter to return clears it (a process that polls leaves it clear). */
 struct vgpu_ioc_wait {
 	__u32 head;
 	__u32 rsvd0; /* 0 */
@@ -96,7 +124,9 @@ struct vgpu_ioc_wait {
 };
 
 /* VGPU_IOC_REGION_ALLOC / _FREE: a further pinned region of the session
- * (cuMemAllocHost); freed when the file closes at the latest. */
+ * (cuMemAllocHost); freed when the file closes at the latest. The pool
+ * cannot be freed. After _FREE the device no longer uses the pages; a
+ * mapping of them stays valid until munmap. */
 struct vgpu_ioc_region {
 	__u64 bytes; /* in: rounded up to pages */
 	__u32 region; /* out (ALLOC), in (FREE) */

@@ -25,7 +25,8 @@ BOOT_TIMEOUT=${VGPU_LAB_BOOT_TIMEOUT:-900}
 # the daemon's own runtime libraries.
 DOM0_PKGS=pciutils,pci.ids,kmod,procps,busybox,xen-utils-4.17,xen-utils-common,qemu-system-xen,seabios,libjson-c5,libsystemd0,libseccomp2
 SCENARIOS="step1-lspci step1-bar0-registers ring-userspace malicious-guest
-ring-nop ring-copy msi-interrupts intx-fallback driver-concurrent driver-reload step1-shutdown step1-smp bad-args
+ring-nop ring-copy msi-interrupts intx-fallback driver-concurrent driver-reload driver-limits
+driver-signals driver-restart driver-unbind driver-session step1-shutdown step1-smp bad-args
 xl-script depriv reboot-loop kill-restart xenstore-attach xenstore-bad-input"
 # SCENARIOS=... (or make check-lab SCENARIOS=...) runs a subset: the scenario
 # groups that produce any of the names given.
@@ -219,8 +220,27 @@ build_guest_initramfs() {
 	cp "$B/debs/x/lib/modules/$kv"/modules.*.bin "$G/lib/modules/$kv/"
 	install -m 644 "$W/guest-module/vgpu_stub.ko" "$G/lib/modules/vgpu_stub.ko"
 	install -m 755 "$W/vgpu-guest-test" "$G/usr/bin/vgpu-guest-test"
+	install -m 755 "$W/vgpu-drv-test" "$G/usr/bin/vgpu-drv-test"
 	install -m 755 "$LAB_SRC/guest-init" "$G/init"
 	(cd "$G" && find . | cpio -R 0:0 -H newc -o --quiet | gzip -1) >"$W/guest-initrd.gz"
+}
+
+# The driver's static checks: sparse with endianness (the device ABI is
+# __le-typed in the kernel) must be silent, and memory shared with the
+# device is never ordered with smp_*() barriers (compiler barriers only
+# on CONFIG_SMP=n; the device is another processor even there).
+check_guest_module() {
+	local k=$B/kheaders/usr/src/linux-headers-${KPKG#linux-image-} w
+	if grep -n 'smp_[rw]*mb\b\|smp_mb__' "$W"/guest-module/*.[ch]; then
+		echo "guest driver: smp_*() barriers on device-shared memory"
+		return 1
+	fi
+	command -v sparse >/dev/null || { echo "no sparse: static check skipped"; return 0; }
+	rm -rf "$W/guest-sparse" && cp -r "$TOP_SRC/guest/linux" "$W/guest-sparse"
+	w=$(make -C "$k" M="$W/guest-sparse" VGPU_INCLUDE="$TOP_SRC/include/vgpu" \
+		C=2 CF=-D__CHECK_ENDIAN__ modules 2>&1 | grep "guest-sparse/.*warning")
+	rm -rf "$W/guest-sparse"
+	[ -z "$w" ] || { echo "guest driver: sparse warnings:"; echo "$w"; return 1; }
 }
 
 build_payload() {
@@ -229,6 +249,8 @@ build_payload() {
 	make -C "$bd" -j2 >/dev/null || return 1
 	cc -O2 -Wall -static -I"$TOP_SRC/include" -o "$W/vgpu-guest-test" \
 		"$LAB_SRC/guest/vgpu-guest-test.c" || return 1
+	cc -O2 -Wall -static -I"$TOP_SRC/include" -o "$W/vgpu-drv-test" \
+		"$LAB_SRC/guest/vgpu-drv-test.c" "$LAB_SRC/guest/vgpu-drv-session.c" || return 1
 	cc -O2 -Wall -o "$W/lab-fd-check" "$LAB_SRC/lab-fd-check.c" || return 1
 	cc -O2 -Wall -o "$W/lab-ioreq-servers" "$LAB_SRC/lab-ioreq-servers.c" \
 		-lxendevicemodel || return 1
@@ -241,6 +263,7 @@ build_payload() {
 		tail -n 20 "$W/guest-module.log"
 		return 1
 	}
+	check_guest_module || return 1
 	build_guest_initramfs || return 1
 	# A hard-linked copy of the cached tree: `make install` and the files
 	# below replace paths rather than write into them, so the cache stays clean.
@@ -317,17 +340,17 @@ main() {
 		run_lab "$bd"
 		sed -n 's/\r$//; s/^.*\(LAB-[A-Z]*:\)/\1/p' "$W/serial.log" |
 			sed -n 's/^LAB-METRIC: /metric: /p; s/^LAB-INFO: /info: /p'
-		grep -ao '^\(PASS\|FAIL\): [a-z0-9-]*.*' "$W/serial.log" | tr -d '\r' >"$W/results"
+		grep -ao '^\(PASS\|FAIL\|SKIP\): [a-z0-9-]*.*' "$W/serial.log" | tr -d '\r' >"$W/results"
 		# a scenario that printed nothing failed (the run stopped early)
 		for s in $SCENARIOS; do
-			grep -q "^\(PASS\|FAIL\): $s\b" "$W/results" ||
+			grep -q "^\(PASS\|FAIL\|SKIP\): $s\b" "$W/results" ||
 				echo "FAIL: $s: no result (the lab run stopped early)" >>"$W/results"
 		done
 		cat "$W/results"
 		local p f
 		p=$(grep -c '^PASS:' "$W/results")
 		f=$(grep -c '^FAIL:' "$W/results")
-		echo "lab: $p passed, $f failed (serial log: $W/serial.log)"
+		echo "lab: $p passed, $f failed, $(grep -c '^SKIP:' "$W/results") skipped (serial log: $W/serial.log)"
 		[ "$f" -eq 0 ] && [ "$p" -gt 0 ]
 		;;
 	show)

@@ -24,6 +24,7 @@ want() {
 	return 1
 }
 pass() { echo "PASS: $1${2:+ ($2)}"; }
+skip() { echo "SKIP: $1: $2"; }
 fail() { echo "FAIL: $1: $2"; }
 metric() { echo "LAB-METRIC: $*"; }
 info() { echo "LAB-INFO: $*"; }
@@ -208,7 +209,7 @@ scenario_driver() {
 	local g=/tmp/vgpu-g-serial.log rc msi intx polled
 	if ! boot_guest vgpu-g 1 driver GUEST-DONE; then
 		show_guest vgpu-g
-		for s in ring-nop ring-copy msi-interrupts intx-fallback driver-concurrent driver-reload; do
+		for s in ring-nop ring-copy msi-interrupts intx-fallback driver-concurrent driver-reload driver-limits; do
 			fail $s "the driver guest did not finish"
 		done
 		return
@@ -254,11 +255,124 @@ scenario_driver() {
 	else
 		fail driver-concurrent "$(grep -a 'CONCURRENT' $g | tr -d '\r')"
 	fi
+	if grep -aq 'LIMITS-RESULT: PASS' $g; then
+		pass driver-limits "$(grep -ao 'LIMITS-RESULT: .*' $g | tr -d '\r'): oversize lengths E2BIG before any narrowing"
+	else
+		fail driver-limits "$(grep -a 'not ok\|LIMITS-RESULT' $g | tr -d '\r' | head -n 4 | tr '\n' ';')"
+	fi
 	if [ "$(grep -ac 'RELOAD-[123]: DRV-RESULT: PASS' $g)" = 3 ] &&
 		grep -aq DRIVER-UNLOADED $g && [ "$rc" = 0 ]; then
 		pass driver-reload "rmmod/insmod 3 times, usable each time; unloaded clean; daemon exit 0"
 	else
 		fail driver-reload "$(grep -a 'RELOAD-\|DRIVER-' $g | tr -d '\r' | tr '\n' ';') daemon exit $rc"
+	fi
+}
+
+# ---- driver-signals: signals while commands run, and an emulator stall ----
+scenario_driver_signals() {
+	local g=/tmp/vgpu-s-serial.log rc
+	if ! boot_guest vgpu-s 1 drvsig SIGNALS-RUNNING; then
+		show_guest vgpu-s
+		fail driver-signals "the guest did not start its commands"
+		return
+	fi
+	# stop the emulator for longer than any driver timeout, mid-traffic
+	sleep 3
+	kill -STOP "$DPID"
+	info "driver-signals: vgpu-ioreq stopped for 13 s"
+	sleep 13
+	kill -CONT "$DPID"
+	wait_log vgpu-s GUEST-DONE 150
+	wait_exit "$DPID" 30
+	wait "$DPID"
+	rc=$?
+	show_guest vgpu-s
+	if grep -aq 'SIGNALS-RESULT: PASS' $g && grep -aq 'SIGNALS: .*longest_round_ms=[0-9]\{5,\}' $g &&
+		! grep -aqi 'bug:\|oops' $g && [ "$rc" = 0 ]; then
+		pass driver-signals "$(grep -ao 'SIGNALS: .*' $g | tr -d '\r'): every result exactly once across a 13 s stall"
+	else
+		fail driver-signals "$(grep -a 'SIGNALS\|bug:\|Oops' $g | tr -d '\r' | tail -n 4 | tr '\n' ';') daemon exit $rc"
+	fi
+}
+
+# ---- driver-restart: the emulator is killed and restarted under a user ----
+scenario_driver_restart() {
+	local g=/tmp/vgpu-t-serial.log why=""
+	if ! boot_guest vgpu-t 1 drvrestart LOOP-RUNNING; then
+		show_guest vgpu-t
+		fail driver-restart "the guest did not start its commands"
+		return
+	fi
+	sleep 3 # commands flow for a while
+	kill -9 "$DPID"
+	wait "$DPID" 2>/dev/null
+	mv /tmp/vgpu-t-vgpu.log /tmp/vgpu-t-vgpu.log.1
+	if ! start_fg vgpu-t "$DOMID"; then
+		fail driver-restart "the restarted vgpu-ioreq never became ready"
+		show_guest vgpu-t
+		xl destroy vgpu-t
+		return
+	fi
+	wait_log vgpu-t GUEST-DONE 150 || why="$why [the guest did not finish]"
+	grep -aq 'LOOP-RESULT: errno=E[A-Z]*' $g || why="$why [the user got no error: $(grep -a 'LOOP-\|RESTART-' $g | tr -d '\r' | tr '\n' ' ')]"
+	tr -d '\r' <$g | sed -n '/=== NEW PROCESS ===/,$p' | grep -q 'DRV-RESULT: PASS' ||
+		why="$why [a new process: $(tr -d '\r' <$g | sed -n '/=== NEW PROCESS ===/,$p' | grep 'not ok\|DRV-RESULT\|NEW-' | head -n 3 | tr '\n' ' ')]"
+	grep -aqi 'bug:\|oops' $g && why="$why [kernel trouble in the guest]"
+	show_guest vgpu-t
+	xl destroy vgpu-t
+	wait_exit "$DPID" 20
+	if [ -z "$why" ]; then
+		pass driver-restart "$(grep -ao 'LOOP-RESULT: .*' $g | tr -d '\r'); a new process then passed"
+	else
+		fail driver-restart "$why"
+	fi
+}
+
+# ---- driver-unbind: sysfs unbind with users, then rebind ----
+scenario_driver_unbind() {
+	local g=/tmp/vgpu-u-serial.log rc why=""
+	if ! boot_guest vgpu-u 1 drvunbind GUEST-DONE; then
+		show_guest vgpu-u
+		fail driver-unbind "the guest did not finish"
+		return
+	fi
+	wait_exit "$DPID" 30
+	wait "$DPID"
+	rc=$?
+	show_guest vgpu-u
+	grep -aq 'UNBIND: returned' $g || why="$why [the unbind did not return]"
+	grep -aq 'LOOP-RESULT: errno=ENODEV' $g || why="$why [the waiting process: $(grep -a 'LOOP-\|UNBIND-LOOP' $g | tr -d '\r' | tr '\n' ' ')]"
+	grep -aq 'HOLD-RESULT: PASS' $g || why="$why [the holder: $(grep -a 'HOLD' $g | tr -d '\r' | tr '\n' ' ')]"
+	grep -aq 'REBOUND: DRV-RESULT: PASS' $g || why="$why [after rebind: $(grep -a 'REBOUND' $g | tr -d '\r')]"
+	grep -aq 'DRIVER-UNLOADED' $g || why="$why [rmmod failed]"
+	grep -aqi 'bug:\|oops\|general protection' $g && why="$why [kernel trouble in the guest]"
+	if [ -z "$why" ] && [ "$rc" = 0 ]; then
+		pass driver-unbind "unbind returned; the waiter got ENODEV, the holder ENODEV with its pages still mapped; rebound and used; unloaded"
+	else
+		fail driver-unbind "$why daemon exit $rc"
+	fi
+}
+
+# ---- driver-session: ABI 1.2 sessions from guest user space ----
+scenario_driver_session() {
+	local g=/tmp/vgpu-v-serial.log rc
+	if ! boot_guest vgpu-v 1 drvsession GUEST-DONE; then
+		show_guest vgpu-v
+		fail driver-session "the guest did not finish"
+		return
+	fi
+	wait_exit "$DPID" 30
+	wait "$DPID"
+	rc=$?
+	show_guest vgpu-v
+	tr -d '\r' <$g | grep -o 'SESSION-STREAM: .*' | sed 's/^SESSION-STREAM: /LAB-METRIC: session_stream /'
+	if grep -aq 'SESSION-RESULT: SKIP' $g && grep -aq 'ISOLATE-RESULT: SKIP' $g; then
+		skip driver-session "$(grep -ao 'SESSION-RESULT: SKIP.*' $g | tr -d '\r' | sed 's/SESSION-RESULT: SKIP //')"
+	elif grep -aq 'SESSION-RESULT: PASS' $g && grep -aq 'ISOLATE-RESULT: PASS' $g &&
+		! grep -aqi 'bug:\|oops' $g && [ "$rc" = 0 ]; then
+		pass driver-session "$(grep -ao 'SESSION-STREAM: .*' $g | tr -d '\r'); two processes apart"
+	else
+		fail driver-session "$(grep -a 'not ok\|-RESULT' $g | tr -d '\r' | head -n 5 | tr '\n' ';') daemon exit $rc"
 	fi
 }
 
@@ -636,7 +750,12 @@ SHUTDOWN_POWEROFF=ok
 [ "$MODE" != check ] || want step1-lspci step1-bar0-registers ring-userspace malicious-guest step1-shutdown &&
 	scenario_step1
 if [ "$MODE" = check ]; then
-	want ring-nop ring-copy msi-interrupts intx-fallback driver-concurrent driver-reload && scenario_driver
+	want ring-nop ring-copy msi-interrupts intx-fallback driver-concurrent driver-reload driver-limits &&
+		scenario_driver
+	want driver-signals && scenario_driver_signals
+	want driver-restart && scenario_driver_restart
+	want driver-unbind && scenario_driver_unbind
+	want driver-session && scenario_driver_session
 	want step1-smp step1-shutdown && scenario_smp
 	want bad-args && scenario_bad_args
 	id vgpu-ioreq >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin vgpu-ioreq
