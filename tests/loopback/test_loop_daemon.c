@@ -337,6 +337,37 @@ static void test_depriv(void **state)
 	loop_conn_close(c);
 }
 
+/* Under systemd: READY=1 once serving, STOPPING=1 on the way out. */
+static void test_sd_notify(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct pollfd p = { .events = POLLIN };
+	char dir[] = "/tmp/vgpu-loopn-XXXXXX", buf[64];
+	ssize_t n;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", dir);
+	p.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(p.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+	start(NULL);
+	unsetenv("NOTIFY_SOCKET");
+	assert_int_equal(poll(&p, 1, 10000), 1);
+	n = recv(p.fd, buf, sizeof(buf) - 1, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "READY=1");
+	assert_int_equal(ld_stop(&d), 0);
+	assert_int_equal(poll(&p, 1, 10000), 1);
+	n = recv(p.fd, buf, sizeof(buf) - 1, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "STOPPING=1");
+	close(p.fd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+}
+
 static void expect_usage(const char *const *argv, int status, const char *msg)
 {
 	char err[4096];
@@ -385,6 +416,7 @@ int main(void)
 		T(test_sigterm_with_vms),
 		T(test_daemonise),
 		T(test_depriv),
+		T(test_sd_notify),
 		T(test_bad_options),
 	};
 
