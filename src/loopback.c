@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -445,11 +446,35 @@ static int prepare_depriv(struct lb *lb)
 	return 0;
 }
 
+/* The listener holds a descriptor per VM: make room for all of them. */
+static int fd_room(struct lb *lb)
+{
+	rlim_t need = (rlim_t)lb->c->max_conns + 32;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	if (rl.rlim_cur < need && rl.rlim_max > rl.rlim_cur) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < need) {
+		log_err(lb->lg,
+			"--max-connections %u needs %llu descriptors; the limit is %llu",
+			lb->c->max_conns, (unsigned long long)need,
+			(unsigned long long)rl.rlim_cur);
+		return -EMFILE;
+	}
+	return 0;
+}
+
 static int setup(struct lb *lb)
 {
 	const struct cli *c = lb->c;
-	int rc;
+	int rc = fd_room(lb);
 
+	if (rc < 0)
+		return rc;
 	lb->kid = calloc(c->max_conns, sizeof(*lb->kid));
 	if (!lb->kid)
 		return -ENOMEM;
