@@ -38,10 +38,15 @@
 
 static struct ldaemon d; /* one daemon per test */
 
+static pid_t detached; /* test_daemonise's daemon, not our child */
+
 static int teardown(void **state)
 {
 	if (d.pid > 0)
 		ld_stop(&d);
+	if (detached > 0)
+		kill(detached, SIGKILL); /* the test failed half-way */
+	detached = 0;
 	return 0;
 }
 
@@ -287,12 +292,14 @@ static void test_daemonise(void **state)
 	assert_non_null(f);
 	assert_int_equal(fscanf(f, "%ld", &pid), 1);
 	fclose(f);
+	detached = (pid_t)pid;
 	assert_int_equal(loop_conn_open(&c, sock, RAM), 0);
 	loop_conn_close(c);
 	p.fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
 	assert_true(p.fd >= 0);
 	assert_int_equal(kill((pid_t)pid, SIGTERM), 0);
 	assert_int_equal(poll(&p, 1, 10000), 1);
+	detached = 0;
 	close(p.fd);
 	assert_int_equal(access(sock, F_OK), -1);
 	assert_int_equal(access(pidf, F_OK), -1);
