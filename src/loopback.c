@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -146,7 +147,8 @@ static int open_socket(struct lb *lb)
 	rc = clear_stale(lb, &sa);
 	if (rc < 0)
 		return rc;
-	lb->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	lb->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			 0);
 	if (lb->lfd < 0)
 		return -errno;
 	old = umask(~(mode_t)lb->c->socket_mode & 0777);
@@ -417,11 +419,12 @@ static int run(struct lb *lb)
 	return 0;
 }
 
-/* The chroot directory's parent, for VMs that drop privileges. */
+/* The chroot directory's parents (the run directory), for VMs that drop
+ * privileges: created as a daemon creates its run directory. */
 static int prepare_depriv(struct lb *lb)
 {
 	char dir[sizeof(lb->dp.chroot_dir)], err[256];
-	char *slash;
+	char *p;
 
 	if (!lb->c->user)
 		return 0;
@@ -430,22 +433,48 @@ static int prepare_depriv(struct lb *lb)
 		return -EINVAL;
 	}
 	snprintf(dir, sizeof(dir), "%s", lb->dp.chroot_dir);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		log_err(lb->lg, "cannot create %s: %s", dir, strerror(errno));
-		return -errno;
+	for (p = strchr(dir + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			log_err(lb->lg, "cannot create %s: %s", dir,
+				strerror(errno));
+			return -errno;
+		}
+		*p = '/';
 	}
 	lb->vm.depriv = &lb->dp;
+	return 0;
+}
+
+/* The listener holds a descriptor per VM: make room for all of them. */
+static int fd_room(struct lb *lb)
+{
+	rlim_t need = (rlim_t)lb->c->max_conns + 32;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	if (rl.rlim_cur < need && rl.rlim_max > rl.rlim_cur) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < need) {
+		log_err(lb->lg,
+			"--max-connections %u needs %llu descriptors; the limit is %llu",
+			lb->c->max_conns, (unsigned long long)need,
+			(unsigned long long)rl.rlim_cur);
+		return -EMFILE;
+	}
 	return 0;
 }
 
 static int setup(struct lb *lb)
 {
 	const struct cli *c = lb->c;
-	int rc;
+	int rc = fd_room(lb);
 
+	if (rc < 0)
+		return rc;
 	lb->kid = calloc(c->max_conns, sizeof(*lb->kid));
 	if (!lb->kid)
 		return -ENOMEM;

@@ -34,6 +34,7 @@
 struct vm {
 	struct logger *lg;
 	int sock;
+	int sigfd;
 	int doorbell;
 	struct loop_host *lh;
 	struct vdev dev;
@@ -199,14 +200,21 @@ static int hello_setup(struct vm *vm, const struct vgpu_loop_msg *m, int *fds,
 static int hello(struct vm *vm, const struct loopback_vm_cfg *cfg)
 {
 	struct vgpu_loop_msg m = { 0 };
-	struct pollfd p = { .fd = vm->sock, .events = POLLIN };
+	struct pollfd p[2] = { { .fd = vm->sock, .events = POLLIN },
+			       { .fd = vm->sigfd, .events = POLLIN } };
 	int fds[MAX_FDS], nfds = 0, rc, i;
 	char why[160] = "";
 	uint8_t buf[sizeof(m) + 8];
 	uint32_t ver;
 	ssize_t n;
 
-	rc = poll(&p, 1, cfg->hello_ms);
+	do
+		rc = poll(p, 2, cfg->hello_ms);
+	while (rc < 0 && errno == EINTR);
+	if (rc > 0 && !p[0].revents) {
+		log_info(vm->lg, "ended by a signal before HELLO");
+		return -EINTR;
+	}
 	if (rc == 0) {
 		m.type = VGPU_LOOP_HELLO;
 		log_info(vm->lg, "no HELLO within %d ms: closing",
@@ -414,7 +422,9 @@ static enum serve_end serve_vm(struct vm *vm, int sigfd)
 int loopback_vm_run(int sock, int sigfd, const struct loopback_vm_cfg *cfg,
 		    struct logger *lg)
 {
-	struct vm vm = { .lg = lg, .sock = sock, .doorbell = -1 };
+	struct vm vm = {
+		.lg = lg, .sock = sock, .sigfd = sigfd, .doorbell = -1
+	};
 	enum serve_end end = SERVE_ERROR;
 	int rc = hello(&vm, cfg);
 

@@ -60,6 +60,7 @@ struct loop_queue {
 	struct loop_waitq w;
 	uint32_t tail, head;
 	uint16_t cid;
+	uint64_t timeout_ns; /* loop_queue_exec()'s wait; 0: none */
 	pthread_mutex_t lock;
 };
 
@@ -122,7 +123,8 @@ int loop_queue_create(struct loop_conn *c, struct loop_queue *q, uint32_t qid,
 /* Disable (Q_ENABLE 0) and free the queue's RAM. */
 void loop_queue_destroy(struct loop_conn *c, struct loop_queue *q);
 /* Submit @e (its cid is set here) on privileged queue @q and wait for its
- * completion: 0 with *status (VGPU_S_*) and *result, or -errno. */
+ * completion: 0 with *status (VGPU_S_*) and *result, or -errno
+ * (-ETIMEDOUT after q->timeout_ns: the queue is then out of step). */
 int loop_queue_exec(struct loop_conn *c, struct loop_queue *q,
 		    struct vgpu_sqe *e, uint32_t *status, uint64_t *result);
 

@@ -239,7 +239,7 @@ int loop_queue_exec(struct loop_conn *c, struct loop_queue *q,
 	    VGPU_DEV_NEED_DOORBELL)
 		rc = loop_doorbell(c);
 	if (rc == 0)
-		rc = loop_wait(c, &q->w, q->head, LOOP_SPIN_NS, 0);
+		rc = loop_wait(c, &q->w, q->head, LOOP_SPIN_NS, q->timeout_ns);
 	if (rc == 0) {
 		cqe = &q->w.cq[q->head & (q->depth - 1)];
 		*status = VGPU_CQE_CODE(cqe->status);

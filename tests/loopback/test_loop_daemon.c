@@ -38,10 +38,15 @@
 
 static struct ldaemon d; /* one daemon per test */
 
+static pid_t detached; /* test_daemonise's daemon, not our child */
+
 static int teardown(void **state)
 {
 	if (d.pid > 0)
 		ld_stop(&d);
+	if (detached > 0)
+		kill(detached, SIGKILL); /* the test failed half-way */
+	detached = 0;
 	return 0;
 }
 
@@ -179,8 +184,8 @@ static void test_vm_crash(void **state)
 	assert_int_equal(loop_conn_open(&a, d.path, RAM), 0);
 	assert_int_equal(ld_children(&d, kids, 4), 1);
 	assert_int_equal(loop_conn_open(&b, d.path, RAM), 0);
-	assert_int_equal(kill(kids[0], SIGSEGV), 0);
-	assert_int_equal(ld_wait_log(&d, "killed by signal 11", 10000), 0);
+	assert_int_equal(kill(kids[0], SIGKILL), 0);
+	assert_int_equal(ld_wait_log(&d, "killed by signal 9", 10000), 0);
 	assert_int_equal(loop_wr32(a, VGPU_REG_SCRATCH, 1), -ENODEV);
 	assert_int_equal(loop_rd32(b, VGPU_REG_MAGIC), VGPU_MAGIC);
 	assert_int_equal(loop_conn_open(&c, d.path, RAM), 0);
@@ -226,15 +231,39 @@ static void test_stuck_vm_killed(void **state)
 	loop_conn_close(c);
 }
 
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (; (hay = strstr(hay, needle)); hay++)
+		n++;
+	return n;
+}
+
 static void test_sigterm_with_vms(void **state)
 {
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct loop_conn *a, *b;
+	int silent;
 
 	start(NULL);
 	assert_int_equal(loop_conn_open(&a, d.path, RAM), 0);
 	assert_int_equal(loop_conn_open(&b, d.path, RAM), 0);
+	/* and one that has not said HELLO yet */
+	memcpy(sa.sun_path, d.path, strlen(d.path));
+	silent = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(silent, (struct sockaddr *)&sa, sizeof(sa)),
+			 0);
+	assert_int_equal(ld_wait_log(&d, "connection from", 10000), 0);
+	assert_int_equal(ld_wait_log(&d, "connection from", 10000), 0);
+	assert_int_equal(ld_wait_log(&d, "connection from", 10000), 0);
 	assert_int_equal(ld_stop(&d), 0);
+	close(silent);
 	assert_non_null(strstr(d.log, "Terminated received"));
+	/* each VM ended by itself on the SIGTERM passed on, none killed */
+	assert_int_equal(count(d.log, "exited with status 0"), 2);
+	assert_int_equal(count(d.log, "exited with status 1"), 1);
+	assert_null(strstr(d.log, "killed by signal"));
 	assert_int_equal(access(d.path, F_OK), -1);
 	assert_int_equal(loop_wr32(a, VGPU_REG_SCRATCH, 1), -ENODEV);
 	assert_int_equal(loop_wr32(b, VGPU_REG_SCRATCH, 1), -ENODEV);
@@ -263,12 +292,14 @@ static void test_daemonise(void **state)
 	assert_non_null(f);
 	assert_int_equal(fscanf(f, "%ld", &pid), 1);
 	fclose(f);
+	detached = (pid_t)pid;
 	assert_int_equal(loop_conn_open(&c, sock, RAM), 0);
 	loop_conn_close(c);
 	p.fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
 	assert_true(p.fd >= 0);
 	assert_int_equal(kill((pid_t)pid, SIGTERM), 0);
 	assert_int_equal(poll(&p, 1, 10000), 1);
+	detached = 0;
 	close(p.fd);
 	assert_int_equal(access(sock, F_OK), -1);
 	assert_int_equal(access(pidf, F_OK), -1);
@@ -307,9 +338,41 @@ static void test_depriv(void **state)
 	assert_true(seen);
 	assert_int_equal(ld_wait_log(&d, "privileges dropped", 10000), 0);
 	assert_int_equal(loop_queue_create(c, &q, 1, 8, &qerr), 0);
+	q.timeout_ns = 10000000000ull;
 	assert_int_equal(loop_queue_exec(c, &q, &e, &st, &r), 0);
 	assert_int_equal(st, VGPU_S_OK);
 	loop_conn_close(c);
+}
+
+/* Under systemd: READY=1 once serving, STOPPING=1 on the way out. */
+static void test_sd_notify(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct pollfd p = { .events = POLLIN };
+	char dir[] = "/tmp/vgpu-loopn-XXXXXX", buf[64];
+	ssize_t n;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", dir);
+	p.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(p.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+	start(NULL);
+	unsetenv("NOTIFY_SOCKET");
+	assert_int_equal(poll(&p, 1, 10000), 1);
+	n = recv(p.fd, buf, sizeof(buf) - 1, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "READY=1");
+	assert_int_equal(ld_stop(&d), 0);
+	assert_int_equal(poll(&p, 1, 10000), 1);
+	n = recv(p.fd, buf, sizeof(buf) - 1, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "STOPPING=1");
+	close(p.fd);
+	unlink(sa.sun_path);
+	rmdir(dir);
 }
 
 static void expect_usage(const char *const *argv, int status, const char *msg)
@@ -360,6 +423,7 @@ int main(void)
 		T(test_sigterm_with_vms),
 		T(test_daemonise),
 		T(test_depriv),
+		T(test_sd_notify),
 		T(test_bad_options),
 	};
 

@@ -95,8 +95,21 @@ static uint32_t exec(struct fx *f, struct vgpu_sqe *e, uint64_t *result)
 {
 	uint32_t status = ~0u;
 	uint64_t r;
+	int rc;
 
-	assert_int_equal(loop_queue_exec(f->c, &f->q, e, &status, &r), 0);
+	f->q.timeout_ns = 10000000000ull; /* fail, do not hang */
+	rc = loop_queue_exec(f->c, &f->q, e, &status, &r);
+	if (rc) {
+		struct vgpu_qhdr *h = f->q.w.hdr;
+
+		printf("# opcode 0x%x: %s; head %u, tail %u, device head %u, queue status %u, flags %u/%u, posted %d\n",
+		       e->opcode, strerror(-rc), f->q.head, f->q.tail,
+		       h->sq_head.v, h->status.v, h->dev_flags.v,
+		       h->drv_flags.v,
+		       loop_cqe_posted(f->q.w.cq, f->q.depth, f->q.head));
+		ld_dump(&f->d);
+	}
+	assert_int_equal(rc, 0);
 	if (result)
 		*result = r;
 	return status;
