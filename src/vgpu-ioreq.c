@@ -216,34 +216,38 @@ static uint32_t resumable_server(const struct daemon *dm)
 	return st->ioservid;
 }
 
-static int start(struct daemon *dm)
+static void set_log_prefix(struct daemon *dm)
+{
+	uint32_t s = dm->cli.sbdf;
+
+	log_set_prefix(&dm->log, "d%u %02x:%02x.%u: ", dm->cli.domid,
+		       (s >> 8) & 0xff, (s >> 3) & 0x1f, s & 7);
+}
+
+static int take_pidfile(struct daemon *dm)
+{
+	const char *path = dm->cli.pidfile;
+
+	if (!path)
+		return 0;
+	dm->pidfile_fd = daemon_pidfile(path);
+	if (dm->pidfile_fd < 0) {
+		log_err(&dm->log, "pid file %s: %s", path,
+			dm->pidfile_fd == -EWOULDBLOCK ?
+				"locked by another running vgpu-ioreq" :
+				strerror(-dm->pidfile_fd));
+		return dm->pidfile_fd;
+	}
+	return 0;
+}
+
+/* Open the hypervisor side, create the device, claim the function. */
+static int setup_xen(struct daemon *dm, const struct vdev_ops *ops)
 {
 	struct cli *c = &dm->cli;
-	const struct vdev_ops *ops = vdev_find(c->device);
 	struct timespec t0;
-	char line[160];
-	uint32_t s = c->sbdf;
-	double total;
 	int rc;
 
-	log_set_prefix(&dm->log, "d%u %02x:%02x.%u: ", c->domid,
-		       (s >> 8) & 0xff, (s >> 3) & 0x1f, s & 7);
-	if (c->pidfile) {
-		dm->pidfile_fd = daemon_pidfile(c->pidfile);
-		if (dm->pidfile_fd < 0) {
-			log_err(&dm->log, "pid file %s: %s", c->pidfile,
-				dm->pidfile_fd == -EWOULDBLOCK ?
-					"locked by another running vgpu-ioreq" :
-					strerror(-dm->pidfile_fd));
-			return dm->pidfile_fd;
-		}
-	}
-	rc = check_slot(dm);
-	if (rc < 0)
-		return rc;
-	rc = map_state(dm, ops);
-	if (rc < 0)
-		return rc;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = xen_host_open(&dm->xen, c->domid, resumable_server(dm), &dm->log);
 	dm->ms_xen += ms_since(&t0);
@@ -258,17 +262,26 @@ static int start(struct daemon *dm)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = xen_host_attach(dm->xen, &dm->dev, &dm->stats);
 	dm->ms_xen += ms_since(&t0);
-	if (rc < 0)
-		return rc;
-	/* Nothing from the guest has been read yet: drop privileges now. */
-	if (c->user) {
-		rc = xen_host_restrict(dm->xen);
-		if (rc == 0)
-			rc = depriv_drop(&dm->depriv, &dm->log);
-		if (rc < 0)
-			return rc;
-	}
-	xen_host_scan(dm->xen);
+	return rc;
+}
+
+static int drop_privileges(struct daemon *dm)
+{
+	int rc = xen_host_restrict(dm->xen);
+
+	if (rc == 0)
+		rc = depriv_drop(&dm->depriv, &dm->log);
+	return rc;
+}
+
+/* The ready line (stdout, or the waiting parent), --ready-fd, systemd. */
+static void announce_ready(struct daemon *dm, const struct vdev_ops *ops)
+{
+	struct cli *c = &dm->cli;
+	uint32_t s = c->sbdf;
+	char line[160];
+	double total;
+
 	snprintf(
 		line, sizeof(line),
 		"vgpu-ioreq: ready domid=%u sbdf=%04x:%02x:%02x.%u ioservid=%u id=%04x:%04x vcpus=%u pid=%ld\n",
@@ -284,17 +297,43 @@ static int start(struct daemon *dm)
 		total - dm->ms_xen - dm->ms_qmp);
 	daemon_ready(line, dm->handoff_fd, c->ready_fd);
 	dm->handoff_fd = -1;
-	if (!c->foreground) {
-		/* Setup errors went to the caller's terminal; from now on
-		 * the daemon logs to syslog unless told otherwise. */
-		daemon_detach(c->log_sink_set &&
-			      c->log_sink == LOG_SINK_STDERR);
-		if (!c->log_sink_set) {
-			log_init(&dm->log, LOG_SINK_SYSLOG, c->log_level);
-			log_set_prefix(&dm->log, "d%u %02x:%02x.%u: ", c->domid,
-				       (s >> 8) & 0xff, (s >> 3) & 0x1f, s & 7);
-		}
+}
+
+/* Setup errors went to the caller's terminal; from now on the daemon
+ * logs to syslog unless told otherwise. */
+static void go_background(struct daemon *dm)
+{
+	struct cli *c = &dm->cli;
+
+	daemon_detach(c->log_sink_set && c->log_sink == LOG_SINK_STDERR);
+	if (!c->log_sink_set) {
+		log_init(&dm->log, LOG_SINK_SYSLOG, c->log_level);
+		set_log_prefix(dm);
 	}
+}
+
+static int start(struct daemon *dm)
+{
+	const struct vdev_ops *ops = vdev_find(dm->cli.device);
+	int rc;
+
+	set_log_prefix(dm);
+	rc = take_pidfile(dm);
+	if (rc == 0)
+		rc = check_slot(dm);
+	if (rc == 0)
+		rc = map_state(dm, ops);
+	if (rc == 0)
+		rc = setup_xen(dm, ops);
+	/* Nothing from the guest has been read yet: drop privileges now. */
+	if (rc == 0 && dm->cli.user)
+		rc = drop_privileges(dm);
+	if (rc < 0)
+		return rc;
+	xen_host_scan(dm->xen);
+	announce_ready(dm, ops);
+	if (!dm->cli.foreground)
+		go_background(dm);
 	return 0;
 }
 
@@ -329,59 +368,80 @@ static void stop(struct daemon *dm)
 	}
 }
 
+/* The command line: -1 to go on, or the exit status. */
+static int parse_args(struct daemon *dm, int argc, char **argv)
+{
+	char err[256];
+
+	if (cli_parse(&dm->cli, argc, argv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vgpu-ioreq: %s\nTry 'vgpu-ioreq --help'.\n",
+			err);
+		return CLI_EXIT_USAGE;
+	}
+	if (dm->cli.help) {
+		fputs(cli_usage, stdout);
+		return CLI_EXIT_OK;
+	}
+	if (dm->cli.version) {
+		printf("vgpu-ioreq %s\n", PACKAGE_VERSION);
+		return CLI_EXIT_OK;
+	}
+	return -1;
+}
+
+/* Logging, signals, the user to become, the domain, the fork into the
+ * background. 0 or -1 (reported). */
+static int prepare(struct daemon *dm)
+{
+	struct cli *c = &dm->cli;
+	struct timespec t0;
+	char err[256];
+	int rc;
+
+	log_init(&dm->log, c->log_sink_set ? c->log_sink : LOG_SINK_STDERR,
+		 c->log_level);
+	/* Signals are blocked before any thread (libxenstore's) exists. */
+	dm->sigfd = daemon_signalfd(false);
+	if (dm->sigfd < 0) {
+		log_err(&dm->log, "signalfd: %s", strerror(-dm->sigfd));
+		return -1;
+	}
+	if (c->user &&
+	    depriv_lookup(c->user, &dm->depriv, err, sizeof(err)) < 0) {
+		log_err(&dm->log, "%s", err);
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = check_domain(dm);
+	dm->ms_xen += ms_since(&t0);
+	if (rc < 0)
+		return -1;
+	if (!c->foreground) {
+		dm->handoff_fd = daemon_fork();
+		if (dm->handoff_fd < 0) {
+			log_err(&dm->log, "cannot daemonise: %s",
+				strerror(-dm->handoff_fd));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon dm = {
 		.sigfd = -1, .handoff_fd = -1, .pidfile_fd = -1, .slot_fd = -1
 	};
 	enum serve_end end;
-	struct timespec t0;
-	char err[256];
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &dm.t_start);
-	if (cli_parse(&dm.cli, argc, argv, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vgpu-ioreq: %s\nTry 'vgpu-ioreq --help'.\n",
-			err);
-		return CLI_EXIT_USAGE;
-	}
-	if (dm.cli.help) {
-		fputs(cli_usage, stdout);
-		return CLI_EXIT_OK;
-	}
-	if (dm.cli.version) {
-		printf("vgpu-ioreq %s\n", PACKAGE_VERSION);
-		return CLI_EXIT_OK;
-	}
-	log_init(&dm.log,
-		 dm.cli.log_sink_set ? dm.cli.log_sink : LOG_SINK_STDERR,
-		 dm.cli.log_level);
-	/* Signals are blocked before any thread (libxenstore's) exists. */
-	dm.sigfd = daemon_signalfd(false);
-	if (dm.sigfd < 0) {
-		log_err(&dm.log, "signalfd: %s", strerror(-dm.sigfd));
+	rc = parse_args(&dm, argc, argv);
+	if (rc >= 0)
+		return rc;
+	if (prepare(&dm) < 0)
 		return CLI_EXIT_FAIL;
-	}
-	if (dm.cli.user &&
-	    depriv_lookup(dm.cli.user, &dm.depriv, err, sizeof(err)) < 0) {
-		log_err(&dm.log, "%s", err);
-		return CLI_EXIT_FAIL;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = check_domain(&dm);
-	dm.ms_xen += ms_since(&t0);
-	if (rc < 0)
-		return CLI_EXIT_FAIL;
-	if (!dm.cli.foreground) {
-		dm.handoff_fd = daemon_fork();
-		if (dm.handoff_fd < 0) {
-			log_err(&dm.log, "cannot daemonise: %s",
-				strerror(-dm.handoff_fd));
-			return CLI_EXIT_FAIL;
-		}
-	}
-	rc = start(&dm);
-	if (rc < 0) {
+	if (start(&dm) < 0) {
 		stop(&dm);
 		return CLI_EXIT_FAIL;
 	}
