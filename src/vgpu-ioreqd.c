@@ -523,7 +523,70 @@ static const char usage[] =
 	"      --log-level LEVEL    err, warning, info (default) or debug\n"
 	"  -h, --help, -V, --version\n";
 
-int main(int argc, char **argv)
+struct opts {
+	const char *pidfile;
+	bool foreground;
+	bool log_set;
+	enum log_sink sink;
+	int level;
+};
+
+/* One option: -1 to go on, or the exit status. */
+static int parse_opt(struct sup *s, struct opts *o, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'F':
+		o->foreground = true;
+		return -1;
+	case 'p':
+		o->pidfile = optarg;
+		return -1;
+	case 'w':
+		s->worker_path = optarg;
+		return -1;
+	case 'a':
+		if (s->nr_worker_args == MAX_WORKER_ARGS) {
+			fprintf(stderr, "vgpu-ioreqd: too many --worker-arg\n");
+			return CLI_EXIT_USAGE;
+		}
+		s->worker_args[s->nr_worker_args++] = optarg;
+		return -1;
+	case 'l':
+		o->log_set = true;
+		if (strcmp(optarg, "syslog") == 0) {
+			o->sink = LOG_SINK_SYSLOG;
+		} else if (strcmp(optarg, "stderr") != 0) {
+			fprintf(stderr,
+				"vgpu-ioreqd: invalid --log '%s': expected stderr or syslog\n",
+				optarg);
+			return CLI_EXIT_USAGE;
+		}
+		return -1;
+	case 'L':
+		o->level = log_parse_level(optarg);
+		if (o->level < LOG_ERR) {
+			fprintf(stderr,
+				"vgpu-ioreqd: invalid --log-level '%s'\n",
+				optarg);
+			return CLI_EXIT_USAGE;
+		}
+		return -1;
+	case 'h':
+		fputs(usage, stdout);
+		return CLI_EXIT_OK;
+	case 'V':
+		printf("vgpu-ioreqd %s\n", PACKAGE_VERSION);
+		return CLI_EXIT_OK;
+	default:
+		fprintf(stderr,
+			"vgpu-ioreqd: unknown option '%s'\nTry 'vgpu-ioreqd --help'.\n",
+			arg);
+		return CLI_EXIT_USAGE;
+	}
+}
+
+/* The command line: -1 to go on, or the exit status. */
+static int parse_args(struct sup *s, struct opts *o, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'F' },
@@ -536,140 +599,121 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct sup s;
-	const char *pidfile = NULL;
-	bool foreground = false, log_set = false;
-	enum log_sink sink = LOG_SINK_STDERR;
-	int level = LOG_INFO, opt, handoff = -1, rc;
+	int opt, rc;
 
-	s.worker_path = SBINDIR "/vgpu-ioreq";
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "Fp:hV", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'F':
-			foreground = true;
-			break;
-		case 'p':
-			pidfile = optarg;
-			break;
-		case 'w':
-			s.worker_path = optarg;
-			break;
-		case 'a':
-			if (s.nr_worker_args == MAX_WORKER_ARGS) {
-				fprintf(stderr,
-					"vgpu-ioreqd: too many --worker-arg\n");
-				return CLI_EXIT_USAGE;
-			}
-			s.worker_args[s.nr_worker_args++] = optarg;
-			break;
-		case 'l':
-			log_set = true;
-			if (strcmp(optarg, "syslog") == 0) {
-				sink = LOG_SINK_SYSLOG;
-			} else if (strcmp(optarg, "stderr") != 0) {
-				fprintf(stderr,
-					"vgpu-ioreqd: invalid --log '%s': expected stderr or syslog\n",
-					optarg);
-				return CLI_EXIT_USAGE;
-			}
-			break;
-		case 'L':
-			level = log_parse_level(optarg);
-			if (level < LOG_ERR) {
-				fprintf(stderr,
-					"vgpu-ioreqd: invalid --log-level '%s'\n",
-					optarg);
-				return CLI_EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return CLI_EXIT_OK;
-		case 'V':
-			printf("vgpu-ioreqd %s\n", PACKAGE_VERSION);
-			return CLI_EXIT_OK;
-		default:
-			fprintf(stderr,
-				"vgpu-ioreqd: unknown option '%s'\nTry 'vgpu-ioreqd --help'.\n",
-				argv[optind - 1]);
-			return CLI_EXIT_USAGE;
-		}
+		rc = parse_opt(s, o, opt, argv[optind - 1]);
+		if (rc >= 0)
+			return rc;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "vgpu-ioreqd: unexpected argument '%s'\n",
 			argv[optind]);
 		return CLI_EXIT_USAGE;
 	}
-	log_init(&s.log, sink, level);
-	s.sigfd = daemon_signalfd(true); /* workers' exits too */
-	if (s.sigfd < 0) {
-		log_err(&s.log, "signalfd: %s", strerror(-s.sigfd));
-		return CLI_EXIT_FAIL;
+	return -1;
+}
+
+/* Signals, the fork, the pid file, XenStore and its watches: 0 or -1. */
+static int setup(struct sup *s, const struct opts *o, int *handoff)
+{
+	int rc;
+
+	log_init(&s->log, o->sink, o->level);
+	s->sigfd = daemon_signalfd(true); /* workers' exits too */
+	if (s->sigfd < 0) {
+		log_err(&s->log, "signalfd: %s", strerror(-s->sigfd));
+		return -1;
 	}
-	if (!foreground) {
-		handoff = daemon_fork();
-		if (handoff < 0)
-			return CLI_EXIT_FAIL;
+	if (!o->foreground) {
+		*handoff = daemon_fork();
+		if (*handoff < 0)
+			return -1;
 	}
-	if (pidfile && (rc = daemon_pidfile(pidfile)) < 0) {
-		log_err(&s.log, "pid file %s: %s", pidfile,
+	if (o->pidfile && (rc = daemon_pidfile(o->pidfile)) < 0) {
+		log_err(&s->log, "pid file %s: %s", o->pidfile,
 			rc == -EWOULDBLOCK ? "locked by a running vgpu-ioreqd" :
 					     strerror(-rc));
-		return CLI_EXIT_FAIL;
+		return -1;
 	}
-	rc = xsg_open(&s.xs);
+	rc = xsg_open(&s->xs);
 	if (rc < 0) {
-		log_err(&s.log, "cannot connect to xenstore: %s",
+		log_err(&s->log, "cannot connect to xenstore: %s",
 			strerror(-rc));
-		return CLI_EXIT_FAIL;
+		return -1;
 	}
-	s.ep = epoll_create1(EPOLL_CLOEXEC);
-	if (xsg_mkdir_dom0_only(s.xs, ROOT) < 0 ||
-	    xsg_watch(s.xs, ROOT, "request") < 0 ||
-	    xsg_watch(s.xs, "@releaseDomain", "release") < 0 || s.ep < 0 ||
-	    add_fd(&s, s.sigfd, EV_SIGNAL) < 0 ||
-	    add_fd(&s, xsg_fd(s.xs), EV_XENSTORE) < 0) {
-		log_err(&s.log, "cannot set up %s and its watches: %s", ROOT,
+	s->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (xsg_mkdir_dom0_only(s->xs, ROOT) < 0 ||
+	    xsg_watch(s->xs, ROOT, "request") < 0 ||
+	    xsg_watch(s->xs, "@releaseDomain", "release") < 0 || s->ep < 0 ||
+	    add_fd(s, s->sigfd, EV_SIGNAL) < 0 ||
+	    add_fd(s, xsg_fd(s->xs), EV_XENSTORE) < 0) {
+		log_err(&s->log, "cannot set up %s and its watches: %s", ROOT,
 			strerror(errno));
-		return CLI_EXIT_FAIL;
+		return -1;
 	}
-	scan_requests(&s);
-	daemon_ready("vgpu-ioreqd: ready, watching " ROOT "\n", handoff, -1);
-	if (!foreground)
-		daemon_detach(log_set && sink == LOG_SINK_STDERR);
+	return 0;
+}
+
+/* Read the signalfd: false once told to stop. */
+static bool on_signals(struct sup *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			reap(s);
+		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			return false;
+	}
+	return true;
+}
+
+/* Serve until SIGTERM or SIGINT (or epoll fails). */
+static void run(struct sup *s)
+{
 	for (;;) {
 		struct epoll_event evs[8];
-		int n = epoll_wait(s.ep, evs, 8, -1), i;
+		int n = epoll_wait(s->ep, evs, 8, -1), i;
 
 		if (n < 0 && errno != EINTR)
-			break;
+			return;
 		for (i = 0; i < n; i++) {
 			int tag = (int)(int64_t)evs[i].data.u64;
-			struct signalfd_siginfo si;
 
-			if (tag == EV_XENSTORE) {
-				on_xenstore(&s);
-			} else if (tag == EV_SIGNAL) {
-				while (read(s.sigfd, &si, sizeof(si)) ==
-				       (ssize_t)sizeof(si)) {
-					if (si.ssi_signo == SIGCHLD)
-						reap(&s);
-					else if (si.ssi_signo == SIGTERM ||
-						 si.ssi_signo == SIGINT)
-						goto out;
-				}
-			} else if (tag >= 0 && s.w[tag / 2].used) {
-				drain(&s, &s.w[tag / 2], tag & 1);
-			}
+			if (tag == EV_XENSTORE)
+				on_xenstore(s);
+			else if (tag == EV_SIGNAL && !on_signals(s))
+				return;
+			else if (tag >= 0 && s->w[tag / 2].used)
+				drain(s, &s->w[tag / 2], tag & 1);
 		}
 	}
-out:
+}
+
+int main(int argc, char **argv)
+{
+	static struct sup s;
+	struct opts o = { .sink = LOG_SINK_STDERR, .level = LOG_INFO };
+	int handoff = -1, rc;
+
+	s.worker_path = SBINDIR "/vgpu-ioreq";
+	rc = parse_args(&s, &o, argc, argv);
+	if (rc >= 0)
+		return rc;
+	if (setup(&s, &o, &handoff) < 0)
+		return CLI_EXIT_FAIL;
+	scan_requests(&s);
+	daemon_ready("vgpu-ioreqd: ready, watching " ROOT "\n", handoff, -1);
+	if (!o.foreground)
+		daemon_detach(o.log_set && o.sink == LOG_SINK_STDERR);
+	run(&s);
 	log_info(&s.log, "stopping every worker");
 	daemon_stopping();
 	stop_all(&s);
 	xsg_close(s.xs);
-	if (pidfile)
-		unlink(pidfile);
+	if (o.pidfile)
+		unlink(o.pidfile);
 	return CLI_EXIT_OK;
 }
