@@ -222,8 +222,8 @@ static void send_msi(struct vdev *d)
 			 -ENOSYS;
 
 	if (rc < 0)
-		log_warn(d->log, "cannot send msi 0x%llx/0x%x: %s",
-			 (unsigned long long)addr, data, strerror(-rc));
+		log_guest(d->log, "guest: cannot send msi 0x%llx/0x%x: %s",
+			  (unsigned long long)addr, data, strerror(-rc));
 	else
 		stub(d)->msis_sent++;
 }
@@ -449,7 +449,8 @@ static void vgpu_stub_reg_write(struct vdev *d, uint32_t off, uint32_t val,
 		v = merge(s->status, val, bytes);
 		if (v == 0) {
 			vgpu_stub_reset(d);
-			log_info(d->log, "device reset by the guest");
+			log_guest_msg(d->log, LOG_INFO,
+				      "device reset by the guest");
 		} else {
 			s->status = v & VGPU_STATUS_DRIVER_MASK;
 		}

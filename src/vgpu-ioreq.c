@@ -448,6 +448,7 @@ int main(int argc, char **argv)
 	end = serve_run(dm.xen, &dm.dev, dm.sigfd, SERVE_LIVENESS_MS, &dm.stats,
 			&dm.log);
 	stop(&dm);
+	log_guest_flush(&dm.log);
 	log_info(&dm.log, "exiting");
 	return end == SERVE_ERROR ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

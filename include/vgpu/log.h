@@ -33,9 +33,21 @@ void log_msg(struct logger *lg, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void log_vmsg(struct logger *lg, int prio, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
-/* Like log_msg(LOG_WARNING), at most LOG_GUEST_BURST per window. */
+/*
+ * Everything a guest can trigger is logged through these, or not at all.
+ * Like log_msg(@prio), with one budget for all of them: at most
+ * LOG_GUEST_BURST messages per LOG_GUEST_WINDOW_NS, then one line saying
+ * how many were suppressed (when the next guest message comes after the
+ * window, or at log_guest_flush()). Messages above the logger's level are
+ * neither printed nor counted.
+ */
+void log_guest_msg(struct logger *lg, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* log_guest_msg(LOG_WARNING) */
 void log_guest(struct logger *lg, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The summary of suppressed guest messages, now (e.g. at exit). */
+void log_guest_flush(struct logger *lg);
 /* Parse "err", "warning", "info", "debug" (or a syslog number). */
 int log_parse_level(const char *s);
 
