@@ -267,10 +267,11 @@ static int setup_xen(struct daemon *dm, const struct vdev_ops *ops)
 
 static int drop_privileges(struct daemon *dm)
 {
+	static const struct depriv_rules *const rules[] = { &depriv_xen, NULL };
 	int rc = xen_host_restrict(dm->xen);
 
 	if (rc == 0)
-		rc = depriv_drop(&dm->depriv, &dm->log);
+		rc = depriv_drop(&dm->depriv, &dm->log, rules);
 	return rc;
 }
 
