@@ -23,7 +23,21 @@ void log_init(struct logger *lg, enum log_sink sink, int level)
 	lg->sink = sink;
 	lg->level = level;
 	if (sink == LOG_SINK_SYSLOG)
-		openlog("vgpu-ioreq", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		log_to_syslog(lg);
+}
+
+void log_to_syslog(struct logger *lg)
+{
+	tzset();
+	openlog("vgpu-ioreq", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	lg->sink = LOG_SINK_SYSLOG;
+}
+
+void log_set_tee(struct logger *lg, void (*tee)(void *arg, const char *line),
+		 void *arg)
+{
+	lg->tee = tee;
+	lg->tee_arg = arg;
 }
 
 void log_set_prefix(struct logger *lg, const char *fmt, ...)
@@ -56,6 +70,13 @@ void log_vmsg(struct logger *lg, int prio, const char *fmt, va_list ap)
 	if (prio > lg->level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (lg->tee && prio <= LOG_ERR) {
+		char line[600];
+
+		snprintf(line, sizeof(line), "vgpu-ioreq: %s: %s%s\n",
+			 level_names[prio & 7], lg->prefix, msg);
+		lg->tee(lg->tee_arg, line);
+	}
 	if (lg->sink == LOG_SINK_SYSLOG) {
 		syslog(prio, "%s%s", lg->prefix, msg);
 		return;

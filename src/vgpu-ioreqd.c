@@ -25,6 +25,7 @@
 #include <vgpu/cli.h>
 #include <vgpu/daemon.h>
 #include <vgpu/log.h>
+#include <vgpu/pidlock.h>
 #include <vgpu/xs.h>
 
 #define ROOT "/local/domain/0/vgpu-ioreq"
@@ -57,6 +58,8 @@ struct sup {
 	struct xsg *xs;
 	int ep;
 	int sigfd;
+	int notify_fd; /* systemd's, or -1 */
+	struct pidlock pidfile;
 	const char *worker_path;
 	const char *worker_args[MAX_WORKER_ARGS];
 	unsigned int nr_worker_args;
@@ -618,9 +621,11 @@ static int parse_args(struct sup *s, struct opts *o, int argc, char **argv)
 /* Signals, the fork, the pid file, XenStore and its watches: 0 or -1. */
 static int setup(struct sup *s, const struct opts *o, int *handoff)
 {
+	long holder;
 	int rc;
 
 	log_init(&s->log, o->sink, o->level);
+	s->notify_fd = daemon_notify_open();
 	s->sigfd = daemon_signalfd(true); /* workers' exits too */
 	if (s->sigfd < 0) {
 		log_err(&s->log, "signalfd: %s", strerror(-s->sigfd));
@@ -631,10 +636,15 @@ static int setup(struct sup *s, const struct opts *o, int *handoff)
 		if (*handoff < 0)
 			return -1;
 	}
-	if (o->pidfile && (rc = daemon_pidfile(o->pidfile)) < 0) {
-		log_err(&s->log, "pid file %s: %s", o->pidfile,
-			rc == -EWOULDBLOCK ? "locked by a running vgpu-ioreqd" :
-					     strerror(-rc));
+	if (o->pidfile &&
+	    (rc = pidlock_take(&s->pidfile, o->pidfile, &holder)) < 0) {
+		if (rc == -EBUSY)
+			log_err(&s->log,
+				"pid file %s: locked by a running vgpu-ioreqd (pid %ld)",
+				o->pidfile, holder);
+		else
+			log_err(&s->log, "pid file %s: %s", o->pidfile,
+				strerror(-rc));
 		return -1;
 	}
 	rc = xsg_open(&s->xs);
@@ -699,21 +709,22 @@ int main(int argc, char **argv)
 	int handoff = -1, rc;
 
 	s.worker_path = SBINDIR "/vgpu-ioreq";
+	pidlock_init(&s.pidfile);
 	rc = parse_args(&s, &o, argc, argv);
 	if (rc >= 0)
 		return rc;
 	if (setup(&s, &o, &handoff) < 0)
 		return CLI_EXIT_FAIL;
 	scan_requests(&s);
-	daemon_ready("vgpu-ioreqd: ready, watching " ROOT "\n", handoff, -1);
+	daemon_ready("vgpu-ioreqd: ready, watching " ROOT "\n", handoff, -1,
+		     s.notify_fd);
 	if (!o.foreground)
 		daemon_detach(o.log_set && o.sink == LOG_SINK_STDERR);
 	run(&s);
 	log_info(&s.log, "stopping every worker");
-	daemon_stopping();
+	daemon_stopping(s.notify_fd);
 	stop_all(&s);
 	xsg_close(s.xs);
-	if (o.pidfile)
-		unlink(o.pidfile);
+	pidlock_release(&s.pidfile);
 	return CLI_EXIT_OK;
 }

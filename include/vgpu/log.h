@@ -24,9 +24,20 @@ struct logger {
 	uint64_t guest_window_start;
 	unsigned int guest_in_window;
 	uint64_t guest_suppressed;
+	/* errors are also handed to tee(), if set, as formatted lines */
+	void (*tee)(void *arg, const char *line);
+	void *tee_arg;
 };
 
 void log_init(struct logger *lg, enum log_sink sink, int level);
+/* Log to syslog from now on, level and prefix kept. The connection to
+ * /dev/log is made here (LOG_NDELAY), and the time zone loaded: both are
+ * out of reach after a chroot. */
+void log_to_syslog(struct logger *lg);
+/* Hand every LOG_ERR (and worse) line to @tee too ("vgpu-ioreq: err:
+ * ..."), e.g. for a caller waiting on a daemon; NULL stops it. */
+void log_set_tee(struct logger *lg, void (*tee)(void *arg, const char *line),
+		 void *arg);
 void log_set_prefix(struct logger *lg, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void log_msg(struct logger *lg, int prio, const char *fmt, ...)
