@@ -303,6 +303,20 @@ static void vgpu_stub_reset(struct vdev *d)
 	s->be = backend_cpu_create(DEVMEM_QUOTA);
 }
 
+/*
+ * A queue's live flag as a previous process left it: only 0 or 1 is a
+ * bool (reading anything else as one is undefined), anything else is a
+ * corrupt state and the queue is dropped. From here on it is a bool.
+ */
+static bool state_live(struct ring_queue *q)
+{
+	unsigned char b;
+
+	memcpy(&b, &q->live, sizeof(b));
+	q->live = false;
+	return b == 1;
+}
+
 static void vgpu_stub_start(struct vdev *d, bool resumed)
 {
 	struct vgpu_stub *s = stub(d);
@@ -318,7 +332,8 @@ static void vgpu_stub_start(struct vdev *d, bool resumed)
 		q->hdr = NULL; /* a previous process's mappings */
 		q->sq = NULL;
 		q->cq = NULL;
-		if (resumed && q->live) {
+		if (state_live(q) && resumed) {
+			q->live = true;
 			if (ring_remap(q, &c) == 0)
 				ring_set_fatal(q, VGPU_QERR_RESTART);
 			else
