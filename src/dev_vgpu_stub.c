@@ -222,8 +222,8 @@ static void send_msi(struct vdev *d)
 			 -ENOSYS;
 
 	if (rc < 0)
-		log_warn(d->log, "cannot send msi 0x%llx/0x%x: %s",
-			 (unsigned long long)addr, data, strerror(-rc));
+		log_guest(d->log, "guest: cannot send msi 0x%llx/0x%x: %s",
+			  (unsigned long long)addr, data, strerror(-rc));
 	else
 		stub(d)->msis_sent++;
 }
@@ -303,6 +303,20 @@ static void vgpu_stub_reset(struct vdev *d)
 	s->be = backend_cpu_create(DEVMEM_QUOTA);
 }
 
+/*
+ * A queue's live flag as a previous process left it: only 0 or 1 is a
+ * bool (reading anything else as one is undefined), anything else is a
+ * corrupt state and the queue is dropped. From here on it is a bool.
+ */
+static bool state_live(struct ring_queue *q)
+{
+	unsigned char b;
+
+	memcpy(&b, &q->live, sizeof(b));
+	q->live = false;
+	return b == 1;
+}
+
 static void vgpu_stub_start(struct vdev *d, bool resumed)
 {
 	struct vgpu_stub *s = stub(d);
@@ -318,7 +332,8 @@ static void vgpu_stub_start(struct vdev *d, bool resumed)
 		q->hdr = NULL; /* a previous process's mappings */
 		q->sq = NULL;
 		q->cq = NULL;
-		if (resumed && q->live) {
+		if (state_live(q) && resumed) {
+			q->live = true;
 			if (ring_remap(q, &c) == 0)
 				ring_set_fatal(q, VGPU_QERR_RESTART);
 			else
@@ -449,7 +464,8 @@ static void vgpu_stub_reg_write(struct vdev *d, uint32_t off, uint32_t val,
 		v = merge(s->status, val, bytes);
 		if (v == 0) {
 			vgpu_stub_reset(d);
-			log_info(d->log, "device reset by the guest");
+			log_guest_msg(d->log, LOG_INFO,
+				      "device reset by the guest");
 		} else {
 			s->status = v & VGPU_STATUS_DRIVER_MASK;
 		}

@@ -23,7 +23,21 @@ void log_init(struct logger *lg, enum log_sink sink, int level)
 	lg->sink = sink;
 	lg->level = level;
 	if (sink == LOG_SINK_SYSLOG)
-		openlog("vgpu-ioreq", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		log_to_syslog(lg);
+}
+
+void log_to_syslog(struct logger *lg)
+{
+	tzset();
+	openlog("vgpu-ioreq", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	lg->sink = LOG_SINK_SYSLOG;
+}
+
+void log_set_tee(struct logger *lg, void (*tee)(void *arg, const char *line),
+		 void *arg)
+{
+	lg->tee = tee;
+	lg->tee_arg = arg;
 }
 
 void log_set_prefix(struct logger *lg, const char *fmt, ...)
@@ -56,6 +70,13 @@ void log_vmsg(struct logger *lg, int prio, const char *fmt, va_list ap)
 	if (prio > lg->level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (lg->tee && prio <= LOG_ERR) {
+		char line[600];
+
+		snprintf(line, sizeof(line), "vgpu-ioreq: %s: %s%s\n",
+			 level_names[prio & 7], lg->prefix, msg);
+		lg->tee(lg->tee_arg, line);
+	}
 	if (lg->sink == LOG_SINK_SYSLOG) {
 		syslog(prio, "%s%s", lg->prefix, msg);
 		return;
@@ -81,29 +102,50 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void log_guest(struct logger *lg, const char *fmt, ...)
+void log_guest_flush(struct logger *lg)
+{
+	if (!lg->guest_suppressed)
+		return;
+	log_msg(lg, LOG_WARNING, "guest: %llu further messages suppressed",
+		(unsigned long long)lg->guest_suppressed);
+	lg->guest_suppressed = 0;
+}
+
+static void log_guest_vmsg(struct logger *lg, int prio, const char *fmt,
+			   va_list ap)
 {
 	uint64_t now;
-	va_list ap;
 
-	if (LOG_WARNING > lg->level)
+	if (prio > lg->level)
 		return;
 	now = mono_ns();
 	if (now - lg->guest_window_start >= LOG_GUEST_WINDOW_NS) {
-		if (lg->guest_suppressed)
-			log_msg(lg, LOG_WARNING,
-				"guest: %llu further messages suppressed",
-				(unsigned long long)lg->guest_suppressed);
+		log_guest_flush(lg);
 		lg->guest_window_start = now;
 		lg->guest_in_window = 0;
-		lg->guest_suppressed = 0;
 	}
 	if (lg->guest_in_window >= LOG_GUEST_BURST) {
 		lg->guest_suppressed++;
 		return;
 	}
 	lg->guest_in_window++;
+	log_vmsg(lg, prio, fmt, ap);
+}
+
+void log_guest_msg(struct logger *lg, int prio, const char *fmt, ...)
+{
+	va_list ap;
+
 	va_start(ap, fmt);
-	log_vmsg(lg, LOG_WARNING, fmt, ap);
+	log_guest_vmsg(lg, prio, fmt, ap);
+	va_end(ap);
+}
+
+void log_guest(struct logger *lg, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_guest_vmsg(lg, LOG_WARNING, fmt, ap);
 	va_end(ap);
 }

@@ -31,6 +31,7 @@
 
 #include <vgpu/daemon.h>
 #include <vgpu/loopback.h>
+#include <vgpu/pidlock.h>
 #include <vgpu/loopback_proto.h>
 
 #define EV_LISTEN 0u
@@ -48,7 +49,8 @@ struct lb {
 	const struct cli *c;
 	struct logger *lg;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int lfd, ep, sigfd, pidfile_fd, handoff_fd;
+	int lfd, ep, sigfd, handoff_fd, notify_fd;
+	struct pidlock pidfile;
 	gid_t gid;
 	bool have_gid;
 	struct depriv dp;
@@ -199,8 +201,10 @@ static void child_close_fds(struct lb *lb)
 	close(lb->lfd);
 	close(lb->ep);
 	close(lb->sigfd);
-	if (lb->pidfile_fd >= 0)
-		close(lb->pidfile_fd);
+	if (lb->pidfile.fd >= 0)
+		close(lb->pidfile.fd);
+	if (lb->notify_fd >= 0)
+		close(lb->notify_fd);
 	for (i = 0; i < lb->c->max_conns; i++)
 		if (lb->kid[i].pid)
 			close(lb->kid[i].watch);
@@ -492,13 +496,18 @@ static int setup(struct lb *lb)
 	if (rc < 0)
 		return rc;
 	if (c->pidfile) {
-		lb->pidfile_fd = daemon_pidfile(c->pidfile);
-		if (lb->pidfile_fd < 0) {
-			log_err(lb->lg, "pid file %s: %s", c->pidfile,
-				lb->pidfile_fd == -EWOULDBLOCK ?
-					"locked by another running vgpu-ioreq" :
-					strerror(-lb->pidfile_fd));
-			return lb->pidfile_fd;
+		long holder = 0;
+
+		rc = pidlock_take(&lb->pidfile, c->pidfile, &holder);
+		if (rc < 0) {
+			if (rc == -EBUSY)
+				log_err(lb->lg,
+					"pid file %s: locked by another running vgpu-ioreq (pid %ld)",
+					c->pidfile, holder);
+			else
+				log_err(lb->lg, "pid file %s: %s", c->pidfile,
+					strerror(-rc));
+			return rc;
 		}
 	}
 	rc = open_socket(lb);
@@ -526,7 +535,7 @@ static void announce(struct lb *lb)
 		(long)getpid());
 	log_info(lb->lg, "serving %s to local processes on %s, up to %u VMs",
 		 lb->vm.ops->name, lb->path, c->max_conns);
-	daemon_ready(line, lb->handoff_fd, c->ready_fd);
+	daemon_ready(line, lb->handoff_fd, c->ready_fd, lb->notify_fd);
 	lb->handoff_fd = -1;
 	if (!c->foreground) {
 		daemon_detach(c->log_sink_set &&
@@ -546,10 +555,7 @@ static void teardown(struct lb *lb)
 		close(lb->ep);
 	if (lb->sigfd >= 0)
 		close(lb->sigfd);
-	if (lb->pidfile_fd >= 0) {
-		unlink(lb->c->pidfile);
-		close(lb->pidfile_fd);
-	}
+	pidlock_release(&lb->pidfile);
 	free(lb->kid);
 }
 
@@ -559,11 +565,14 @@ int loopback_main(const struct cli *c, struct logger *lg)
 			 .lg = lg,
 			 .lfd = -1,
 			 .ep = -1,
-			 .pidfile_fd = -1,
-			 .handoff_fd = -1 };
+			 .handoff_fd = -1,
+			 .notify_fd = -1 };
 	int rc;
 
 	log_set_prefix(lg, "loopback: ");
+	pidlock_init(&lb.pidfile);
+	/* connected now, like the Xen mode's */
+	lb.notify_fd = daemon_notify_open();
 	lb.sigfd = daemon_signalfd(true);
 	if (lb.sigfd < 0) {
 		log_err(lg, "signalfd: %s", strerror(-lb.sigfd));
@@ -582,8 +591,10 @@ int loopback_main(const struct cli *c, struct logger *lg)
 		announce(&lb);
 		rc = run(&lb);
 	}
-	daemon_stopping();
+	daemon_stopping(lb.notify_fd);
 	teardown(&lb);
+	if (lb.notify_fd >= 0)
+		close(lb.notify_fd);
 	log_info(lg, "exiting");
 	return rc < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

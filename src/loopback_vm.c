@@ -239,7 +239,7 @@ static int hello(struct vm *vm, const struct loopback_vm_cfg *cfg)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	if (rc == 0 && cfg->depriv) {
-		rc = depriv_drop(cfg->depriv, vm->lg);
+		rc = depriv_drop(cfg->depriv, vm->lg, NULL);
 		if (rc < 0)
 			snprintf(why, sizeof(why), "cannot drop privileges");
 	}

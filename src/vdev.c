@@ -150,11 +150,13 @@ void vdev_sync_bars(struct vdev *d)
 	if (st->bar0_mapped) {
 		rc = d->host->ops->unmap_mmio(d->host, st->bar0_base, size);
 		if (rc < 0)
-			log_err(d->log, "cannot unroute bar0 0x%08x: %s",
-				st->bar0_base, strerror(-rc));
+			log_guest_msg(d->log, LOG_ERR,
+				      "cannot unroute bar0 0x%08x: %s",
+				      st->bar0_base, strerror(-rc));
 		else
-			log_debug(d->log, "bar0 unrouted from 0x%08x",
-				  st->bar0_base);
+			log_guest_msg(d->log, LOG_DEBUG,
+				      "bar0 unrouted from 0x%08x",
+				      st->bar0_base);
 		st->bar0_mapped = 0;
 	}
 	if (!want)
@@ -164,15 +166,16 @@ void vdev_sync_bars(struct vdev *d)
 		/* The BAR keeps reading back as programmed; accesses to it
 		 * go to whatever Xen routes there (all-ones if nothing). */
 		d->map_failures++;
-		log_err(d->log,
+		log_guest_msg(
+			d->log, LOG_ERR,
 			"cannot route bar0 0x%08x-0x%08x to this server: %s; the device's registers are unreachable",
 			base, base + size - 1, strerror(-rc));
 		return;
 	}
 	st->bar0_base = base;
 	st->bar0_mapped = 1;
-	log_debug(d->log, "bar0 routed at 0x%08x-0x%08x", base,
-		  base + size - 1);
+	log_guest_msg(d->log, LOG_DEBUG, "bar0 routed at 0x%08x-0x%08x", base,
+		      base + size - 1);
 }
 
 bool vdev_bar0_offset(const struct vdev *d, uint64_t gpa, uint64_t *off)

@@ -11,17 +11,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <vgpu/cli.h>
+#include <vgpu/confine.h>
 #include <vgpu/daemon.h>
 #include <vgpu/depriv.h>
 #include <vgpu/host_xen.h>
 #include <vgpu/ioreq.h>
 #include <vgpu/loopback.h>
+#include <vgpu/pidlock.h>
 #include <vgpu/qmp.h>
 #include <vgpu/serve.h>
 #include <vgpu/vdev.h>
@@ -34,8 +35,10 @@ struct daemon {
 	struct xen_host *xen;
 	int sigfd;
 	int handoff_fd;
-	int pidfile_fd;
-	int slot_fd;
+	int notify_fd; /* systemd's, or -1 */
+	struct pidlock pidfile; /* --pidfile */
+	struct pidlock slot; /* one server per function */
+	int lock_helper_fd; /* after pidlock_hand_over(): kept until exit */
 	char slot_lock[128];
 	char state_path[128];
 	struct vdev_state *st; /* in a file mapping: survives a crash */
@@ -100,14 +103,14 @@ static int check_domain(struct daemon *dm)
 
 /*
  * One vgpu-ioreq per function: a lock file per domain and slot, held for
- * the process's life. After locking, make sure the path still names the
- * locked file (an exiting holder unlinks it).
+ * the process's life (pidlock.h: it holds our pid, and disappears with
+ * us, also after a privilege drop).
  */
 static int lock_slot(struct daemon *dm, char *holder, size_t len)
 {
 	uint32_t s = dm->cli.sbdf;
-	struct stat a, b;
-	int fd;
+	long pid;
+	int rc;
 
 	snprintf(dm->slot_lock, sizeof(dm->slot_lock),
 		 "%s/vgpu-ioreq/d%u-%02x.%u.lock", RUNSTATEDIR, dm->cli.domid,
@@ -115,35 +118,20 @@ static int lock_slot(struct daemon *dm, char *holder, size_t len)
 	snprintf(dm->state_path, sizeof(dm->state_path),
 		 "%s/vgpu-ioreq/d%u-%02x.%u.state", RUNSTATEDIR, dm->cli.domid,
 		 (s >> 3) & 0x1f, s & 7);
-	for (;;) {
-		fd = open(dm->slot_lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0 && errno == ENOENT) {
-			char dir[128];
+	rc = pidlock_take(&dm->slot, dm->slot_lock, &pid);
+	if (rc == -ENOENT) {
+		char dir[128];
 
-			snprintf(dir, sizeof(dir), "%s/vgpu-ioreq",
-				 RUNSTATEDIR);
-			if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-				return -errno;
-			continue;
-		}
-		if (fd < 0)
+		snprintf(dir, sizeof(dir), "%s/vgpu-ioreq", RUNSTATEDIR);
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 			return -errno;
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-			ssize_t n = read(fd, holder, len - 1);
-
-			holder[n > 0 ? n - (holder[n - 1] == '\n') : 0] = '\0';
-			close(fd);
-			return -EBUSY;
-		}
-		if (fstat(fd, &a) == 0 && stat(dm->slot_lock, &b) == 0 &&
-		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-			break;
-		close(fd);
+		rc = pidlock_take(&dm->slot, dm->slot_lock, &pid);
 	}
-	if (ftruncate(fd, 0) == 0)
-		dprintf(fd, "%ld\n", (long)getpid());
-	dm->slot_fd = fd;
-	return 0;
+	if (rc == -EBUSY && pid)
+		snprintf(holder, len, "%ld", pid);
+	else if (rc == -EBUSY)
+		snprintf(holder, len, "not known yet");
+	return rc;
 }
 
 /* Refuse a slot that another vgpu-ioreq or the domain's QEMU uses. */
@@ -217,34 +205,39 @@ static uint32_t resumable_server(const struct daemon *dm)
 	return st->ioservid;
 }
 
-static int start(struct daemon *dm)
+static void set_log_prefix(struct daemon *dm)
 {
-	struct cli *c = &dm->cli;
-	const struct vdev_ops *ops = vdev_find(c->device);
-	struct timespec t0;
-	char line[160];
-	uint32_t s = c->sbdf;
-	double total;
+	uint32_t s = dm->cli.sbdf;
+
+	log_set_prefix(&dm->log, "d%u %02x:%02x.%u: ", dm->cli.domid,
+		       (s >> 8) & 0xff, (s >> 3) & 0x1f, s & 7);
+}
+
+static int take_pidfile(struct daemon *dm)
+{
+	const char *path = dm->cli.pidfile;
+	long holder;
 	int rc;
 
-	log_set_prefix(&dm->log, "d%u %02x:%02x.%u: ", c->domid,
-		       (s >> 8) & 0xff, (s >> 3) & 0x1f, s & 7);
-	if (c->pidfile) {
-		dm->pidfile_fd = daemon_pidfile(c->pidfile);
-		if (dm->pidfile_fd < 0) {
-			log_err(&dm->log, "pid file %s: %s", c->pidfile,
-				dm->pidfile_fd == -EWOULDBLOCK ?
-					"locked by another running vgpu-ioreq" :
-					strerror(-dm->pidfile_fd));
-			return dm->pidfile_fd;
-		}
-	}
-	rc = check_slot(dm);
-	if (rc < 0)
-		return rc;
-	rc = map_state(dm, ops);
-	if (rc < 0)
-		return rc;
+	if (!path)
+		return 0;
+	rc = pidlock_take(&dm->pidfile, path, &holder);
+	if (rc == -EBUSY)
+		log_err(&dm->log,
+			"pid file %s: locked by another running vgpu-ioreq (pid %ld)",
+			path, holder);
+	else if (rc < 0)
+		log_err(&dm->log, "pid file %s: %s", path, strerror(-rc));
+	return rc;
+}
+
+/* Open the hypervisor side, create the device, claim the function. */
+static int setup_xen(struct daemon *dm, const struct vdev_ops *ops)
+{
+	struct cli *c = &dm->cli;
+	struct timespec t0;
+	int rc;
+
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = xen_host_open(&dm->xen, c->domid, resumable_server(dm), &dm->log);
 	dm->ms_xen += ms_since(&t0);
@@ -259,17 +252,17 @@ static int start(struct daemon *dm)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = xen_host_attach(dm->xen, &dm->dev, &dm->stats);
 	dm->ms_xen += ms_since(&t0);
-	if (rc < 0)
-		return rc;
-	/* Nothing from the guest has been read yet: drop privileges now. */
-	if (c->user) {
-		rc = xen_host_restrict(dm->xen);
-		if (rc == 0)
-			rc = depriv_drop(&dm->depriv, &dm->log);
-		if (rc < 0)
-			return rc;
-	}
-	xen_host_scan(dm->xen);
+	return rc;
+}
+
+/* The ready line (stdout, or the waiting parent), --ready-fd, systemd. */
+static void announce_ready(struct daemon *dm, const struct vdev_ops *ops)
+{
+	struct cli *c = &dm->cli;
+	uint32_t s = c->sbdf;
+	char line[160];
+	double total;
+
 	snprintf(
 		line, sizeof(line),
 		"vgpu-ioreq: ready domid=%u sbdf=%04x:%02x:%02x.%u ioservid=%u id=%04x:%04x vcpus=%u pid=%ld\n",
@@ -283,26 +276,76 @@ static int start(struct daemon *dm)
 		ops->name, dm->dev.ids.vendor, dm->dev.ids.device,
 		xen_host_ioservid(dm->xen), total, dm->ms_xen, dm->ms_qmp,
 		total - dm->ms_xen - dm->ms_qmp);
-	daemon_ready(line, dm->handoff_fd, c->ready_fd);
+	daemon_ready(line, dm->handoff_fd, c->ready_fd, dm->notify_fd);
 	dm->handoff_fd = -1;
-	if (!c->foreground) {
-		/* Setup errors went to the caller's terminal; from now on
-		 * the daemon logs to syslog unless told otherwise. */
-		daemon_detach(c->log_sink_set &&
-			      c->log_sink == LOG_SINK_STDERR);
-		if (!c->log_sink_set) {
-			log_init(&dm->log, LOG_SINK_SYSLOG, c->log_level);
-			log_set_prefix(&dm->log, "d%u %02x:%02x.%u: ", c->domid,
-				       (s >> 8) & 0xff, (s >> 3) & 0x1f, s & 7);
-		}
-	}
+}
+
+/* An error after the detach: the waiting caller prints it too. */
+static void tee_to_caller(void *arg, const char *line)
+{
+	struct daemon *dm = arg;
+
+	daemon_report(dm->handoff_fd, line);
+}
+
+/*
+ * In the background, leave the caller's terminal and connect the log to
+ * syslog (unless --log says otherwise); with --depriv, hand the run files
+ * to their helper and drop privileges: confine.h does it in that order.
+ * Errors until the ready line also reach the waiting caller.
+ */
+static int leave_and_drop(struct daemon *dm)
+{
+	static const struct depriv_rules *const rules[] = { &depriv_xen, NULL };
+	struct pidlock *locks[] = { &dm->slot, &dm->pidfile };
+	struct cli *c = &dm->cli;
+	struct confine how = {
+		.leave = !c->foreground,
+		.keep_stderr = c->log_sink_set &&
+			       c->log_sink == LOG_SINK_STDERR,
+		.syslog = !c->foreground && !c->log_sink_set,
+		.depriv = c->user ? &dm->depriv : NULL,
+		.rules = rules,
+		.locks = locks,
+		.nr_locks = 2,
+	};
+
+	if (how.leave && !how.keep_stderr)
+		log_set_tee(&dm->log, tee_to_caller, dm);
+	return confine(&how, &dm->log, &dm->lock_helper_fd);
+}
+
+static int start(struct daemon *dm)
+{
+	const struct vdev_ops *ops = vdev_find(dm->cli.device);
+	int rc;
+
+	set_log_prefix(dm);
+	rc = take_pidfile(dm);
+	if (rc == 0)
+		rc = check_slot(dm);
+	if (rc == 0)
+		rc = map_state(dm, ops);
+	if (rc == 0)
+		rc = setup_xen(dm, ops);
+	/* Nothing from the guest has been read yet: restrict the handles,
+	 * leave the caller, drop privileges. */
+	if (rc == 0 && dm->cli.user)
+		rc = xen_host_restrict(dm->xen);
+	if (rc == 0)
+		rc = leave_and_drop(dm);
+	if (rc < 0)
+		return rc;
+	xen_host_scan(dm->xen);
+	announce_ready(dm, ops);
+	log_set_tee(&dm->log, NULL, NULL);
 	return 0;
 }
 
 /* Mirror of start(): disable, answer pending, unroute, release, destroy. */
 static void stop(struct daemon *dm)
 {
-	daemon_stopping();
+	daemon_stopping(dm->notify_fd);
 	xen_host_detach(dm->xen);
 	if (dm->dev.ops)
 		vdev_destroy(&dm->dev);
@@ -320,77 +363,104 @@ static void stop(struct daemon *dm)
 			free(dm->st);
 		dm->st = NULL;
 	}
-	if (dm->pidfile_fd >= 0) {
-		unlink(dm->cli.pidfile);
-		close(dm->pidfile_fd);
-	}
-	if (dm->slot_fd >= 0) {
-		unlink(dm->slot_lock);
-		close(dm->slot_fd);
-	}
+	/* (after a privilege drop, the helper removes them) */
+	pidlock_release(&dm->pidfile);
+	pidlock_release(&dm->slot);
 }
 
-int main(int argc, char **argv)
+/* The command line: -1 to go on, or the exit status. */
+static int parse_args(struct daemon *dm, int argc, char **argv)
 {
-	struct daemon dm = {
-		.sigfd = -1, .handoff_fd = -1, .pidfile_fd = -1, .slot_fd = -1
-	};
-	enum serve_end end;
-	struct timespec t0;
 	char err[256];
-	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &dm.t_start);
-	if (cli_parse(&dm.cli, argc, argv, err, sizeof(err)) < 0) {
+	if (cli_parse(&dm->cli, argc, argv, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vgpu-ioreq: %s\nTry 'vgpu-ioreq --help'.\n",
 			err);
 		return CLI_EXIT_USAGE;
 	}
-	if (dm.cli.help) {
+	if (dm->cli.help) {
 		fputs(cli_usage, stdout);
 		return CLI_EXIT_OK;
 	}
-	if (dm.cli.version) {
+	if (dm->cli.version) {
 		printf("vgpu-ioreq %s\n", PACKAGE_VERSION);
 		return CLI_EXIT_OK;
 	}
-	log_init(&dm.log,
-		 dm.cli.log_sink_set ? dm.cli.log_sink : LOG_SINK_STDERR,
-		 dm.cli.log_level);
-	if (dm.cli.loopback) /* no hypervisor: src/loopback.c */
-		return loopback_main(&dm.cli, &dm.log);
+	return -1;
+}
+
+/* Logging, signals, the user to become, the domain, the fork into the
+ * background. 0 or -1 (reported). */
+static int prepare(struct daemon *dm)
+{
+	struct cli *c = &dm->cli;
+	struct timespec t0;
+	char err[256];
+	int rc;
+
+	log_init(&dm->log, c->log_sink_set ? c->log_sink : LOG_SINK_STDERR,
+		 c->log_level);
+	/* connected now: its path is out of a chroot's reach */
+	dm->notify_fd = daemon_notify_open();
 	/* Signals are blocked before any thread (libxenstore's) exists. */
-	dm.sigfd = daemon_signalfd(false);
-	if (dm.sigfd < 0) {
-		log_err(&dm.log, "signalfd: %s", strerror(-dm.sigfd));
-		return CLI_EXIT_FAIL;
+	dm->sigfd = daemon_signalfd(false);
+	if (dm->sigfd < 0) {
+		log_err(&dm->log, "signalfd: %s", strerror(-dm->sigfd));
+		return -1;
 	}
-	if (dm.cli.user &&
-	    depriv_lookup(dm.cli.user, &dm.depriv, err, sizeof(err)) < 0) {
-		log_err(&dm.log, "%s", err);
-		return CLI_EXIT_FAIL;
+	if (c->user &&
+	    depriv_lookup(c->user, &dm->depriv, err, sizeof(err)) < 0) {
+		log_err(&dm->log, "%s", err);
+		return -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = check_domain(&dm);
-	dm.ms_xen += ms_since(&t0);
+	rc = check_domain(dm);
+	dm->ms_xen += ms_since(&t0);
 	if (rc < 0)
-		return CLI_EXIT_FAIL;
-	if (!dm.cli.foreground) {
-		dm.handoff_fd = daemon_fork();
-		if (dm.handoff_fd < 0) {
-			log_err(&dm.log, "cannot daemonise: %s",
-				strerror(-dm.handoff_fd));
-			return CLI_EXIT_FAIL;
+		return -1;
+	if (!c->foreground) {
+		dm->handoff_fd = daemon_fork();
+		if (dm->handoff_fd < 0) {
+			log_err(&dm->log, "cannot daemonise: %s",
+				strerror(-dm->handoff_fd));
+			return -1;
 		}
 	}
-	rc = start(&dm);
-	if (rc < 0) {
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon dm = { .sigfd = -1,
+			     .handoff_fd = -1,
+			     .notify_fd = -1,
+			     .pidfile = { .fd = -1 },
+			     .slot = { .fd = -1 },
+			     .lock_helper_fd = -1 };
+	enum serve_end end;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &dm.t_start);
+	rc = parse_args(&dm, argc, argv);
+	if (rc >= 0)
+		return rc;
+	if (dm.cli.loopback) { /* no hypervisor: src/loopback.c */
+		log_init(&dm.log,
+			 dm.cli.log_sink_set ? dm.cli.log_sink :
+					       LOG_SINK_STDERR,
+			 dm.cli.log_level);
+		return loopback_main(&dm.cli, &dm.log);
+	}
+	if (prepare(&dm) < 0)
+		return CLI_EXIT_FAIL;
+	if (start(&dm) < 0) {
 		stop(&dm);
 		return CLI_EXIT_FAIL;
 	}
 	end = serve_run(dm.xen, &dm.dev, dm.sigfd, SERVE_LIVENESS_MS, &dm.stats,
 			&dm.log);
 	stop(&dm);
+	log_guest_flush(&dm.log);
 	log_info(&dm.log, "exiting");
 	return end == SERVE_ERROR ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <glob.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,12 +23,13 @@
 
 #include <vgpu/cli.h>
 #include <vgpu/daemon.h>
+#include <vgpu/ioreqd.h>
 #include <vgpu/log.h>
+#include <vgpu/pidlock.h>
 #include <vgpu/xs.h>
 
-#define ROOT "/local/domain/0/vgpu-ioreq"
+#define ROOT IOREQD_ROOT
 #define MAX_WORKERS 64
-#define MAX_WORKER_ARGS 16
 #define RESTARTS_MAX 3 /* crashes within RESTART_WINDOW_S, then give up */
 #define RESTART_WINDOW_S 60
 
@@ -48,6 +48,8 @@ struct worker {
 	char bdf[32];
 	bool stopping; /* detach asked, or the domain is gone */
 	bool domain_gone;
+	enum ioreqd_phase phase; /* it owes its ready line while STARTING */
+	bool ready_ignored; /* logged once per start */
 	unsigned int crashes;
 	time_t first_crash;
 };
@@ -57,9 +59,9 @@ struct sup {
 	struct xsg *xs;
 	int ep;
 	int sigfd;
-	const char *worker_path;
-	const char *worker_args[MAX_WORKER_ARGS];
-	unsigned int nr_worker_args;
+	int notify_fd; /* systemd's, or -1 */
+	struct pidlock pidfile;
+	const struct ioreqd_opts *o;
 	struct worker w[MAX_WORKERS];
 };
 
@@ -113,21 +115,14 @@ static int add_fd(struct sup *s, int fd, int tag)
 
 static int spawn(struct sup *s, struct worker *w)
 {
-	const char *argv[MAX_WORKER_ARGS + 12];
+	const char *argv[IOREQD_MAX_WORKER_ARGS + 12];
+	struct ioreqd_child c;
 	char domid[16];
-	int out[2], err[2];
 	unsigned int i, n = 0;
-	pid_t pid;
+	int rc;
 
-	if (pipe2(out, O_CLOEXEC) < 0)
-		return -errno;
-	if (pipe2(err, O_CLOEXEC) < 0) {
-		close(out[0]);
-		close(out[1]);
-		return -errno;
-	}
 	snprintf(domid, sizeof(domid), "%u", w->domid);
-	argv[n++] = s->worker_path;
+	argv[n++] = s->o->worker_path;
 	argv[n++] = "--domid";
 	argv[n++] = domid;
 	argv[n++] = "--foreground";
@@ -137,38 +132,22 @@ static int spawn(struct sup *s, struct worker *w)
 		argv[n++] = "--bdf";
 		argv[n++] = w->bdf;
 	}
-	for (i = 0; i < s->nr_worker_args; i++)
-		argv[n++] = s->worker_args[i];
+	for (i = 0; i < s->o->nr_worker_args; i++)
+		argv[n++] = s->o->worker_args[i];
 	argv[n] = NULL;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		sigset_t all;
-
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		/* readiness is the supervisor's to report, not the worker's */
-		unsetenv("NOTIFY_SOCKET");
-		dup2(out[1], STDOUT_FILENO);
-		dup2(err[1], STDERR_FILENO);
-		execv(argv[0], (char *const *)argv);
-		fprintf(stderr, "vgpu-ioreq: err: cannot run %s: %s\n", argv[0],
-			strerror(errno));
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-	w->pid = pid;
-	w->out_fd = out[0];
-	w->err_fd = err[0];
+	rc = ioreqd_spawn((char *const *)argv, &c);
+	if (rc < 0)
+		return rc;
+	w->pid = c.pid;
+	w->out_fd = c.out_fd;
+	w->err_fd = c.err_fd;
 	w->out_len = w->err_len = 0;
 	w->reason[0] = '\0';
-	fcntl(w->out_fd, F_SETFL, O_NONBLOCK);
-	fcntl(w->err_fd, F_SETFL, O_NONBLOCK);
+	w->phase = IOREQD_STARTING;
+	w->ready_ignored = false;
 	add_fd(s, w->out_fd, (int)(w - s->w) * 2);
 	add_fd(s, w->err_fd, (int)(w - s->w) * 2 + 1);
-	log_info(&s->log, "d%u: worker %ld started", w->domid, (long)pid);
+	log_info(&s->log, "d%u: worker %ld started", w->domid, (long)c.pid);
 	return 0;
 }
 
@@ -230,32 +209,31 @@ static void forget_domain(struct sup *s, uint32_t domid)
 /* A request node changed: .../<domid>/request = attach | detach. */
 static void on_request(struct sup *s, const char *name)
 {
-	char p[96], *end, *req;
-	unsigned long domid = strtoul(name, &end, 10);
+	char p[96], *req;
+	uint32_t domid;
 	struct worker *w;
 
 	snprintf(p, sizeof(p), ROOT "/%s/request", name);
 	req = xsg_read(s->xs, p);
 	if (!req)
 		return;
-	if (*name == '\0' || *end != '\0' || domid > CLI_DOMID_MAX ||
-	    (name[0] == '0' && name[1] != '\0')) {
+	if (ioreqd_parse_domid(name, &domid) < 0) {
 		snprintf(p, sizeof(p), ROOT "/%s/error", name);
 		xsg_write(s->xs, p, "not a domain id");
 		snprintf(p, sizeof(p), ROOT "/%s/state", name);
 		xsg_write(s->xs, p, "error");
 		log_warn(&s->log, "request under '%s': not a domain id", name);
 	} else if (strcmp(req, "attach") == 0) {
-		attach(s, (uint32_t)domid);
+		attach(s, domid);
 	} else if (strcmp(req, "detach") == 0) {
-		w = find(s, (uint32_t)domid);
+		w = find(s, domid);
 		if (w) {
 			w->stopping = true;
 			kill(w->pid, SIGTERM);
-		} else if (xsg_domain_exists(s->xs, (uint32_t)domid)) {
-			put(s, (uint32_t)domid, "state", "closed");
+		} else if (xsg_domain_exists(s->xs, domid)) {
+			put(s, domid, "state", "closed");
 		} else {
-			forget_domain(s, (uint32_t)domid);
+			forget_domain(s, domid);
 		}
 	} else {
 		char why[160];
@@ -263,56 +241,35 @@ static void on_request(struct sup *s, const char *name)
 		snprintf(why, sizeof(why),
 			 "unknown request '%.64s' (expected attach or detach)",
 			 req);
-		set_error(s, (uint32_t)domid, why);
+		set_error(s, domid, why);
 	}
 	free(req);
 }
 
-/* "vgpu-ioreq: ready domid=5 sbdf=0000:00:05.0 ioservid=1 ... pid=812" */
+/* The ready line: taken once per start (a worker serves a guest, and
+ * every line means four XenStore writes); anything else is ignored. */
 static void on_ready_line(struct sup *s, struct worker *w, const char *line)
 {
-	const char *keys[] = { "sbdf=", "ioservid=", "pid=" };
-	unsigned int i;
+	struct ioreqd_ready r;
 
-	if (strncmp(line, "vgpu-ioreq: ready ", 18) != 0)
+	if (!ioreqd_ready_line(&w->phase, w->domid, w->pid, line, &r)) {
+		if (strncmp(line, "vgpu-ioreq: ready", 17) == 0 &&
+		    !w->ready_ignored) {
+			log_warn(&s->log,
+				 "d%u: worker %ld: ready line ignored (%s)",
+				 w->domid, (long)w->pid,
+				 w->phase == IOREQD_RUNNING ?
+					 "it is running already" :
+					 "malformed");
+			w->ready_ignored = true;
+		}
 		return;
-	for (i = 0; i < 3; i++) {
-		const char *v = strstr(line, keys[i]);
-		char val[32];
-		size_t n;
-
-		if (!v)
-			continue;
-		v += strlen(keys[i]);
-		n = strcspn(v, " \n");
-		snprintf(val, sizeof(val), "%.*s", (int)(n < 31 ? n : 31), v);
-		put(s, w->domid,
-		    i == 0 ? "sbdf" :
-		    i == 1 ? "ioservid" :
-			     "pid",
-		    val);
 	}
+	put(s, w->domid, "sbdf", r.sbdf);
+	put(s, w->domid, "ioservid", r.ioservid);
+	put(s, w->domid, "pid", r.pid);
 	put(s, w->domid, "state", "running");
 	log_info(&s->log, "d%u: running", w->domid);
-}
-
-/* Keep the worker's reason for failing: its last error line. */
-static void on_err_line(struct worker *w, const char *line)
-{
-	const char *m = strstr(line, ": err: ");
-
-	if (m) {
-		m += 7;
-		/* drop the worker's "dN DD:DD.F: " prefix */
-		if (m[0] == 'd' && strstr(m, ": "))
-			m = strstr(m, ": ") + 2;
-	} else if (strncmp(line, "vgpu-ioreq: invalid", 19) == 0 ||
-		   strncmp(line, "vgpu-ioreq: give", 16) == 0) {
-		m = line + 12; /* a usage error */
-	} else {
-		return;
-	}
-	snprintf(w->reason, sizeof(w->reason), "%s", m);
 }
 
 static void drain(struct sup *s, struct worker *w, bool is_err)
@@ -330,7 +287,8 @@ static void drain(struct sup *s, struct worker *w, bool is_err)
 		while ((nl = strchr(buf, '\n'))) {
 			*nl = '\0';
 			if (is_err)
-				on_err_line(w, buf);
+				ioreqd_err_line(buf, w->reason,
+						sizeof(w->reason));
 			else
 				on_ready_line(s, w, buf);
 			*len -= (size_t)(nl + 1 - buf);
@@ -431,19 +389,17 @@ static void on_release(struct sup *s)
 		}
 	}
 	for (i = 0; dirs && i < n; i++) {
-		char *end;
-		unsigned long d = strtoul(dirs[i], &end, 10);
-
 		char p[96], *state;
+		uint32_t d;
 
-		if (*end != '\0' || d > CLI_DOMID_MAX || find(s, (uint32_t)d) ||
-		    xsg_domain_exists(s->xs, (uint32_t)d))
+		if (ioreqd_parse_domid(dirs[i], &d) < 0 || find(s, d) ||
+		    xsg_domain_exists(s->xs, d))
 			continue;
 		/* an error stays for the administrator to read (and clear) */
-		key_path(p, sizeof(p), (uint32_t)d, "state");
+		key_path(p, sizeof(p), d, "state");
 		state = xsg_read(s->xs, p);
 		if (!state || strcmp(state, "error") != 0)
-			forget_domain(s, (uint32_t)d);
+			forget_domain(s, d);
 		free(state);
 	}
 	free(dirs);
@@ -505,171 +461,113 @@ static void stop_all(struct sup *s)
 	} while (left);
 }
 
-static const char usage[] =
-	"usage: vgpu-ioreqd [options]\n"
-	"\n"
-	"Run vgpu-ioreq for every domain whose XenStore key\n"
-	"  " ROOT "/<domid>/request\n"
-	"is set to \"attach\" (\"detach\" stops it). Reports state, error, pid,\n"
-	"ioservid and sbdf beside it. See vgpu-ioreqd(8).\n"
-	"\n"
-	"  -F, --foreground         do not daemonise\n"
-	"  -p, --pidfile PATH       write and lock a pid file\n"
-	"      --worker PATH        the vgpu-ioreq to run (default " SBINDIR
-	"/vgpu-ioreq)\n"
-	"      --worker-arg ARG     pass ARG to every worker (repeatable),\n"
-	"                           e.g. --worker-arg=--depriv\n"
-	"      --log stderr|syslog  log destination\n"
-	"      --log-level LEVEL    err, warning, info (default) or debug\n"
-	"  -h, --help, -V, --version\n";
+/* Signals, the fork, the pid file, XenStore and its watches: 0 or -1. */
+static int setup(struct sup *s, const struct ioreqd_opts *o, int *handoff)
+{
+	long holder;
+	int rc;
+
+	log_init(&s->log, o->sink, o->level);
+	s->notify_fd = daemon_notify_open();
+	s->sigfd = daemon_signalfd(true); /* workers' exits too */
+	if (s->sigfd < 0) {
+		log_err(&s->log, "signalfd: %s", strerror(-s->sigfd));
+		return -1;
+	}
+	if (!o->foreground) {
+		*handoff = daemon_fork();
+		if (*handoff < 0)
+			return -1;
+	}
+	if (o->pidfile &&
+	    (rc = pidlock_take(&s->pidfile, o->pidfile, &holder)) < 0) {
+		if (rc == -EBUSY)
+			log_err(&s->log,
+				"pid file %s: locked by a running vgpu-ioreqd (pid %ld)",
+				o->pidfile, holder);
+		else
+			log_err(&s->log, "pid file %s: %s", o->pidfile,
+				strerror(-rc));
+		return -1;
+	}
+	rc = xsg_open(&s->xs);
+	if (rc < 0) {
+		log_err(&s->log, "cannot connect to xenstore: %s",
+			strerror(-rc));
+		return -1;
+	}
+	s->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (xsg_mkdir_dom0_only(s->xs, ROOT) < 0 ||
+	    xsg_watch(s->xs, ROOT, "request") < 0 ||
+	    xsg_watch(s->xs, "@releaseDomain", "release") < 0 || s->ep < 0 ||
+	    add_fd(s, s->sigfd, EV_SIGNAL) < 0 ||
+	    add_fd(s, xsg_fd(s->xs), EV_XENSTORE) < 0) {
+		log_err(&s->log, "cannot set up %s and its watches: %s", ROOT,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Read the signalfd: false once told to stop. */
+static bool on_signals(struct sup *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			reap(s);
+		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			return false;
+	}
+	return true;
+}
+
+/* Serve until SIGTERM or SIGINT (or epoll fails). */
+static void run(struct sup *s)
+{
+	for (;;) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(s->ep, evs, 8, -1), i;
+
+		if (n < 0 && errno != EINTR)
+			return;
+		for (i = 0; i < n; i++) {
+			int tag = (int)(int64_t)evs[i].data.u64;
+
+			if (tag == EV_XENSTORE)
+				on_xenstore(s);
+			else if (tag == EV_SIGNAL && !on_signals(s))
+				return;
+			else if (tag >= 0 && s->w[tag / 2].used)
+				drain(s, &s->w[tag / 2], tag & 1);
+		}
+	}
+}
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "foreground", no_argument, NULL, 'F' },
-		{ "pidfile", required_argument, NULL, 'p' },
-		{ "worker", required_argument, NULL, 'w' },
-		{ "worker-arg", required_argument, NULL, 'a' },
-		{ "log", required_argument, NULL, 'l' },
-		{ "log-level", required_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static struct sup s;
-	const char *pidfile = NULL;
-	bool foreground = false, log_set = false;
-	enum log_sink sink = LOG_SINK_STDERR;
-	int level = LOG_INFO, opt, handoff = -1, rc;
+	struct ioreqd_opts o;
+	int handoff = -1, rc;
 
-	s.worker_path = SBINDIR "/vgpu-ioreq";
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "Fp:hV", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'F':
-			foreground = true;
-			break;
-		case 'p':
-			pidfile = optarg;
-			break;
-		case 'w':
-			s.worker_path = optarg;
-			break;
-		case 'a':
-			if (s.nr_worker_args == MAX_WORKER_ARGS) {
-				fprintf(stderr,
-					"vgpu-ioreqd: too many --worker-arg\n");
-				return CLI_EXIT_USAGE;
-			}
-			s.worker_args[s.nr_worker_args++] = optarg;
-			break;
-		case 'l':
-			log_set = true;
-			if (strcmp(optarg, "syslog") == 0) {
-				sink = LOG_SINK_SYSLOG;
-			} else if (strcmp(optarg, "stderr") != 0) {
-				fprintf(stderr,
-					"vgpu-ioreqd: invalid --log '%s': expected stderr or syslog\n",
-					optarg);
-				return CLI_EXIT_USAGE;
-			}
-			break;
-		case 'L':
-			level = log_parse_level(optarg);
-			if (level < LOG_ERR) {
-				fprintf(stderr,
-					"vgpu-ioreqd: invalid --log-level '%s'\n",
-					optarg);
-				return CLI_EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return CLI_EXIT_OK;
-		case 'V':
-			printf("vgpu-ioreqd %s\n", PACKAGE_VERSION);
-			return CLI_EXIT_OK;
-		default:
-			fprintf(stderr,
-				"vgpu-ioreqd: unknown option '%s'\nTry 'vgpu-ioreqd --help'.\n",
-				argv[optind - 1]);
-			return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "vgpu-ioreqd: unexpected argument '%s'\n",
-			argv[optind]);
-		return CLI_EXIT_USAGE;
-	}
-	log_init(&s.log, sink, level);
-	s.sigfd = daemon_signalfd(true); /* workers' exits too */
-	if (s.sigfd < 0) {
-		log_err(&s.log, "signalfd: %s", strerror(-s.sigfd));
+	pidlock_init(&s.pidfile);
+	s.o = &o;
+	rc = ioreqd_parse_args(&o, argc, argv);
+	if (rc >= 0)
+		return rc;
+	if (setup(&s, &o, &handoff) < 0)
 		return CLI_EXIT_FAIL;
-	}
-	if (!foreground) {
-		handoff = daemon_fork();
-		if (handoff < 0)
-			return CLI_EXIT_FAIL;
-	}
-	if (pidfile && (rc = daemon_pidfile(pidfile)) < 0) {
-		log_err(&s.log, "pid file %s: %s", pidfile,
-			rc == -EWOULDBLOCK ? "locked by a running vgpu-ioreqd" :
-					     strerror(-rc));
-		return CLI_EXIT_FAIL;
-	}
-	rc = xsg_open(&s.xs);
-	if (rc < 0) {
-		log_err(&s.log, "cannot connect to xenstore: %s",
-			strerror(-rc));
-		return CLI_EXIT_FAIL;
-	}
-	s.ep = epoll_create1(EPOLL_CLOEXEC);
-	if (xsg_mkdir_dom0_only(s.xs, ROOT) < 0 ||
-	    xsg_watch(s.xs, ROOT, "request") < 0 ||
-	    xsg_watch(s.xs, "@releaseDomain", "release") < 0 || s.ep < 0 ||
-	    add_fd(&s, s.sigfd, EV_SIGNAL) < 0 ||
-	    add_fd(&s, xsg_fd(s.xs), EV_XENSTORE) < 0) {
-		log_err(&s.log, "cannot set up %s and its watches: %s", ROOT,
-			strerror(errno));
-		return CLI_EXIT_FAIL;
-	}
 	scan_requests(&s);
-	daemon_ready("vgpu-ioreqd: ready, watching " ROOT "\n", handoff, -1);
-	if (!foreground)
-		daemon_detach(log_set && sink == LOG_SINK_STDERR);
-	for (;;) {
-		struct epoll_event evs[8];
-		int n = epoll_wait(s.ep, evs, 8, -1), i;
-
-		if (n < 0 && errno != EINTR)
-			break;
-		for (i = 0; i < n; i++) {
-			int tag = (int)(int64_t)evs[i].data.u64;
-			struct signalfd_siginfo si;
-
-			if (tag == EV_XENSTORE) {
-				on_xenstore(&s);
-			} else if (tag == EV_SIGNAL) {
-				while (read(s.sigfd, &si, sizeof(si)) ==
-				       (ssize_t)sizeof(si)) {
-					if (si.ssi_signo == SIGCHLD)
-						reap(&s);
-					else if (si.ssi_signo == SIGTERM ||
-						 si.ssi_signo == SIGINT)
-						goto out;
-				}
-			} else if (tag >= 0 && s.w[tag / 2].used) {
-				drain(&s, &s.w[tag / 2], tag & 1);
-			}
-		}
-	}
-out:
+	daemon_ready("vgpu-ioreqd: ready, watching " ROOT "\n", handoff, -1,
+		     s.notify_fd);
+	if (!o.foreground)
+		daemon_detach(o.log_set && o.sink == LOG_SINK_STDERR);
+	run(&s);
 	log_info(&s.log, "stopping every worker");
-	daemon_stopping();
+	daemon_stopping(s.notify_fd);
 	stop_all(&s);
 	xsg_close(s.xs);
-	if (pidfile)
-		unlink(pidfile);
+	pidlock_release(&s.pidfile);
 	return CLI_EXIT_OK;
 }

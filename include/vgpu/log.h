@@ -24,18 +24,41 @@ struct logger {
 	uint64_t guest_window_start;
 	unsigned int guest_in_window;
 	uint64_t guest_suppressed;
+	/* errors are also handed to tee(), if set, as formatted lines */
+	void (*tee)(void *arg, const char *line);
+	void *tee_arg;
 };
 
 void log_init(struct logger *lg, enum log_sink sink, int level);
+/* Log to syslog from now on, level and prefix kept. The connection to
+ * /dev/log is made here (LOG_NDELAY), and the time zone loaded: both are
+ * out of reach after a chroot. */
+void log_to_syslog(struct logger *lg);
+/* Hand every LOG_ERR (and worse) line to @tee too ("vgpu-ioreq: err:
+ * ..."), e.g. for a caller waiting on a daemon; NULL stops it. */
+void log_set_tee(struct logger *lg, void (*tee)(void *arg, const char *line),
+		 void *arg);
 void log_set_prefix(struct logger *lg, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void log_msg(struct logger *lg, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void log_vmsg(struct logger *lg, int prio, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
-/* Like log_msg(LOG_WARNING), at most LOG_GUEST_BURST per window. */
+/*
+ * Everything a guest can trigger is logged through these, or not at all.
+ * Like log_msg(@prio), with one budget for all of them: at most
+ * LOG_GUEST_BURST messages per LOG_GUEST_WINDOW_NS, then one line saying
+ * how many were suppressed (when the next guest message comes after the
+ * window, or at log_guest_flush()). Messages above the logger's level are
+ * neither printed nor counted.
+ */
+void log_guest_msg(struct logger *lg, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* log_guest_msg(LOG_WARNING) */
 void log_guest(struct logger *lg, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The summary of suppressed guest messages, now (e.g. at exit). */
+void log_guest_flush(struct logger *lg);
 /* Parse "err", "warning", "info", "debug" (or a syslog number). */
 int log_parse_level(const char *s);
 

@@ -549,6 +549,86 @@ scenario_xl_script() {
 	[ -n "$pid" ] && wait_exit "$pid" 20
 }
 
+# ---- depriv-background: the README's usage, --depriv in the background ----
+# Its guest warnings reach syslog from inside the chroot; stdio is
+# /dev/null, it leads its own session, it holds no descriptor to its pid
+# file or slot lock, and both go away with it. dom0 runs no syslog
+# daemon: busybox syslogd serves /dev/log for this scenario.
+depriv_bg_checks() { # PID DOMID: what is wrong with the running daemon
+	local pid=$1 fd t
+	for fd in 0 1 2; do
+		t=$(readlink "/proc/$pid/fd/$fd")
+		[ "$t" = /dev/null ] || echo " [fd $fd is $t]"
+	done
+	for fd in /proc/"$pid"/fd/*; do
+		t=$(readlink "$fd")
+		case $t in /run/vgpu-h.pid | "/run/vgpu-ioreq/d$2-05.0.lock") echo " [holds $t]" ;; esac
+	done
+	[ "$(cut -d' ' -f6 "/proc/$pid/stat")" = "$pid" ] || echo " [not a session leader]"
+	grep -q "^Uid:[[:space:]]*0[[:space:]]" "/proc/$pid/status" && echo " [runs as root]"
+	[ -e /run/vgpu-h.pid ] && [ -e "/run/vgpu-ioreq/d$2-05.0.lock" ] || echo " [pid file or lock missing while serving]"
+}
+
+scenario_depriv_background() {
+	local log=/tmp/vgpu-syslog.log slpid="" d pid out rc why="" i attempt
+	if [ ! -S /dev/log ]; then
+		rm -f $log
+		busybox syslogd -n -O $log &
+		slpid=$!
+		i=0
+		while [ ! -S /dev/log ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	fi
+	[ -S /dev/log ] || { fail depriv-background "no /dev/log (busybox syslogd: $(busybox syslogd --help 2>&1 | head -n 1))"; return; }
+	mkcfg vgpu-h 1 step1
+	for attempt in $(seq 1 $TRIES); do
+		why=""
+		rm -f /tmp/vgpu-h-serial.log
+		xl create -p /tmp/vgpu-h.cfg >/dev/null 2>&1 || { why=" [xl create failed]"; break; }
+		d=$(xl domid vgpu-h)
+		# (stdout to a file: a daemon that kept it would hold up $(...))
+		timeout 30 vgpu-ioreq --domid "$d" --depriv --pidfile /run/vgpu-h.pid \
+			>/tmp/vgpu-h.out 2>/tmp/vgpu-h-err.log
+		rc=$?
+		out=$(cat /tmp/vgpu-h.out)
+		echo "  vgpu-ioreq --domid $d --depriv --pidfile /run/vgpu-h.pid -> exit $rc: $out $(cat /tmp/vgpu-h-err.log)"
+		pid=$(cat /run/vgpu-h.pid 2>/dev/null)
+		if [ $rc -ne 0 ] || [ -z "$pid" ] || [ ! -d "/proc/$pid" ]; then
+			why=" [exit $rc, pid '$pid': $out $(cat /tmp/vgpu-h-err.log)]"
+			xl destroy vgpu-h
+			break
+		fi
+		why=$(depriv_bg_checks "$pid" "$d")
+		xl unpause vgpu-h
+		# the guest's register test reads unimplemented offsets
+		i=0
+		while ! grep -q "vgpu-ioreq\[$pid\]: .*guest: " $log 2>/dev/null && [ $i -lt $((GUEST_TIMEOUT * 4)) ]; do
+			alive vgpu-h || break
+			sleep 0.25
+			i=$((i + 1))
+		done
+		xl destroy vgpu-h 2>/dev/null
+		wait_exit "$pid" 20
+		grep -q "vgpu-ioreq\[$pid\]: .*guest: " $log && break
+		grep -a "Triple fault\|GUEST-" /tmp/vgpu-h-serial.log 2>/dev/null | tail -n 3
+		info "depriv-background: attempt $attempt: no guest warning in syslog (guest crash under nested TCG?)"
+	done
+	echo "----- syslog (vgpu-ioreq[$pid]) -----"
+	grep "vgpu-ioreq\[$pid\]" $log 2>/dev/null | head -n 20
+	grep -q "vgpu-ioreq\[$pid\]: .*privileges dropped.*open refused" $log || why="$why [no 'privileges dropped' line in syslog]"
+	grep -q "vgpu-ioreq\[$pid\]: .*guest: " $log || why="$why [no guest warning in syslog]"
+	i=0
+	while { [ -e /run/vgpu-h.pid ] || [ -e "/run/vgpu-ioreq/d$d-05.0.lock" ]; } && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -e /run/vgpu-h.pid ] && why="$why [pid file left behind]"
+	[ -e "/run/vgpu-ioreq/d$d-05.0.lock" ] && why="$why [slot lock left behind]"
+	pgrep -x vgpu-ioreq-lock >/dev/null && why="$why [lock helper left: $(pgrep -x vgpu-ioreq-lock)]"
+	[ -n "$slpid" ] && kill "$slpid" && rm -f /dev/log
+	if [ -z "$why" ]; then
+		pass depriv-background "stdio /dev/null, own session, non-root, no descriptor to its run files; guest warnings in syslog from the chroot; pid file and lock gone after"
+	else
+		fail depriv-background "$why"
+	fi
+}
+
 # ---- reboot-loop: 5 x guest reboot, a new domid each time ----
 scenario_reboot_loop() {
 	local g=/tmp/vgpu-r-serial.log i d last="" seen="" why="" left
@@ -760,6 +840,7 @@ if [ "$MODE" = check ]; then
 	want bad-args && scenario_bad_args
 	id vgpu-ioreq >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin vgpu-ioreq
 	want xl-script depriv && scenario_xl_script
+	want depriv-background && scenario_depriv_background
 	want reboot-loop && scenario_reboot_loop
 	want kill-restart && scenario_kill_restart
 	want xenstore-attach && scenario_xenstore_attach
