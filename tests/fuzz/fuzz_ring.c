@@ -17,6 +17,8 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../src/engine_priv.h"
@@ -50,6 +52,7 @@ struct harness {
 	uint32_t h[16]; /* handles the inputs may name */
 	uint64_t dptr[4];
 	uint8_t cids[8192]; /* bitmap of cids submitted */
+	bool trace; /* FUZZ_RING_TRACE set: print every completion */
 };
 
 static uint64_t setup_cmd(struct harness *x, unsigned int qi, struct vgpu_sqe e)
@@ -137,22 +140,22 @@ static void substitute(struct harness *x, uint8_t *e)
 {
 	unsigned int i;
 
-	for (i = 4; i < 64; i += 4) {
-		uint32_t w;
-
-		memcpy(&w, e + i, 4);
-		if (w >> 24 == 0xee) {
-			w = x->h[w & 15];
-			memcpy(e + i, &w, 4);
-		}
-	}
-	for (i = 8; i < 64; i += 8) {
+	for (i = 0; i < 64; i += 8) {
 		uint64_t v;
 
 		memcpy(&v, e + i, 8);
 		if (v >> 48 == 0xeeee) {
 			v = x->dptr[(v >> 32) & 3] + (v & 0xffff);
 			memcpy(e + i, &v, 8);
+		}
+	}
+	for (i = 0; i < 64; i += 4) {
+		uint32_t w;
+
+		memcpy(&w, e + i, 4);
+		if (w >> 24 == 0xee) {
+			w = x->h[w & 15];
+			memcpy(e + i, &w, 4);
 		}
 	}
 }
@@ -167,6 +170,10 @@ static void check_cids(struct harness *x, unsigned int qi, uint64_t before)
 	for (i = before; i < x->f.q[qi].completed; i++) {
 		uint16_t cid = cq[i % DEPTH].cid;
 
+		if (x->trace)
+			fprintf(stderr, "q%u cid %u status %u result 0x%llx\n",
+				qi, cid, VGPU_CQE_CODE(cq[i % DEPTH].status),
+				(unsigned long long)cq[i % DEPTH].result);
 		check(x->cids[cid / 8] & (1u << (cid % 8)));
 	}
 }
@@ -181,13 +188,17 @@ static void round1(struct harness *x, const uint8_t *p)
 
 	for (i = 0; i < n; i++) {
 		uint8_t e[64];
-		uint16_t cid;
 
 		memcpy(e, p + 64 * i, 64);
 		substitute(x, e);
-		memcpy(&cid, e + 2, 2);
-		x->cids[cid / 8] |= (uint8_t)(1u << (cid % 8));
 		memcpy(x->f.r.ram + d->sq + 64 * (d->tail++ % DEPTH), e, 64);
+	}
+	/* whatever lies in the SQ may be taken (a hostile tail) */
+	for (i = 0; i < DEPTH; i++) {
+		uint16_t cid;
+
+		memcpy(&cid, x->f.r.ram + d->sq + 64 * i + 2, 2);
+		x->cids[cid / 8] |= (uint8_t)(1u << (cid % 8));
 	}
 	memcpy(x->f.r.ram + SGLP, p + 257, 7);
 	memcpy(&v, p + 264, 4);
@@ -215,6 +226,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t off;
 
 	memset(&x.h, 0, sizeof(x) - offsetof(struct harness, h));
+	x.trace = getenv("FUZZ_RING_TRACE");
 	setup(&x);
 	for (off = 0; off + ROUND <= size; off += ROUND)
 		round1(&x, data + off);

@@ -9,6 +9,9 @@ int efx_init(struct efx *f, const struct engine_limits *lim,
 	     unsigned int threads)
 {
 	rec_init(&f->r);
+	memset(f->q, 0, sizeof(f->q));
+	memset(f->d, 0, sizeof(f->d));
+	f->irq = 0;
 	log_init(&f->lg, LOG_SINK_STDERR, -1);
 	if (lim) {
 		f->lim = *lim;
