@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -166,4 +168,66 @@ uint32_t efx_launch(struct efx *f, unsigned int qi, struct vgpu_sqe e,
 	if (!efx_wait(f, qi, &c, 20000))
 		return 0xffff;
 	return c.cid == e.cid ? VGPU_CQE_CODE(c.status) : 0xfffe;
+}
+
+uint32_t efx_session(struct efx *f, unsigned int bind, uint64_t base)
+{
+	uint64_t h = 0;
+
+	if (efx_run(f, 1,
+		    (struct vgpu_sqe){ .opcode = VGPU_OP_SESSION_OPEN,
+				       .cid = 0x5e55,
+				       .obj = { .obj = bind } },
+		    &h) != VGPU_S_OK ||
+	    efx_queue(f, bind, 8, base) < 0)
+		return 0;
+	return (uint32_t)h;
+}
+
+uint32_t efx_region(struct efx *f, uint32_t session,
+		    const struct vgpu_extent *x, uint32_t n, uint64_t list,
+		    uint32_t *handle)
+{
+	uint64_t bytes = 0, h = 0;
+	uint32_t i, st;
+
+	for (i = 0; i < n; i++)
+		bytes += x[i].len;
+	memcpy(f->r.ram + list, x, n * sizeof(*x));
+	st = efx_run(f, 1,
+		     (struct vgpu_sqe){ .opcode = VGPU_OP_REGION_ADD,
+					.cid = 0x4e6,
+					.session = session,
+					.region = { .list_gpa = list,
+						    .nents = n,
+						    .bytes = bytes } },
+		     &h);
+	if (handle)
+		*handle = (uint32_t)h;
+	return st;
+}
+
+void *efx_data(const char *name, size_t *len)
+{
+	const char *dir = getenv("VGPU_TEST_DATA");
+	char path[512];
+	FILE *fp;
+	void *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/data", name);
+	fp = fopen(path, "rb");
+	if (!fp)
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	buf = malloc(n > 0 ? (size_t)n : 1);
+	if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(fp);
+	*len = (size_t)n;
+	return buf;
 }

@@ -59,4 +59,15 @@ uint32_t efx_run(struct efx *f, unsigned int qi, struct vgpu_sqe e,
 uint32_t efx_launch(struct efx *f, unsigned int qi, struct vgpu_sqe e,
 		    const void *params, uint32_t len);
 
+/* SESSION_OPEN on queue 1 binding queue @bind (enabled with its pages
+ * at @base): the session's handle (0 on failure). */
+uint32_t efx_session(struct efx *f, unsigned int bind, uint64_t base);
+/* REGION_ADD for @session: the extents go to guest page @list; the
+ * status, the handle in *handle. */
+uint32_t efx_region(struct efx *f, uint32_t session,
+		    const struct vgpu_extent *x, uint32_t n, uint64_t list,
+		    uint32_t *handle);
+/* A file under $VGPU_TEST_DATA (or tests/data): malloc'd, *len. */
+void *efx_data(const char *name, size_t *len);
+
 #endif
