@@ -425,6 +425,24 @@ static void run_queue(struct engine *en, unsigned int qi, uint64_t now)
 	}
 }
 
+/* The device wrote @q's header (sq_head) or CQ since the last poll: tell
+ * the host's log-dirty tracking, once per poll. */
+static void queue_dirty(struct engine *en, unsigned int qi)
+{
+	struct ring_queue *q = &en->q[qi];
+	struct host *h = en->host;
+
+	if (q->completed == en->seen_completed[qi] &&
+	    q->sq_head == en->seen_head[qi])
+		return;
+	en->seen_completed[qi] = q->completed;
+	en->seen_head[qi] = q->sq_head;
+	if (!h->ops->mark_dirty || !q->live)
+		return;
+	h->ops->mark_dirty(h, q->hdr_gpa, PAGE);
+	h->ops->mark_dirty(h, q->cq_gpa, (uint64_t)q->cq_pages * PAGE);
+}
+
 bool engine_poll(struct engine *en, uint32_t *irq)
 {
 	uint64_t now = en->hot ? eng_now_ns() : 0;
@@ -441,6 +459,7 @@ bool engine_poll(struct engine *en, uint32_t *irq)
 			run_queue(en, i, now);
 		if (q->live && ring_irq_wanted(q))
 			en->irq |= bit;
+		queue_dirty(en, i);
 	}
 	en->rung = 0;
 	*irq = en->irq;

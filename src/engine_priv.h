@@ -142,6 +142,9 @@ struct engine {
 	uint32_t hot; /* queues being polled */
 	uint64_t hot_until[VGPU_MAX_QUEUES_ABI]; /* CLOCK_MONOTONIC ns */
 	uint32_t irq; /* collected for the caller */
+	/* what the last poll saw of each queue, for dirty tracking */
+	uint64_t seen_completed[VGPU_MAX_QUEUES_ABI];
+	uint32_t seen_head[VGPU_MAX_QUEUES_ABI];
 	struct session *sess; /* slots, see session.c */
 	int legacy; /* the slot of the legacy session (0), or -1 */
 	struct htab sids; /* session handles -> index in sess */

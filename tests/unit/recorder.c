@@ -119,8 +119,13 @@ static void rec_dirty(struct host *h, uint64_t gpa, uint64_t len)
 {
 	struct recorder *r = h->priv;
 
+	uint64_t p;
+
 	r->dirty_bytes += len;
 	r->dirty_calls++;
+	for (p = gpa / 4096;
+	     len && p <= (gpa + len - 1) / 4096 && p < REC_RAM_SIZE / 4096; p++)
+		r->dirty[p] = 1;
 }
 
 static int rec_msi(struct host *h, uint64_t addr, uint32_t data)

@@ -33,6 +33,7 @@ struct recorder {
 	unsigned int frame_maps; /* map_guest_frames calls not yet undone */
 	uint64_t dirty_bytes; /* mark_dirty's total */
 	unsigned int dirty_calls;
+	uint8_t dirty[REC_RAM_SIZE / 4096]; /* pages marked, one byte each */
 	/* REC_RAM_SIZE bytes of shared memory, so that map_guest_frames can
 	 * map scattered frames as one range that aliases them, as Xen's
 	 * foreign mappings do */
