@@ -103,6 +103,8 @@ static int install_seccomp(void)
 
 	if (!ctx)
 		return -ENOMEM;
+	/* every thread: a backend's executors exist already */
+	rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && rc == 0; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
 	if (rc == 0)

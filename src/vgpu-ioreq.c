@@ -24,6 +24,7 @@
 #include <vgpu/qmp.h>
 #include <vgpu/serve.h>
 #include <vgpu/vdev.h>
+#include <vgpu/vgpu_stub.h>
 
 struct daemon {
 	struct cli cli;
@@ -41,6 +42,8 @@ struct daemon {
 	bool st_mapped;
 	uint8_t uuid[16];
 	struct depriv depriv;
+	struct backend *be; /* created before the privilege drop */
+	struct vgpu_stub_cfg dcfg;
 	struct timespec t_start;
 	double ms_xen; /* spent in hypervisor and XenStore calls */
 	double ms_qmp; /* spent asking QEMU */
@@ -228,6 +231,13 @@ static int start(struct daemon *dm)
 
 	log_set_prefix(&dm->log, "d%u %02x:%02x.%u: ", c->domid,
 		       (s >> 8) & 0xff, (s >> 3) & 0x1f, s & 7);
+	/* threads of the backend exist before privileges are dropped */
+	dm->be = backend_create(c->backend, c->gpu, c->cpu_threads, line,
+				sizeof(line));
+	if (!dm->be) {
+		log_err(&dm->log, "%s", line);
+		return -ENOTSUP;
+	}
 	if (c->pidfile) {
 		dm->pidfile_fd = daemon_pidfile(c->pidfile);
 		if (dm->pidfile_fd < 0) {
@@ -249,9 +259,10 @@ static int start(struct daemon *dm)
 	dm->ms_xen += ms_since(&t0);
 	if (rc < 0)
 		return rc;
-	vdev_create_in(&dm->dev, ops, c->have_ids ? &c->ids : NULL, c->sbdf,
-		       xen_host_seam(dm->xen), &dm->log, dm->st,
-		       xen_host_reattached(dm->xen));
+	dm->dcfg = (struct vgpu_stub_cfg){ .be = dm->be, .limits = c->limits };
+	vdev_create_in_cfg(&dm->dev, ops, c->have_ids ? &c->ids : NULL, c->sbdf,
+			   xen_host_seam(dm->xen), &dm->log, dm->st,
+			   xen_host_reattached(dm->xen), &dm->dcfg);
 	dm->st->domid = c->domid;
 	memcpy(dm->st->domain_uuid, dm->uuid, sizeof(dm->uuid));
 	dm->st->ioservid = xen_host_ioservid(dm->xen);
@@ -305,6 +316,9 @@ static void stop(struct daemon *dm)
 	xen_host_detach(dm->xen);
 	if (dm->dev.ops)
 		vdev_destroy(&dm->dev);
+	if (dm->be)
+		dm->be->ops->destroy(dm->be);
+	dm->be = NULL;
 	xen_host_close(dm->xen);
 	dm->xen = NULL;
 	if (dm->st) {

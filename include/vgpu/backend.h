@@ -156,4 +156,9 @@ struct backend {
  * tests and fuzzing; a long kernel then holds up the caller). */
 struct backend *backend_cpu_create(unsigned int threads);
 
+/* A backend by name ("cpu"; "cuda" with GPU @gpu, -1: any), created now,
+ * before privileges are dropped. NULL with a one-line reason in @err. */
+struct backend *backend_create(const char *name, int gpu, unsigned int threads,
+			       char *err, size_t errlen);
+
 #endif
