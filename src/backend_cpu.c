@@ -30,19 +30,24 @@ struct cpu_session *cpu_session(struct backend_cpu *c, uint32_t id)
 	return NULL;
 }
 
-void cpu_done(struct backend_cpu *c, struct be_req *r)
+void cpu_done_kick(struct backend_cpu *c)
 {
 	uint64_t one = 1;
 
+	if (write(c->efd, &one, sizeof(one)) < 0) {
+		/* the counter is far from full: cannot happen */
+	}
+}
+
+void cpu_done(struct backend_cpu *c, struct be_req *r)
+{
 	REQ_NEXT(r) = NULL;
 	if (c->done_tail)
 		REQ_NEXT(c->done_tail) = r;
 	else
 		c->done_head = r;
 	c->done_tail = r;
-	if (write(c->efd, &one, sizeof(one)) < 0) {
-		/* the counter is far from full: cannot happen */
-	}
+	cpu_done_kick(c);
 }
 
 static int cpu_session_open(struct backend *b, uint32_t id)
@@ -106,6 +111,24 @@ static void cpu_session_close(struct backend *b, uint32_t id)
 		free(ev);
 	}
 	free(s);
+}
+
+/* Its work ends early: queued requests complete as lost, running
+ * kernels stop at their next check, waits end. */
+static void cpu_session_abort(struct backend *b, uint32_t id)
+{
+	struct backend_cpu *c = cpu_of(b);
+	struct cpu_session *s;
+
+	pthread_mutex_lock(&c->mu);
+	s = cpu_session(c, id);
+	if (s && !s->lost) {
+		__atomic_store_n(&s->lost, true, __ATOMIC_RELAXED);
+		s->lost_status = VGPU_S_SESSION_LOST;
+	}
+	pthread_cond_broadcast(&c->cv);
+	cpu_done_kick(c);
+	pthread_mutex_unlock(&c->mu);
 }
 
 static int cpu_region_add(struct backend *b, uint32_t session,
@@ -367,6 +390,7 @@ static const struct backend_ops cpu_ops = {
 	.name = "cpu",
 	.session_open = cpu_session_open,
 	.session_close = cpu_session_close,
+	.session_abort = cpu_session_abort,
 	.region_add = cpu_region_add,
 	.region_del = cpu_region_del,
 	.submit = cpu_submit,

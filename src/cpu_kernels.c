@@ -28,8 +28,14 @@ bool cpu_kcheck(struct cpu_kctx *k)
 {
 	if (k->status)
 		return false;
-	if (++k->checks % 4096 == 0 && k->deadline_ns &&
-	    now_ns() > k->deadline_ns) {
+	if (++k->checks % 4096)
+		return true;
+	if (__atomic_load_n(&k->s->lost, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&k->c->stop, __ATOMIC_RELAXED)) {
+		k->status = VGPU_S_SESSION_LOST; /* abandoned */
+		return false;
+	}
+	if (k->deadline_ns && now_ns() > k->deadline_ns) {
 		k->status = VGPU_S_TIMEOUT;
 		return false;
 	}

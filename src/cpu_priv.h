@@ -148,6 +148,8 @@ static inline struct backend_cpu *cpu_of(struct backend *b)
 struct cpu_session *cpu_session(struct backend_cpu *c, uint32_t id);
 /* Queue @r for poll() (mu held). */
 void cpu_done(struct backend_cpu *c, struct be_req *r);
+/* Make poll_fd readable: poll() has something to do. */
+void cpu_done_kick(struct backend_cpu *c);
 
 /* cpu_sched.c */
 int cpu_sched_start(struct backend_cpu *c, unsigned int threads);

@@ -159,7 +159,7 @@ static void finish(struct backend_cpu *c, struct cpu_stream *st,
 		ev->refs--;
 	}
 	if ((status == VGPU_S_FAULT || status == VGPU_S_TIMEOUT) && !s->lost) {
-		s->lost = true;
+		__atomic_store_n(&s->lost, true, __ATOMIC_RELAXED);
 		s->lost_status = status;
 	}
 	r->status = status;
@@ -244,7 +244,7 @@ void cpu_sched_stop(struct backend_cpu *c)
 	unsigned int i;
 
 	pthread_mutex_lock(&c->mu);
-	c->stop = true;
+	__atomic_store_n(&c->stop, true, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 	for (i = 0; i < c->nthreads; i++)

@@ -262,6 +262,8 @@ void sess_end(struct engine *en, struct session *s)
 	if (s->state == SS_FREE || s->state == SS_CLOSING)
 		return;
 	s->state = SS_CLOSING;
+	if (s->inflight && en->be->ops->session_abort)
+		en->be->ops->session_abort(en->be, s->be_id);
 	if (s->queue >= 0) {
 		unsigned int qi = (unsigned int)s->queue;
 

@@ -121,6 +121,12 @@ struct backend_ops {
 	/* Free everything the session owns; its requests in flight have
 	 * completed before this is called. */
 	void (*session_close)(struct backend *b, uint32_t session);
+	/* Optional: the session is going away (closed, its queue disabled,
+	 * a device reset): complete its queued and running requests early,
+	 * with VGPU_S_SESSION_LOST (running kernels may be abandoned), so
+	 * that session_close() need not wait for them. NULL: the engine
+	 * waits for them to finish. */
+	void (*session_abort)(struct backend *b, uint32_t session);
 	/* Regions: make @r usable by the session's copies (CUDA: register
 	 * it, or plan staging). 0 or a negative errno. */
 	int (*region_add)(struct backend *b, uint32_t session,
