@@ -135,6 +135,38 @@ static void vgpu_stub_init_cfg(struct vdev *d)
 	pci_cfg_init_bar_mem32(c, 0, VGPU_BAR0_SIZE);
 }
 
+/* The Q_ window of the queue Q_SELECT names. */
+static uint32_t queue_read(struct vgpu_stub *s, uint32_t off)
+{
+	const struct ring_queue *q = selected(s);
+
+	if (!q)
+		return off == VGPU_REG_Q_ERROR ? VGPU_QERR_NO_QUEUE : 0;
+	switch (off) {
+	case VGPU_REG_Q_DEPTH:
+		return q->depth;
+	case VGPU_REG_Q_SQ_GPA:
+		return (uint32_t)q->sq_gpa;
+	case VGPU_REG_Q_SQ_GPA + 4:
+		return (uint32_t)(q->sq_gpa >> 32);
+	case VGPU_REG_Q_CQ_GPA:
+		return (uint32_t)q->cq_gpa;
+	case VGPU_REG_Q_CQ_GPA + 4:
+		return (uint32_t)(q->cq_gpa >> 32);
+	case VGPU_REG_Q_HDR_GPA:
+		return (uint32_t)q->hdr_gpa;
+	case VGPU_REG_Q_HDR_GPA + 4:
+		return (uint32_t)(q->hdr_gpa >> 32);
+	case VGPU_REG_Q_ENABLE:
+		return q->live;
+	case VGPU_REG_Q_ERROR:
+		return q->error;
+	case VGPU_REG_Q_SESSION:
+		return q->session;
+	}
+	return 0;
+}
+
 static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 {
 	struct vgpu_stub *s = stub(d);
@@ -182,35 +214,8 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 	case VGPU_REG_INTR_MASK:
 		return s->intr_mask;
 	}
-	if (off >= VGPU_REG_Q_DEPTH && off <= VGPU_REG_Q_SESSION) {
-		const struct ring_queue *q = selected(s);
-
-		if (!q)
-			return off == VGPU_REG_Q_ERROR ? VGPU_QERR_NO_QUEUE : 0;
-		switch (off) {
-		case VGPU_REG_Q_DEPTH:
-			return q->depth;
-		case VGPU_REG_Q_SQ_GPA:
-			return (uint32_t)q->sq_gpa;
-		case VGPU_REG_Q_SQ_GPA + 4:
-			return (uint32_t)(q->sq_gpa >> 32);
-		case VGPU_REG_Q_CQ_GPA:
-			return (uint32_t)q->cq_gpa;
-		case VGPU_REG_Q_CQ_GPA + 4:
-			return (uint32_t)(q->cq_gpa >> 32);
-		case VGPU_REG_Q_HDR_GPA:
-			return (uint32_t)q->hdr_gpa;
-		case VGPU_REG_Q_HDR_GPA + 4:
-			return (uint32_t)(q->hdr_gpa >> 32);
-		case VGPU_REG_Q_ENABLE:
-			return q->live;
-		case VGPU_REG_Q_ERROR:
-			return q->error;
-		case VGPU_REG_Q_SESSION:
-			return q->session;
-		}
-		return 0;
-	}
+	if (off >= VGPU_REG_Q_DEPTH && off <= VGPU_REG_Q_SESSION)
+		return queue_read(s, off);
 	if (off >= VGPU_REG_DOORBELL(0) && off < VGPU_DOORBELLS_END)
 		return 0; /* write-only */
 	if (off - VGPU_REG_SCRATCH_RAM < 4 * VGPU_SCRATCH_RAM_WORDS)

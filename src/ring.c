@@ -267,6 +267,7 @@ bool ring_process(struct ring_queue *q, const struct ring_ctx *c)
 		ring_set_fatal(q, VGPU_QERR_TAIL);
 		return false;
 	}
+	q->seen_tail = tail;
 	start = q->sq_head;
 	while (q->sq_head != tail && q->sq_head - start < q->depth)
 		if (!take_one(q, c, tail))
@@ -288,5 +289,5 @@ bool ring_poll_stop(struct ring_queue *q)
 	/* the submitter publishes its tail, then reads dev_flags: one of
 	 * us sees the other's store */
 	atomic_thread_fence(memory_order_seq_cst);
-	return load(&q->hdr->sq_tail) != q->sq_head;
+	return load(&q->hdr->sq_tail) != q->seen_tail;
 }

@@ -61,6 +61,7 @@ struct ring_queue {
 	struct vgpu_cqe *cq;
 	uint32_t sq_pages, cq_pages;
 	uint32_t sq_head; /* the device's own copy: the guest cannot move it */
+	uint32_t seen_tail; /* the tail ring_process() last read */
 	uint32_t cq_tail;
 	uint32_t cq_reserved; /* slots promised to commands still running */
 	uint16_t phase;
@@ -100,8 +101,10 @@ bool ring_irq_wanted(struct ring_queue *q);
 /*
  * Doorbell protocol. ring_poll_start(): the device polls this queue, the
  * driver need not ring. ring_poll_stop(): set NEED_DOORBELL, full barrier,
- * look at the tail once more; true if work arrived meanwhile (the device
- * must keep polling).
+ * look at the tail once more; true if the driver moved it since
+ * ring_process() last looked (the device must keep polling). Entries
+ * the CQ had no room for do not keep it polling: the driver rings once
+ * it has reaped (vgpu_ring_abi.h).
  */
 void ring_poll_start(struct ring_queue *q);
 bool ring_poll_stop(struct ring_queue *q);

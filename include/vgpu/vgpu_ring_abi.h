@@ -47,7 +47,16 @@
  * it polls the queue (it is busy, or lingers after being busy) and sets it
  * before it stops looking, then looks once more. A submitter publishes the
  * tail, then (full barrier) reads dev_flags and rings only when the flag
- * is set: a stream of submissions needs close to no doorbells.
+ * is set: a stream of submissions needs close to no doorbells. Entries
+ * the device could not take for want of CQ room (a driver with more than
+ * depth commands outstanding) wait for the next doorbell: a driver that
+ * reaps completions while sq_head lags its tail and the flag is set
+ * rings.
+ *
+ * Interrupts. After posting a batch of completions the device issues a
+ * full barrier and reads drv_flags; it interrupts (once per batch) when
+ * VGPU_DRV_NEED_IRQ is set. A driver that goes to sleep sets the flag,
+ * issues a full barrier and looks at its CQ once more.
  *
  * Errors of a session. A kernel that faults, or runs past the device's
  * time limit, loses its session: the failing command completes with

@@ -34,7 +34,7 @@ struct fx {
 static const struct vgpu_extent region_x[2] = { { R0, 0xa0000 },
 						{ R1, 0x50000 } };
 
-static int setup(void **state)
+static int setup_poll(void **state, uint32_t poll_us)
 {
 	struct fx *f = test_calloc(1, sizeof(*f));
 	struct engine_limits l;
@@ -44,7 +44,7 @@ static int setup(void **state)
 	l.pinned = 1 << 20;
 	l.sessions = 2;
 	l.streams = l.events = l.modules = l.allocs = 4;
-	l.poll_us = 0;
+	l.poll_us = poll_us;
 	assert_int_equal(efx_init(&f->e, &l, 2), 0);
 	assert_int_equal(efx_queue(&f->e, QP, 8, 0), 0);
 	f->a = efx_session(&f->e, QA, 0x4000);
@@ -54,6 +54,16 @@ static int setup(void **state)
 			 VGPU_S_OK);
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_poll(state, 0);
+}
+
+static int setup_polling(void **state)
+{
+	return setup_poll(state, 2000);
 }
 
 static int teardown(void **state)
@@ -611,6 +621,41 @@ static void reset_ends_every_session(void **state)
 	assert_int_equal(free0, 1 << 20);
 }
 
+/* A busy queue is polled: the doorbell flag is clear and submissions
+ * need no doorbell; once idle for poll_us the flag is set again. */
+static void polling_keeps_doorbells_rare(void **state)
+{
+	struct fx *f = *state;
+	const struct engine_stats *st = engine_stats(f->e.en);
+	struct vgpu_qhdr *h = efx_hdr(&f->e, QA);
+	struct vgpu_cqe c;
+	uint64_t rings;
+	int i;
+
+	assert_int_equal(h->dev_flags.v, VGPU_DEV_NEED_DOORBELL);
+	assert_int_equal(run(f, QA, (struct vgpu_sqe){ .cid = 1 }, NULL),
+			 VGPU_S_OK);
+	assert_int_equal(h->dev_flags.v, 0); /* polling now */
+	rings = st->doorbells;
+	for (i = 0; i < 20; i++) {
+		efx_put(&f->e, QA, &(struct vgpu_sqe){ .cid = (uint16_t)i });
+		assert_true(efx_wait(&f->e, QA, &c, 5000)); /* no doorbell */
+		assert_int_equal(c.cid, i);
+	}
+	assert_int_equal(st->doorbells, rings);
+	/* idle: polling stops (within far more than 2 ms), the flag is set */
+	for (i = 0; i < 100000 && h->dev_flags.v != VGPU_DEV_NEED_DOORBELL; i++)
+		efx_poll(&f->e);
+	assert_int_equal(h->dev_flags.v, VGPU_DEV_NEED_DOORBELL);
+	/* and a submission now needs the doorbell again */
+	efx_put(&f->e, QA, &(struct vgpu_sqe){ .cid = 7 });
+	efx_poll(&f->e);
+	assert_false(efx_reap(&f->e, QA, &c));
+	efx_ring(&f->e, QA);
+	assert_true(efx_wait(&f->e, QA, &c, 5000));
+	assert_int_equal(c.cid, 7);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -625,6 +670,8 @@ int main(void)
 		T(limits_and_quota),
 		T(continuation_slots_across_the_wrap),
 		T(reset_ends_every_session),
+		cmocka_unit_test_setup_teardown(polling_keeps_doorbells_rare,
+						setup_polling, teardown),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
