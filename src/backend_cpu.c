@@ -154,7 +154,7 @@ static void fill_devinfo(struct vgpu_device_info *d)
 	d->cc_minor = 0;
 	d->driver_version = 13000;
 	snprintf(d->backend, sizeof(d->backend), "cpu");
-	d->nattrs = 124;
+	d->nattrs = 148; /* CU_DEVICE_ATTRIBUTE_MAX in CUDA 13.0 */
 	a[1] = 1024; /* MAX_THREADS_PER_BLOCK */
 	a[2] = 1024; /* MAX_BLOCK_DIM_X */
 	a[3] = 1024;
@@ -169,14 +169,15 @@ static void fill_devinfo(struct vgpu_device_info *d)
 	a[12] = 65536; /* MAX_REGISTERS_PER_BLOCK */
 	a[13] = 1000000; /* CLOCK_RATE, kHz */
 	a[14] = 512; /* TEXTURE_ALIGNMENT */
+	a[15] = 1; /* GPU_OVERLAP: copies and kernels of other streams */
 	a[16] = 1; /* MULTIPROCESSOR_COUNT */
-	a[19] = 0; /* INTEGRATED */
-	a[20] = 0; /* CAN_MAP_HOST_MEMORY */
+	/* 18 INTEGRATED, 19 CAN_MAP_HOST_MEMORY, 20 COMPUTE_MODE: 0 */
 	a[30] = 256; /* SURFACE_ALIGNMENT */
 	a[31] = 1; /* CONCURRENT_KERNELS */
 	a[36] = 1000000; /* MEMORY_CLOCK_RATE */
 	a[37] = 64; /* GLOBAL_MEMORY_BUS_WIDTH */
 	a[39] = 2048; /* MAX_THREADS_PER_MULTIPROCESSOR */
+	a[40] = 1; /* ASYNC_ENGINE_COUNT */
 	a[75] = 9; /* COMPUTE_CAPABILITY_MAJOR */
 	a[76] = 0;
 	a[81] = 228 << 10; /* MAX_SHARED_MEMORY_PER_MULTIPROCESSOR */
