@@ -273,7 +273,8 @@ enum ring_exec mod_launch(struct cmd *c)
 	if (!r)
 		return RING_RETRY;
 	c->en->stats.launches++;
-	memcpy(r->scratch, c->params, a->param_len);
+	if (a->param_len)
+		memcpy(r->scratch, c->params, a->param_len);
 	r->br.stream = stream;
 	r->br.launch.func = f->be_id;
 	memcpy(r->br.launch.grid, a->grid, sizeof(a->grid));
