@@ -614,6 +614,46 @@ static void long_kernel_delays_no_other_stream(void **state)
 	assert_int_equal(VGPU_CQE_CODE(c.status), VGPU_S_OK);
 }
 
+/* CUDA's legacy default stream: work on a blocking stream waits for the
+ * default stream's earlier work; a non-blocking stream's does not. */
+static void default_stream_orders_blocking_streams(void **state)
+{
+	struct fx *f = *state;
+	uint32_t mod = load(f, "kernels.fatbin");
+	uint32_t spin = func(f, mod, names[9]), null = func(f, mod, names[0]);
+	struct vgpu_sqe n = launch_e(null, 1, 1, 1, 1, 1, 1, 0, 0);
+	uint64_t blk = 0, nb = 0;
+	unsigned int order[4] = { 0 }, i;
+	struct vgpu_cqe c;
+
+	assert_int_equal(
+		run(f, QA, (struct vgpu_sqe){ .opcode = VGPU_OP_STREAM_CREATE },
+		    &blk),
+		VGPU_S_OK);
+	assert_int_equal(
+		run(f, QA,
+		    (struct vgpu_sqe){
+			    .opcode = VGPU_OP_STREAM_CREATE,
+			    .obj = { .flags = VGPU_STREAM_NON_BLOCKING } },
+		    &nb),
+		VGPU_S_OK);
+	spin_on(f, spin, 0, 1, SPIN_LONG / 4);
+	n.cid = 2;
+	n.launch.stream = (uint32_t)blk;
+	efx_put(&f->e, QA, &n);
+	n.cid = 3;
+	n.launch.stream = (uint32_t)nb;
+	efx_put(&f->e, QA, &n);
+	efx_ring(&f->e, QA);
+	for (i = 0; i < 3; i++) {
+		assert_true(efx_wait(&f->e, QA, &c, 20000));
+		assert_int_equal(VGPU_CQE_CODE(c.status), VGPU_S_OK);
+		order[c.cid] = i;
+	}
+	assert_true(order[3] < order[1]); /* non-blocking: not held up */
+	assert_true(order[1] < order[2]); /* blocking: after the default */
+}
+
 static void full_cq_with_work_in_flight(void **state)
 {
 	struct fx *f = *state;
@@ -789,6 +829,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(time_limit_loses_the_session,
 						setup_short_limit, teardown),
 		T(long_kernel_delays_no_other_stream),
+		T(default_stream_orders_blocking_streams),
 		T(full_cq_with_work_in_flight),
 		T(close_waits_for_work_in_flight),
 		T(events_and_waits),
