@@ -250,6 +250,19 @@ static uint64_t ptx_type_size(const char *t, const char *end)
 	return bits % 8 || bits > 64 ? 0 : bits / 8;
 }
 
+/* The decimal number at @s, bounded by @end (0: none, or too large). */
+static uint64_t ptx_count(const char *s, const char *end)
+{
+	uint64_t v = 0;
+
+	for (; s < end && *s >= '0' && *s <= '9'; s++) {
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > (1u << 30))
+			return 0;
+	}
+	return v;
+}
+
 /* ".global [.align N] .TYPE name[[N]]" at the start of a line. */
 static void ptx_global(const char *l, const char *end, struct cpu_module *m)
 {
@@ -257,9 +270,10 @@ static void ptx_global(const char *l, const char *end, struct cpu_module *m)
 	uint64_t elem, count = 1;
 	size_t n;
 
-	while (p < end && *p != '\n' && strncmp(p, ".global", 7))
+	while (p < end && *p != '\n' &&
+	       (end - p < 7 || memcmp(p, ".global", 7)))
 		p++;
-	if (p >= end || *p == '\n')
+	if (end - p < 7 || *p == '\n')
 		return;
 	p += 7;
 	while (p < end && (*p == ' ' || *p == '\t'))
@@ -279,7 +293,7 @@ static void ptx_global(const char *l, const char *end, struct cpu_module *m)
 		p++;
 	n = ident(p, end);
 	if (p + n < end && p[n] == '[')
-		count = strtoull(p + n + 1, NULL, 10);
+		count = ptx_count(p + n + 1, end);
 	if (elem && count && count <= (1u << 30))
 		add_global(m, p, n, elem * count);
 }
