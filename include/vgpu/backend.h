@@ -60,7 +60,10 @@ struct be_req {
 			uint64_t bytes;
 			uint64_t dptr;
 		} mem;
-		struct { /* COPY_H2D, COPY_D2H (checked ranges) */
+		/* COPY_H2D, COPY_D2H (checked ranges). ABI 1.1's MEMCPY_H2D/
+		 * D2H reach backends as these, from a staging region the
+		 * engine registered for the legacy session */
+		struct {
 			uint64_t dptr;
 			const struct be_region *region;
 			uint64_t offset;
@@ -91,14 +94,25 @@ struct be_req {
 			const void *params; /* param_len bytes, engine's copy */
 			uint32_t param_len;
 		} launch;
-		struct { /* STREAM_*, EVENT_* (ids are the backend's) */
+		/* STREAM_*, EVENT_*, CTX_SYNC (ids are the backend's):
+		 * STREAM_CREATE, EVENT_CREATE: flags -> result id;
+		 * STREAM_DESTROY, EVENT_DESTROY, EVENT_QUERY (-> result 1
+		 * done or never recorded, 0 not yet), EVENT_SYNC: obj;
+		 * STREAM_SYNC: .stream; EVENT_RECORD: obj on .stream;
+		 * STREAM_WAIT_EVENT: .stream (= obj) waits for event obj2;
+		 * EVENT_ELAPSED: obj start, obj2 end -> result ns, completes
+		 * once both are done (VGPU_S_INVALID: never recorded, or
+		 * created with VGPU_EVENT_DISABLE_TIMING); CTX_SYNC: none */
+		struct {
 			uint32_t obj, obj2, flags;
 		} obj;
 		struct { /* COMPUTE (ABI 1.1) */
 			uint32_t kernel;
 			uint64_t dst, src, len;
 		} compute;
-		struct vgpu_device_info *devinfo; /* DEVICE_INFO: filled */
+		/* DEVICE_INFO: filled (the engine then sets total_mem to the
+		 * VM's quota) */
+		struct vgpu_device_info *devinfo;
 	};
 	/* set by the backend before complete() */
 	uint32_t status; /* VGPU_S_* */
