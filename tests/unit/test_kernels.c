@@ -509,6 +509,30 @@ static void launches_checked_against_layouts(void **state)
 			 VGPU_S_BAD_HANDLE);
 }
 
+/* LAUNCH in the ring's last slot: its parameters are in slot 0. */
+static void launch_parameters_wrap_the_ring(void **state)
+{
+	struct fx *f = *state;
+	uint32_t mod = load(f, "kernels.fatbin");
+	uint32_t poke = func(f, mod, names[10]);
+	uint64_t d = alloc(f, QA, 4096);
+	uint32_t v = 0x5eed, got = 0;
+	uint8_t p[12];
+
+	while (f->e.d[QA].tail % 8 != 7)
+		assert_int_equal(run(f, QA, (struct vgpu_sqe){ 0 }, NULL),
+				 VGPU_S_OK);
+	memcpy(p, &d, 8);
+	memcpy(p + 8, &v, 4);
+	assert_int_equal(efx_launch(&f->e, QA,
+				    launch_e(poke, 1, 1, 1, 1, 1, 1, 0, 12), p,
+				    12),
+			 VGPU_S_OK);
+	put(f, d, 0x3000, 4, false);
+	memcpy(&got, at(f, 0x3000), 4);
+	assert_int_equal(got, v);
+}
+
 static void fault_loses_the_session_only(void **state)
 {
 	struct fx *f = *state;
@@ -825,6 +849,7 @@ int main(void)
 		T(twins_compute_what_the_kernels_do),
 		T(twins_over_grids_and_shared_memory),
 		T(launches_checked_against_layouts),
+		T(launch_parameters_wrap_the_ring),
 		T(fault_loses_the_session_only),
 		cmocka_unit_test_setup_teardown(time_limit_loses_the_session,
 						setup_short_limit, teardown),
