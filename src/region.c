@@ -77,6 +77,16 @@ static void region_destroy(struct engine *en, struct eng_region *g)
 	free(g);
 }
 
+static bool in_a_row(const struct vgpu_extent *x, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 1; i < n; i++)
+		if (x[i].gpa != x[i - 1].gpa + x[i - 1].len)
+			return false;
+	return true;
+}
+
 /* Map the frames and offer the backend a file for zero copy. */
 static struct eng_region *region_map(struct engine *en, struct vgpu_extent *x,
 				     uint32_t n, uint64_t bytes,
@@ -95,7 +105,9 @@ static struct eng_region *region_map(struct engine *en, struct vgpu_extent *x,
 	}
 	g->br.len = bytes;
 	g->br.fd = -1;
-	if (n == 1 && h->ops->guest_fd &&
+	/* one run of guest memory (extents in a row): a file the backend
+	 * may map itself, where the host has one (loopback) */
+	if (in_a_row(x, n) && h->ops->guest_fd &&
 	    h->ops->guest_fd(h, x[0].gpa, bytes, &g->br.fd, &g->br.fd_off) < 0)
 		g->br.fd = -1;
 	g->ext = x;
