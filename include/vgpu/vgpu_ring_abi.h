@@ -202,7 +202,7 @@ struct vgpu_cmd_memset {
  * vgpu_global_info; obj: the module), DEVICE_INFO (out: vgpu_device_info).
  * A length of 0 means no such buffer. Outputs are written as far as
  * out_len reaches; FUNC_GET needs out_len >= 72 (the info up to param[]),
- * DEVICE_INFO >= 304 (up to attr[]), GLOBAL_GET's output is optional.
+ * DEVICE_INFO >= 296 (up to attr[]), GLOBAL_GET's output is optional.
  * MODULE_LOAD's in_len above the VM's module limit is VGPU_S_LIMIT.
  */
 struct vgpu_cmd_buf {
