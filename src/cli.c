@@ -41,6 +41,24 @@ const char cli_usage[] =
 	"                           foreground, syslog once daemonised)\n"
 	"      --log-level LEVEL    err, warning, info or debug (default info)\n"
 	"  -v, --verbose            more logging (repeatable)\n"
+	"\n"
+	"The command engine (ABI 1.2) and its per-VM limits:\n"
+	"      --backend cpu|cuda[:GPU]  run commands on the CPU reference\n"
+	"                           backend (default; the project's own test\n"
+	"                           kernels only) or a GPU\n"
+	"      --cpu-threads N      CPU backend stream executors (default 4)\n"
+	"      --poll-us N          keep polling a queue N us after its last\n"
+	"                           command, doorbells off (default 50; 0: never\n"
+	"                           poll)\n"
+	"      --max-sessions N     guest processes with a session (default 16)\n"
+	"      --devmem SIZE        device memory quota (default 256M)\n"
+	"      --pinned SIZE        guest memory registered as regions (default\n"
+	"                           512M)\n"
+	"      --module-max SIZE    one module image (default 16M)\n"
+	"      --max-streams N      per session (default 64)\n"
+	"      --max-events N       per session (default 1024)\n"
+	"      --kernel-ms N        a kernel's time limit: past it the session\n"
+	"                           is lost (default 10000; 0: none)\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n"
 	"\n"
@@ -60,6 +78,16 @@ enum {
 	OPT_SOCKET_MODE,
 	OPT_SOCKET_GROUP,
 	OPT_MAX_CONNS,
+	OPT_BACKEND,
+	OPT_CPU_THREADS,
+	OPT_POLL_US,
+	OPT_MAX_SESSIONS,
+	OPT_DEVMEM,
+	OPT_PINNED,
+	OPT_MODULE_MAX,
+	OPT_MAX_STREAMS,
+	OPT_MAX_EVENTS,
+	OPT_KERNEL_MS,
 };
 
 static const struct option cli_options[] = {
@@ -80,6 +108,16 @@ static const struct option cli_options[] = {
 	{ "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
 	{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
+	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "cpu-threads", required_argument, NULL, OPT_CPU_THREADS },
+	{ "poll-us", required_argument, NULL, OPT_POLL_US },
+	{ "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
+	{ "devmem", required_argument, NULL, OPT_DEVMEM },
+	{ "pinned", required_argument, NULL, OPT_PINNED },
+	{ "module-max", required_argument, NULL, OPT_MODULE_MAX },
+	{ "max-streams", required_argument, NULL, OPT_MAX_STREAMS },
+	{ "max-events", required_argument, NULL, OPT_MAX_EVENTS },
+	{ "kernel-ms", required_argument, NULL, OPT_KERNEL_MS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -243,6 +281,115 @@ static int check_loopback(const struct cli *c, char *err, size_t errlen)
 	return 0;
 }
 
+int cli_parse_size(const char *s, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end || v == 0 || v > (max >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* --backend cpu | cuda[:GPU] */
+static int parse_backend(struct cli *c, const char *s, char *err, size_t errlen)
+{
+	uint32_t gpu;
+
+	if (strcmp(s, "cpu") == 0 || strcmp(s, "cuda") == 0) {
+		c->backend = strcmp(s, "cpu") == 0 ? "cpu" : "cuda";
+		return 0;
+	}
+	if (strncmp(s, "cuda:", 5) == 0 &&
+	    cli_parse_u32(s + 5, 255, &gpu) == 0) {
+		c->backend = "cuda";
+		c->gpu = (int)gpu;
+		return 0;
+	}
+	return bad(err, errlen, "--backend", s, "expected cpu or cuda[:GPU]");
+}
+
+/* A count option into *out: 0 or -1 with the reason. */
+static int count_opt(const char *name, const char *s, uint32_t lo, uint32_t hi,
+		     uint32_t *out, char *err, size_t errlen)
+{
+	char expect[64];
+	uint32_t v;
+
+	if (cli_parse_u32(s, hi, &v) == 0 && v >= lo) {
+		*out = v;
+		return 0;
+	}
+	snprintf(expect, sizeof(expect), "expected a number from %u to %u", lo,
+		 hi);
+	return bad(err, errlen, name, s, expect);
+}
+
+static int size_opt(const char *name, const char *s, uint64_t max,
+		    uint64_t *out, char *err, size_t errlen)
+{
+	if (cli_parse_size(s, max, out) == 0)
+		return 0;
+	return bad(err, errlen, name, s,
+		   "expected a size such as 4096, 64K, 256M or 2G");
+}
+
+/* The engine's options: 0, -1 with the reason, or 1: not one of them. */
+static int engine_opt(struct cli *c, int opt, const char *a, char *err,
+		      size_t errlen)
+{
+	struct engine_limits *l = &c->limits;
+
+	switch (opt) {
+	case OPT_BACKEND:
+		return parse_backend(c, a, err, errlen);
+	case OPT_CPU_THREADS:
+		return count_opt("--cpu-threads", a, 1, 16, &c->cpu_threads,
+				 err, errlen);
+	case OPT_POLL_US:
+		return count_opt("--poll-us", a, 0, 1000000, &l->poll_us, err,
+				 errlen);
+	case OPT_MAX_SESSIONS:
+		return count_opt("--max-sessions", a, 1, 1024, &l->sessions,
+				 err, errlen);
+	case OPT_DEVMEM:
+		return size_opt("--devmem", a, 1ull << 40, &l->devmem, err,
+				errlen);
+	case OPT_PINNED:
+		return size_opt("--pinned", a, 1ull << 40, &l->pinned, err,
+				errlen);
+	case OPT_MODULE_MAX:
+		return size_opt("--module-max", a, 1ull << 30, &l->module_bytes,
+				err, errlen);
+	case OPT_MAX_STREAMS:
+		return count_opt("--max-streams", a, 1, 65536, &l->streams, err,
+				 errlen);
+	case OPT_MAX_EVENTS:
+		return count_opt("--max-events", a, 1, 65536, &l->events, err,
+				 errlen);
+	case OPT_KERNEL_MS:
+		return count_opt("--kernel-ms", a, 0, 3600000, &l->kernel_ms,
+				 err, errlen);
+	}
+	return 1;
+}
+
 int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 {
 	uint32_t v;
@@ -255,6 +402,10 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 	c->log_level = LOG_INFO;
 	c->socket_mode = CLI_DEFAULT_SOCKET_MODE;
 	c->max_conns = CLI_DEFAULT_MAX_CONNS;
+	c->backend = "cpu";
+	c->gpu = -1;
+	c->cpu_threads = CLI_DEFAULT_CPU_THREADS;
+	engine_limits_default(&c->limits);
 	err[0] = '\0';
 	optind = 0; /* full re-initialisation (glibc), for repeated calls */
 	opterr = 0;
@@ -371,10 +522,18 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 			snprintf(err, errlen, "option '%s' needs a value",
 				 argv[optind - 1]);
 			return -1;
-		default:
+		default: {
+			int r = engine_opt(c, opt, optarg, err, errlen);
+
+			if (r <= 0) {
+				if (r < 0)
+					return -1;
+				break;
+			}
 			snprintf(err, errlen, "unknown option '%s'",
 				 argv[optind - 1]);
 			return -1;
+		}
 		}
 	}
 	if (optind < argc) {

@@ -7,21 +7,24 @@
 #include <string.h>
 
 #include <vgpu/backend.h>
+#include <vgpu/engine.h>
 #include <vgpu/ring.h>
 #include <vgpu/vdev.h>
 #include <vgpu/vgpu_ring_abi.h>
+#include <vgpu/vgpu_stub.h>
 #include <vgpu/vgpu_stub_regs.h>
 
-#define NR_QUEUES 2 /* the admin queue and one I/O queue */
+/* the admin queue, the 1.1 I/O queue and 30 session queues */
+#define NR_QUEUES VGPU_MAX_QUEUES_ABI
 #define MAX_QDEPTH 256
-#define MAX_SGL 64
-#define DEVMEM_QUOTA (64ull << 20)
+#define MAX_SGL ENGINE_MAX_SGL
 #define MSI_CAP 0x40 /* 64-bit MSI with per-vector masking, one vector */
 
 /*
  * Lives in struct vdev_state (a file mapping that outlives a crash): the
- * pointers in it (the backend, the queues' mappings) are rebuilt by
- * start(), never trusted from a previous process.
+ * pointers in it (the backend, the engine, the queues' mappings) are
+ * rebuilt by start(), never trusted from a previous process. Sessions
+ * live in the engine, so a restart ends them all.
  */
 struct vgpu_stub {
 	uint32_t status;
@@ -33,11 +36,13 @@ struct vgpu_stub {
 	uint32_t q_select;
 	uint32_t intr_status;
 	uint32_t intr_mask;
-	uint32_t pending; /* queues whose doorbell rang */
 	uint32_t intx_level; /* what INTA was last set to */
 	uint64_t msis_sent;
 	struct ring_queue q[NR_QUEUES];
 	struct backend *be;
+	bool own_be; /* created by the device (no backend configured) */
+	struct engine *en;
+	struct engine_limits lim;
 };
 
 static struct vgpu_stub *stub(struct vdev *d)
@@ -45,14 +50,24 @@ static struct vgpu_stub *stub(struct vdev *d)
 	return d->priv;
 }
 
+/* The engine's view of our BAR0, which no guest buffer may overlap. */
+static struct engine *engine_of(struct vdev *d)
+{
+	struct engine *en = stub(d)->en;
+
+	if (en)
+		engine_set_bar(en, d->st->bar0_base,
+			       d->st->bar0_mapped ? VGPU_BAR0_SIZE : 0);
+	return en;
+}
+
+/* For the queue registers of a restarted emulator: no engine calls. */
 static struct ring_ctx ring_ctx_of(struct vdev *d)
 {
 	return (struct ring_ctx){
 		.host = d->host,
-		.be = stub(d)->be,
 		.log = d->log,
 		.max_depth = MAX_QDEPTH,
-		.max_sgl = MAX_SGL,
 		.bar_lo = d->st->bar0_base,
 		.bar_len = d->st->bar0_mapped ? VGPU_BAR0_SIZE : 0,
 	};
@@ -120,6 +135,38 @@ static void vgpu_stub_init_cfg(struct vdev *d)
 	pci_cfg_init_bar_mem32(c, 0, VGPU_BAR0_SIZE);
 }
 
+/* The Q_ window of the queue Q_SELECT names. */
+static uint32_t queue_read(struct vgpu_stub *s, uint32_t off)
+{
+	const struct ring_queue *q = selected(s);
+
+	if (!q)
+		return off == VGPU_REG_Q_ERROR ? VGPU_QERR_NO_QUEUE : 0;
+	switch (off) {
+	case VGPU_REG_Q_DEPTH:
+		return q->depth;
+	case VGPU_REG_Q_SQ_GPA:
+		return (uint32_t)q->sq_gpa;
+	case VGPU_REG_Q_SQ_GPA + 4:
+		return (uint32_t)(q->sq_gpa >> 32);
+	case VGPU_REG_Q_CQ_GPA:
+		return (uint32_t)q->cq_gpa;
+	case VGPU_REG_Q_CQ_GPA + 4:
+		return (uint32_t)(q->cq_gpa >> 32);
+	case VGPU_REG_Q_HDR_GPA:
+		return (uint32_t)q->hdr_gpa;
+	case VGPU_REG_Q_HDR_GPA + 4:
+		return (uint32_t)(q->hdr_gpa >> 32);
+	case VGPU_REG_Q_ENABLE:
+		return q->live;
+	case VGPU_REG_Q_ERROR:
+		return q->error;
+	case VGPU_REG_Q_SESSION:
+		return q->session;
+	}
+	return 0;
+}
+
 static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 {
 	struct vgpu_stub *s = stub(d);
@@ -130,7 +177,7 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 	case VGPU_REG_VERSION:
 		return VGPU_ABI_VERSION;
 	case VGPU_REG_FEATURES:
-		return VGPU_F_QUEUES | VGPU_F_MSI;
+		return VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS;
 	case VGPU_REG_STATUS:
 		return s->status;
 	case VGPU_REG_RESET_COUNT:
@@ -147,8 +194,13 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 		return MAX_QDEPTH;
 	case VGPU_REG_MAX_SGL:
 		return MAX_SGL;
-	case VGPU_REG_DEVMEM_PAGES:
-		return (uint32_t)(DEVMEM_QUOTA / 4096);
+	case VGPU_REG_DEVMEM_PAGES: {
+		uint64_t pages = s->lim.devmem / 4096;
+
+		return pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages;
+	}
+	case VGPU_REG_MAX_SESSIONS:
+		return s->lim.sessions;
 	case VGPU_REG_Q_SELECT:
 		return s->q_select;
 	case VGPU_REG_INTR_STATUS: {
@@ -162,33 +214,8 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 	case VGPU_REG_INTR_MASK:
 		return s->intr_mask;
 	}
-	if (off >= VGPU_REG_Q_DEPTH && off <= VGPU_REG_Q_ERROR) {
-		const struct ring_queue *q = selected(s);
-
-		if (!q)
-			return off == VGPU_REG_Q_ERROR ? VGPU_QERR_NO_QUEUE : 0;
-		switch (off) {
-		case VGPU_REG_Q_DEPTH:
-			return q->depth;
-		case VGPU_REG_Q_SQ_GPA:
-			return (uint32_t)q->sq_gpa;
-		case VGPU_REG_Q_SQ_GPA + 4:
-			return (uint32_t)(q->sq_gpa >> 32);
-		case VGPU_REG_Q_CQ_GPA:
-			return (uint32_t)q->cq_gpa;
-		case VGPU_REG_Q_CQ_GPA + 4:
-			return (uint32_t)(q->cq_gpa >> 32);
-		case VGPU_REG_Q_HDR_GPA:
-			return (uint32_t)q->hdr_gpa;
-		case VGPU_REG_Q_HDR_GPA + 4:
-			return (uint32_t)(q->hdr_gpa >> 32);
-		case VGPU_REG_Q_ENABLE:
-			return q->live;
-		case VGPU_REG_Q_ERROR:
-			return q->error;
-		}
-		return 0;
-	}
+	if (off >= VGPU_REG_Q_DEPTH && off <= VGPU_REG_Q_SESSION)
+		return queue_read(s, off);
 	if (off >= VGPU_REG_DOORBELL(0) && off < VGPU_DOORBELLS_END)
 		return 0; /* write-only */
 	if (off - VGPU_REG_SCRATCH_RAM < 4 * VGPU_SCRATCH_RAM_WORDS)
@@ -283,24 +310,27 @@ static void vgpu_stub_cfg_written(struct vdev *d, uint32_t off, uint32_t size)
 		update_intx(d);
 }
 
-/* Quiesce every queue and free device memory; keeps nothing but the
- * reset count. */
+/* Every session ends, every queue stops, device memory is freed (once
+ * the backend drained); registers return to 0 but for the reset count. */
 static void vgpu_stub_reset(struct vdev *d)
 {
 	struct vgpu_stub *s = stub(d);
-	struct ring_ctx c = ring_ctx_of(d);
+	struct engine *en = engine_of(d);
+	struct backend *be = s->be;
+	struct engine_limits lim = s->lim;
 	uint32_t resets = s->reset_count + 1;
-	unsigned int i;
+	bool own = s->own_be;
 
-	for (i = 0; i < NR_QUEUES; i++)
-		ring_disable(&s->q[i], &c);
-	if (s->be)
-		s->be->ops->destroy(s->be);
+	if (en)
+		engine_reset(en);
 	s->intr_status = 0;
 	update_intx(d); /* deasserts */
 	memset(s, 0, sizeof(*s));
 	s->reset_count = resets;
-	s->be = backend_cpu_create(DEVMEM_QUOTA);
+	s->be = be;
+	s->own_be = own;
+	s->en = en;
+	s->lim = lim;
 }
 
 /*
@@ -319,19 +349,21 @@ static bool state_live(struct ring_queue *q)
 
 static void vgpu_stub_start(struct vdev *d, bool resumed)
 {
+	const struct vgpu_stub_cfg *cfg = d->model_cfg;
 	struct vgpu_stub *s = stub(d);
-	struct ring_ctx c;
+	struct ring_ctx c = ring_ctx_of(d);
 	unsigned int i;
 
-	/* device memory lived in the dead process: it is gone */
-	s->be = backend_cpu_create(DEVMEM_QUOTA);
-	c = ring_ctx_of(d);
+	/* sessions and device memory lived in the dead process: gone */
 	for (i = 0; i < NR_QUEUES; i++) {
 		struct ring_queue *q = &s->q[i];
 
 		q->hdr = NULL; /* a previous process's mappings */
 		q->sq = NULL;
 		q->cq = NULL;
+		q->session = 0;
+		q->cq_reserved = 0;
+		q->posted = false;
 		if (state_live(q) && resumed) {
 			q->live = true;
 			if (ring_remap(q, &c) == 0)
@@ -340,7 +372,22 @@ static void vgpu_stub_start(struct vdev *d, bool resumed)
 				q->live = false;
 		}
 	}
-	s->pending = 0;
+	s->be = cfg ? cfg->be : NULL;
+	s->own_be = false;
+	s->en = NULL;
+	if (cfg)
+		s->lim = cfg->limits;
+	else
+		engine_limits_default(&s->lim);
+	if (!s->be) {
+		s->be = backend_cpu_create(VGPU_STUB_CPU_THREADS);
+		s->own_be = s->be != NULL;
+	}
+	if (s->be)
+		s->en = engine_create(d->host, s->be, d->log, &s->lim, s->q,
+				      NR_QUEUES);
+	if (!s->en)
+		log_err(d->log, "no command engine: queues cannot be enabled");
 }
 
 static void vgpu_stub_invalidate(struct vdev *d)
@@ -357,29 +404,51 @@ static void vgpu_stub_fini(struct vdev *d)
 {
 	struct vgpu_stub *s = stub(d);
 
+	if (s->en) {
+		const struct engine_stats *st = engine_stats(s->en);
+
+		log_info(
+			d->log,
+			"queues: %llu doorbells, %llu commands, %llu launches, %llu interrupts asked, %llu sessions, %llu lost",
+			(unsigned long long)st->doorbells,
+			(unsigned long long)st->commands,
+			(unsigned long long)st->launches,
+			(unsigned long long)st->irqs,
+			(unsigned long long)st->sessions,
+			(unsigned long long)st->lost);
+		engine_destroy(s->en);
+	}
+	s->en = NULL;
 	vgpu_stub_invalidate(d); /* no mapping outlives the device */
-	if (s->be)
+	if (s->be && s->own_be)
 		s->be->ops->destroy(s->be);
 	s->be = NULL;
+}
+
+/* Completions, rung and hot queues; true while a queue is hot. */
+static bool vgpu_stub_poll(struct vdev *d)
+{
+	struct engine *en = engine_of(d);
+	uint32_t irq = 0;
+	bool hot;
+
+	if (!en)
+		return false;
+	hot = engine_poll(en, &irq);
+	if (irq)
+		raise_irq(d, irq);
+	return hot;
+}
+
+static int vgpu_stub_poll_fd(struct vdev *d)
+{
+	return stub(d)->en ? engine_poll_fd(stub(d)->en) : -1;
 }
 
 /* After the doorbell's ioreq completed: run the queues it named. */
 static void vgpu_stub_deferred(struct vdev *d)
 {
-	struct vgpu_stub *s = stub(d);
-	struct ring_ctx c = ring_ctx_of(d);
-	uint32_t irq = 0;
-	unsigned int i;
-
-	for (i = 0; i < NR_QUEUES; i++) {
-		if (!(s->pending & (1u << i)))
-			continue;
-		if (ring_process(&s->q[i], &c))
-			irq |= 1u << i;
-	}
-	s->pending = 0;
-	if (irq)
-		raise_irq(d, irq);
+	vgpu_stub_poll(d);
 }
 
 /* Q_ registers of the selected queue; programmable while it is off. */
@@ -388,16 +457,20 @@ static void queue_write(struct vdev *d, uint32_t off, uint32_t val,
 {
 	struct vgpu_stub *s = stub(d);
 	struct ring_queue *q = selected(s);
-	struct ring_ctx c = ring_ctx_of(d);
+	struct engine *en = engine_of(d);
 	uint64_t *gpa = NULL;
 
 	if (!q)
 		return;
 	if (off == VGPU_REG_Q_ENABLE) {
 		if (!(val & bytes & 1)) {
-			ring_disable(q, &c);
-		} else if (!c.be || ring_enable(q, &c) < 0) {
-			if (!c.be)
+			if (en)
+				engine_queue_disable(en, s->q_select);
+			else
+				ring_disable(q, &(struct ring_ctx){
+							.host = d->host });
+		} else if (!en || engine_queue_enable(en, s->q_select) < 0) {
+			if (!en)
 				q->error = VGPU_QERR_MAP;
 			log_guest(d->log,
 				  "guest: queue %u not enabled: error %u",
@@ -442,10 +515,8 @@ static void doorbell(struct vdev *d, uint32_t off, uint32_t val, uint32_t bytes)
 		return;
 	}
 	/* record and go: the commands run once this request is answered */
-	if (ring_doorbell(&s->q[qi], val)) {
-		s->pending |= 1u << qi;
+	if (s->en && engine_doorbell(s->en, qi, val))
 		d->deferred = true;
-	}
 }
 
 static uint32_t merge(uint32_t old, uint32_t val, uint32_t bytes)
@@ -518,4 +589,6 @@ const struct vdev_ops vgpu_stub_ops = {
 	.deferred = vgpu_stub_deferred,
 	.invalidate = vgpu_stub_invalidate,
 	.cfg_written = vgpu_stub_cfg_written,
+	.poll_fd = vgpu_stub_poll_fd,
+	.poll = vgpu_stub_poll,
 };

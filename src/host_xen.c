@@ -292,6 +292,70 @@ static int xen_set_intx(struct host *h, bool level)
 		       0;
 }
 
+/* ---- guest memory for the command engine: regions, dirty tracking ---- */
+
+#define MAP_FRAMES_MAX (1u << 20) /* 4 GiB of guest memory in one range */
+
+/*
+ * Map the guest frames @gfns[0..n) (any order) as one contiguous range:
+ * a session's registered region. The guest chose every frame, so every
+ * frame's error is checked.
+ */
+static void *xen_map_guest_frames(struct host *h, const uint64_t *gfns,
+				  uint32_t n, bool writable)
+{
+	struct xen_host *x = h->priv;
+	xen_pfn_t *pfns = NULL;
+	int *errs = NULL;
+	void *va = NULL;
+	uint32_t i;
+
+	if (n == 0 || n > MAP_FRAMES_MAX)
+		return NULL;
+	pfns = malloc((size_t)n * sizeof(*pfns));
+	errs = calloc(n, sizeof(*errs));
+	if (!pfns || !errs)
+		goto out;
+	for (i = 0; i < n; i++)
+		pfns[i] = (xen_pfn_t)gfns[i];
+	va = xenforeignmemory_map(x->fm, x->domid,
+				  writable ? PROT_READ | PROT_WRITE : PROT_READ,
+				  n, pfns, errs);
+	for (i = 0; va && i < n; i++) {
+		if (!errs[i])
+			continue;
+		log_guest(x->log, "guest: frame 0x%llx cannot be mapped: %s",
+			  (unsigned long long)pfns[i], strerror(-errs[i]));
+		xenforeignmemory_unmap(x->fm, va, n);
+		va = NULL;
+	}
+out:
+	free(pfns);
+	free(errs);
+	return va;
+}
+
+/* The device wrote [gpa, gpa + len) outside an ioreq: log-dirty. */
+static void xen_mark_dirty(struct host *h, uint64_t gpa, uint64_t len)
+{
+	struct xen_host *x = h->priv;
+	uint64_t pfn, last;
+
+	if (!len || gpa + len < gpa)
+		return;
+	pfn = gpa >> XEN_PAGE_SHIFT;
+	last = (gpa + len - 1) >> XEN_PAGE_SHIFT;
+	while (pfn <= last) {
+		uint64_t nr = last - pfn + 1 > UINT32_MAX ? UINT32_MAX :
+							    last - pfn + 1;
+
+		/* fails harmlessly while log-dirty mode is off */
+		xendevicemodel_modified_memory(x->dm, x->domid, pfn,
+					       (uint32_t)nr);
+		pfn += nr;
+	}
+}
+
 static const struct host_ops xen_host_ops = {
 	.map_mmio = xen_map_mmio,
 	.unmap_mmio = xen_unmap_mmio,
@@ -299,6 +363,8 @@ static const struct host_ops xen_host_ops = {
 	.copy_to_guest = xen_copy_to_guest,
 	.map_guest = xen_map_guest,
 	.unmap_guest = xen_unmap_guest,
+	.map_guest_frames = xen_map_guest_frames,
+	.mark_dirty = xen_mark_dirty,
 	.inject_msi = xen_inject_msi,
 	.set_intx = xen_set_intx,
 };

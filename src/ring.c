@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include <vgpu/ring.h>
-#include <vgpu/vgpu_stub_regs.h>
 
 #define PAGE 4096u
 
@@ -61,7 +60,8 @@ void ring_disable(struct ring_queue *q, const struct ring_ctx *c)
 {
 	ring_unmap(q, c);
 	q->live = false;
-	q->sq_head = q->cq_tail = 0;
+	q->posted = false;
+	q->sq_head = q->cq_tail = q->cq_reserved = 0;
 	q->phase = 0;
 }
 
@@ -110,7 +110,7 @@ int ring_enable(struct ring_queue *q, const struct ring_ctx *c)
 	q->phase = VGPU_CQE_PHASE; /* the first pass writes phase 1 */
 	store(&q->hdr->sq_head, 0);
 	store(&q->hdr->status, 0);
-	/* v1 has no polling thread: every submission needs the doorbell */
+	/* not polled yet: every submission needs the doorbell */
 	store(&q->hdr->dev_flags, VGPU_DEV_NEED_DOORBELL);
 	q->live = true;
 	return 0;
@@ -136,170 +136,29 @@ bool ring_doorbell(struct ring_queue *q, uint32_t tail)
 	return true;
 }
 
-/* Copy the command's scatter-gather list out of guest memory and check
- * every entry; the total length on success, 0 on a bad list. */
-static uint64_t read_sgl(const struct ring_ctx *c, const struct vgpu_sqe *e,
-			 struct vgpu_sgl_entry *sgl, uint32_t *status)
+/* Room for one more completion, counting the slots promised to commands
+ * still running? (A driver that moves cq_head past the tail only loses
+ * completions of its own.) */
+static bool cq_reserve(struct ring_queue *q)
 {
-	uint64_t total = 0;
-	uint32_t i;
-
-	if (e->sgl_nents == 0 || e->sgl_nents > c->max_sgl ||
-	    e->sgl_nents > PAGE / sizeof(*sgl) || (e->sgl_gpa & (PAGE - 1)) ||
-	    !gpa_ok(c, e->sgl_gpa, PAGE)) {
-		*status = VGPU_S_INVALID;
-		return 0;
-	}
-	if (c->host->ops->copy_from_guest(c->host, sgl, e->sgl_gpa,
-					  e->sgl_nents * sizeof(*sgl)) < 0) {
-		*status = VGPU_S_BAD_GPA;
-		return 0;
-	}
-	for (i = 0; i < e->sgl_nents; i++) {
-		if (sgl[i].rsvd || sgl[i].len == 0 ||
-		    (sgl[i].gpa & (PAGE - 1)) + sgl[i].len > PAGE ||
-		    !gpa_ok(c, sgl[i].gpa, sgl[i].len)) {
-			*status = VGPU_S_INVALID;
-			return 0;
-		}
-		total += sgl[i].len;
-	}
-	return total;
+	if (q->cq_tail + q->cq_reserved - load(&q->hdr->cq_head) >= q->depth)
+		return false;
+	q->cq_reserved++;
+	return true;
 }
 
-/* Move the SGL's bytes between guest pages and device memory: one copy,
- * straight from or into the mapped guest page. */
-static uint32_t copy_sgl(const struct ring_ctx *c,
-			 const struct vgpu_sgl_entry *sgl, uint32_t n,
-			 uint64_t dptr, bool to_device)
+void ring_post(struct ring_queue *q, uint16_t cid, uint32_t status,
+	       uint64_t result, bool quiet)
 {
-	struct host *h = c->host;
-	uint32_t i, status = VGPU_S_OK;
+	struct vgpu_cqe *e;
 
-	for (i = 0; i < n && status == VGPU_S_OK; i++) {
-		uint64_t page = sgl[i].gpa & ~(uint64_t)(PAGE - 1);
-		uint8_t *va = h->ops->map_guest(h, page, 1, !to_device);
-
-		if (!va)
-			return VGPU_S_BAD_GPA;
-		va += sgl[i].gpa - page;
-		if (to_device ? c->be->ops->h2d(c->be, dptr, va, sgl[i].len) :
-				c->be->ops->d2h(c->be, va, dptr, sgl[i].len))
-			status = VGPU_S_BAD_ADDRESS;
-		h->ops->unmap_guest(h, va - (sgl[i].gpa - page), 1);
-		dptr += sgl[i].len;
-	}
-	return status;
-}
-
-static uint32_t get_info(const struct ring_ctx *c, const struct vgpu_sqe *e)
-{
-	struct vgpu_sgl_entry sgl[PAGE / sizeof(struct vgpu_sgl_entry)];
-	struct vgpu_info info;
-	uint32_t status = VGPU_S_OK, i;
-	uint64_t total = read_sgl(c, e, sgl, &status), off = 0;
-
-	if (!total)
-		return status;
-	if (total < sizeof(info))
-		return VGPU_S_INVALID;
-	memset(&info, 0, sizeof(info));
-	info.abi_version = VGPU_ABI_VERSION;
-	info.features = VGPU_F_QUEUES;
-	info.max_qdepth = c->max_depth;
-	info.max_sgl = c->max_sgl;
-	info.devmem_quota = c->be->quota;
-	strncpy(info.backend, c->be->ops->name, sizeof(info.backend) - 1);
-	for (i = 0; i < e->sgl_nents && off < sizeof(info); i++) {
-		uint64_t n = sgl[i].len < sizeof(info) - off ?
-				     sgl[i].len :
-				     sizeof(info) - off;
-
-		if (c->host->ops->copy_to_guest(c->host, sgl[i].gpa,
-						(uint8_t *)&info + off, n) < 0)
-			return VGPU_S_BAD_GPA;
-		off += n;
-	}
-	return VGPU_S_OK;
-}
-
-static uint32_t memcpy_cmd(const struct ring_ctx *c, const struct vgpu_sqe *e,
-			   bool to_device)
-{
-	struct vgpu_sgl_entry sgl[PAGE / sizeof(struct vgpu_sgl_entry)];
-	uint32_t status = VGPU_S_OK;
-	uint64_t total;
-
-	if (e->arg[2] || e->arg[3])
-		return VGPU_S_INVALID;
-	total = read_sgl(c, e, sgl, &status);
-	if (!total)
-		return status;
-	if (total != e->arg[1])
-		return VGPU_S_INVALID;
-	if (c->be->ops->mem_check(c->be, e->arg[0], total))
-		return VGPU_S_BAD_ADDRESS;
-	return copy_sgl(c, sgl, e->sgl_nents, e->arg[0], to_device);
-}
-
-/* Run one command (already copied out of the ring). */
-static uint32_t exec_cmd(const struct ring_ctx *c, const struct vgpu_sqe *e,
-			 uint64_t *result)
-{
-	struct backend *be = c->be;
-	bool no_sgl = e->sgl_nents == 0 && e->sgl_gpa == 0;
-	int rc;
-
-	*result = 0;
-	if (e->session || e->rsvd1 || e->rsvd2 || (e->flags & ~VGPU_SQE_QUIET))
-		return VGPU_S_INVALID;
-	switch (e->opcode) {
-	case VGPU_OP_NOP:
-		return no_sgl && !(e->arg[0] | e->arg[1] | e->arg[2] |
-				   e->arg[3]) ?
-			       VGPU_S_OK :
-			       VGPU_S_INVALID;
-	case VGPU_OP_GET_INFO:
-		if (e->arg[0] | e->arg[1] | e->arg[2] | e->arg[3])
-			return VGPU_S_INVALID;
-		return get_info(c, e);
-	case VGPU_OP_MEM_ALLOC:
-		if (!no_sgl || e->arg[1] | e->arg[2] | e->arg[3] || !e->arg[0])
-			return VGPU_S_INVALID;
-		rc = be->ops->mem_alloc(be, e->arg[0], result);
-		return rc == 0 ? VGPU_S_OK : VGPU_S_NO_MEMORY;
-	case VGPU_OP_MEM_FREE:
-		if (!no_sgl || e->arg[1] | e->arg[2] | e->arg[3])
-			return VGPU_S_INVALID;
-		return be->ops->mem_free(be, e->arg[0]) ? VGPU_S_BAD_ADDRESS :
-							  VGPU_S_OK;
-	case VGPU_OP_MEMCPY_H2D:
-	case VGPU_OP_MEMCPY_D2H:
-		return memcpy_cmd(c, e, e->opcode == VGPU_OP_MEMCPY_H2D);
-	case VGPU_OP_COMPUTE:
-		if (!no_sgl || e->arg[3] == 0 || e->arg[3] % 4)
-			return VGPU_S_INVALID;
-		if (e->arg[0] != VGPU_K_ADD1_U32 && e->arg[0] != VGPU_K_XOR_U32)
-			return VGPU_S_INVALID;
-		rc = be->ops->compute(be, (uint32_t)e->arg[0], e->arg[1],
-				      e->arg[2], e->arg[3], result);
-		return rc == 0 ? VGPU_S_OK : VGPU_S_BAD_ADDRESS;
-	}
-	return VGPU_S_INVALID;
-}
-
-/* Room for one more completion? (A driver that moves cq_head past the
- * tail only loses completions of its own.) */
-static bool cq_room(const struct ring_queue *q)
-{
-	return q->cq_tail - load(&q->hdr->cq_head) < q->depth;
-}
-
-static void post(struct ring_queue *q, uint16_t cid, uint32_t status,
-		 uint64_t result)
-{
-	struct vgpu_cqe *e = &q->cq[q->cq_tail & (q->depth - 1)];
-
+	if (q->cq_reserved)
+		q->cq_reserved--;
+	if (quiet && status == VGPU_S_OK)
+		return;
+	if (!q->live || !q->hdr)
+		return; /* the queue went away meanwhile */
+	e = &q->cq[q->cq_tail & (q->depth - 1)];
 	e->result = result;
 	e->cid = cid;
 	e->rsvd = 0;
@@ -311,12 +170,90 @@ static void post(struct ring_queue *q, uint16_t cid, uint32_t status,
 	if ((q->cq_tail & (q->depth - 1)) == 0)
 		q->phase ^= VGPU_CQE_PHASE;
 	q->completed++;
+	q->posted = true;
+}
+
+/*
+ * Issue 14, finding 5: the driver stores NEED_IRQ, issues a full barrier
+ * and then re-reads the CQ; we store the completion (and sq_head) and
+ * then load drv_flags. Without a full barrier between our stores and our
+ * load, x86 may perform the load first (store buffering): both sides miss
+ * each other and the driver sleeps on a completion nobody signals.
+ */
+bool ring_irq_wanted(struct ring_queue *q)
+{
+	if (!q->posted || !q->hdr)
+		return false;
+	q->posted = false;
+	atomic_thread_fence(memory_order_seq_cst);
+	return load(&q->hdr->drv_flags) & VGPU_DRV_NEED_IRQ;
+}
+
+/* Continuation slots a LAUNCH entry announces; 0 for other commands and
+ * for a LAUNCH whose parameters cannot fit the ring (exec refuses it). */
+static uint32_t cont_slots(const struct ring_queue *q, const struct vgpu_sqe *e)
+{
+	uint32_t n;
+
+	if (e->opcode != VGPU_OP_LAUNCH || e->launch.param_len > VGPU_PARAM_MAX)
+		return 0;
+	n = (e->launch.param_len + 63) / 64;
+	return n < q->depth ? n : 0;
+}
+
+/* Gather the continuation slots after the entry at @head (wrapping). */
+static void gather(const struct ring_queue *q, uint32_t head, uint32_t n,
+		   uint8_t *out)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		memcpy(out + 64 * i, &q->sq[(head + 1 + i) & (q->depth - 1)],
+		       64);
+}
+
+/* Fetch, reserve, run one entry. false: stop (nothing more to take now). */
+static bool take_one(struct ring_queue *q, const struct ring_ctx *c,
+		     uint32_t tail)
+{
+	uint8_t params[VGPU_PARAM_MAX + 64];
+	struct vgpu_sqe e;
+	uint64_t result = 0;
+	uint32_t status = VGPU_S_OK, n, plen;
+	enum ring_exec r;
+
+	/* copy first; the guest may rewrite the slot meanwhile */
+	memcpy(&e, &q->sq[q->sq_head & (q->depth - 1)], sizeof(e));
+	n = cont_slots(q, &e);
+	if (tail - q->sq_head < 1 + n)
+		return false; /* its parameters are not all submitted yet */
+	/* a completion must fit before anything runs: a command is
+	 * executed exactly once */
+	if (!cq_reserve(q))
+		return false;
+	gather(q, q->sq_head, n, params);
+	/* a LAUNCH whose parameters could not be gathered gets none */
+	plen = n ? e.launch.param_len : 0;
+	r = c->exec(c->arg, q, &e, n ? params : NULL, plen, &status, &result);
+	if (r == RING_RETRY) {
+		q->cq_reserved--;
+		return false;
+	}
+	q->sq_head += 1 + n;
+	store(&q->hdr->sq_head, q->sq_head);
+	if (r == RING_DONE)
+		ring_post(q, e.cid, status, result, e.flags & VGPU_SQE_QUIET);
+	return q->live; /* exec may have disabled the queue */
+}
+
+bool ring_pending(const struct ring_queue *q)
+{
+	return q->live && q->hdr && load(&q->hdr->sq_tail) != q->sq_head;
 }
 
 bool ring_process(struct ring_queue *q, const struct ring_ctx *c)
 {
-	uint32_t tail, done = 0;
-	bool posted = false;
+	uint32_t tail, start;
 
 	if (!q->live)
 		return false;
@@ -330,25 +267,27 @@ bool ring_process(struct ring_queue *q, const struct ring_ctx *c)
 		ring_set_fatal(q, VGPU_QERR_TAIL);
 		return false;
 	}
-	while (q->sq_head != tail && done < q->depth) {
-		struct vgpu_sqe e;
-		uint64_t result;
-		uint32_t status;
-
-		/* a completion must fit before anything runs: a command is
-		 * executed exactly once */
-		if (!cq_room(q))
+	q->seen_tail = tail;
+	start = q->sq_head;
+	while (q->sq_head != tail && q->sq_head - start < q->depth)
+		if (!take_one(q, c, tail))
 			break;
-		/* copy first; the guest may rewrite the slot meanwhile */
-		memcpy(&e, &q->sq[q->sq_head & (q->depth - 1)], sizeof(e));
-		status = exec_cmd(c, &e, &result);
-		if (status != VGPU_S_OK || !(e.flags & VGPU_SQE_QUIET)) {
-			post(q, e.cid, status, result);
-			posted = true;
-		}
-		q->sq_head++;
-		store(&q->hdr->sq_head, q->sq_head);
-		done++;
-	}
-	return posted && (load(&q->hdr->drv_flags) & VGPU_DRV_NEED_IRQ);
+	return q->live && ring_irq_wanted(q);
+}
+
+void ring_poll_start(struct ring_queue *q)
+{
+	if (q->live && q->hdr)
+		store(&q->hdr->dev_flags, 0);
+}
+
+bool ring_poll_stop(struct ring_queue *q)
+{
+	if (!q->live || !q->hdr)
+		return false;
+	store(&q->hdr->dev_flags, VGPU_DEV_NEED_DOORBELL);
+	/* the submitter publishes its tail, then reads dev_flags: one of
+	 * us sees the other's store */
+	atomic_thread_fence(memory_order_seq_cst);
+	return load(&q->hdr->sq_tail) != q->seen_tail;
 }

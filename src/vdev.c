@@ -35,13 +35,16 @@ static bool state_resumable(const struct vdev_state *st,
 	       st->size == vdev_state_size(ops) && st->sbdf == sbdf;
 }
 
-int vdev_create_in(struct vdev *d, const struct vdev_ops *ops,
-		   const struct vdev_ids *ids, uint32_t sbdf, struct host *host,
-		   struct logger *lg, struct vdev_state *st, bool resume)
+int vdev_create_in_cfg(struct vdev *d, const struct vdev_ops *ops,
+		       const struct vdev_ids *ids, uint32_t sbdf,
+		       struct host *host, struct logger *lg,
+		       struct vdev_state *st, bool resume,
+		       const void *model_cfg)
 {
 	bool resumed = resume && state_resumable(st, ops, sbdf);
 
 	memset(d, 0, sizeof(*d));
+	d->model_cfg = model_cfg;
 	d->ops = ops;
 	d->st = st;
 	d->cfg = &st->cfg;
@@ -68,17 +71,32 @@ int vdev_create_in(struct vdev *d, const struct vdev_ops *ops,
 	return resumed;
 }
 
-int vdev_create(struct vdev *d, const struct vdev_ops *ops,
-		const struct vdev_ids *ids, uint32_t sbdf, struct host *host,
-		struct logger *lg)
+int vdev_create_in(struct vdev *d, const struct vdev_ops *ops,
+		   const struct vdev_ids *ids, uint32_t sbdf, struct host *host,
+		   struct logger *lg, struct vdev_state *st, bool resume)
+{
+	return vdev_create_in_cfg(d, ops, ids, sbdf, host, lg, st, resume,
+				  NULL);
+}
+
+int vdev_create_cfg(struct vdev *d, const struct vdev_ops *ops,
+		    const struct vdev_ids *ids, uint32_t sbdf,
+		    struct host *host, struct logger *lg, const void *model_cfg)
 {
 	struct vdev_state *st = calloc(1, vdev_state_size(ops));
 
 	if (!st)
 		return -ENOMEM;
-	vdev_create_in(d, ops, ids, sbdf, host, lg, st, false);
+	vdev_create_in_cfg(d, ops, ids, sbdf, host, lg, st, false, model_cfg);
 	d->owns_st = true;
 	return 0;
+}
+
+int vdev_create(struct vdev *d, const struct vdev_ops *ops,
+		const struct vdev_ids *ids, uint32_t sbdf, struct host *host,
+		struct logger *lg)
+{
+	return vdev_create_cfg(d, ops, ids, sbdf, host, lg, NULL);
 }
 
 void vdev_destroy(struct vdev *d)

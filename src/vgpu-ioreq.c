@@ -26,6 +26,7 @@
 #include <vgpu/qmp.h>
 #include <vgpu/serve.h>
 #include <vgpu/vdev.h>
+#include <vgpu/vgpu_stub.h>
 
 struct daemon {
 	struct cli cli;
@@ -45,6 +46,8 @@ struct daemon {
 	bool st_mapped;
 	uint8_t uuid[16];
 	struct depriv depriv;
+	struct backend *be; /* created before the privilege drop */
+	struct vgpu_stub_cfg dcfg;
 	struct timespec t_start;
 	double ms_xen; /* spent in hypervisor and XenStore calls */
 	double ms_qmp; /* spent asking QEMU */
@@ -243,9 +246,10 @@ static int setup_xen(struct daemon *dm, const struct vdev_ops *ops)
 	dm->ms_xen += ms_since(&t0);
 	if (rc < 0)
 		return rc;
-	vdev_create_in(&dm->dev, ops, c->have_ids ? &c->ids : NULL, c->sbdf,
-		       xen_host_seam(dm->xen), &dm->log, dm->st,
-		       xen_host_reattached(dm->xen));
+	dm->dcfg = (struct vgpu_stub_cfg){ .be = dm->be, .limits = c->limits };
+	vdev_create_in_cfg(&dm->dev, ops, c->have_ids ? &c->ids : NULL, c->sbdf,
+			   xen_host_seam(dm->xen), &dm->log, dm->st,
+			   xen_host_reattached(dm->xen), &dm->dcfg);
 	dm->st->domid = c->domid;
 	memcpy(dm->st->domain_uuid, dm->uuid, sizeof(dm->uuid));
 	dm->st->ioservid = xen_host_ioservid(dm->xen);
@@ -315,13 +319,30 @@ static int leave_and_drop(struct daemon *dm)
 	return confine(&how, &dm->log, &dm->lock_helper_fd);
 }
 
+/* The backend, whose threads exist before privileges are dropped. */
+static int create_backend(struct daemon *dm)
+{
+	struct cli *c = &dm->cli;
+	char why[160];
+
+	dm->be = backend_create(c->backend, c->gpu, c->cpu_threads, why,
+				sizeof(why));
+	if (!dm->be) {
+		log_err(&dm->log, "%s", why);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
 static int start(struct daemon *dm)
 {
 	const struct vdev_ops *ops = vdev_find(dm->cli.device);
 	int rc;
 
 	set_log_prefix(dm);
-	rc = take_pidfile(dm);
+	rc = create_backend(dm);
+	if (rc == 0)
+		rc = take_pidfile(dm);
 	if (rc == 0)
 		rc = check_slot(dm);
 	if (rc == 0)
@@ -349,6 +370,9 @@ static void stop(struct daemon *dm)
 	xen_host_detach(dm->xen);
 	if (dm->dev.ops)
 		vdev_destroy(&dm->dev);
+	if (dm->be)
+		dm->be->ops->destroy(dm->be);
+	dm->be = NULL;
 	xen_host_close(dm->xen);
 	dm->xen = NULL;
 	if (dm->st) {

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vgpu/engine.h>
 #include <vgpu/log.h>
 #include <vgpu/vdev.h>
 
@@ -36,6 +37,11 @@ struct cli {
 	const char *socket_group; /* NULL: the daemon's own group */
 	uint32_t max_conns; /* connections (VMs) at once */
 	bool loopback_opts; /* one of the three above was given */
+	/* the command engine and its backend */
+	const char *backend; /* "cpu" or "cuda" */
+	int gpu; /* cuda:N; -1: the worker's choice */
+	uint32_t cpu_threads; /* the CPU backend's executors */
+	struct engine_limits limits; /* per VM; engine_limits_default() */
 	bool help;
 	bool version;
 };
@@ -44,12 +50,15 @@ struct cli {
 #define CLI_DEFAULT_SOCKET_MODE 0660u /* owner and group: read/write */
 #define CLI_DEFAULT_MAX_CONNS 16u
 #define CLI_MAX_CONNS 1024u
+#define CLI_DEFAULT_CPU_THREADS 4
 
 /*
  * Parse argv into @c. 0 on success; -1 on a usage error, with a one-line
  * reason naming the problem in @err.
  */
 int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen);
+/* A byte count with an optional K, M or G suffix, > 0 and <= max. */
+int cli_parse_size(const char *s, uint64_t max, uint64_t *out);
 /* "[SSSS:]BB:DD.F" -> seg << 16 | bus << 8 | dev << 3 | fn; 0 or -1. */
 int cli_parse_bdf(const char *s, uint32_t *sbdf, char *err, size_t errlen);
 /* Decimal (or 0x hex) number <= max, whole string; 0 or -1. */

@@ -91,6 +91,9 @@ struct vdev {
 	struct logger *log;
 	uint64_t map_failures;
 	bool deferred; /* ops->deferred() is due */
+	/* the device model's configuration (vgpu-stub: struct
+	 * vgpu_stub_cfg), read by ops->start(); NULL: its defaults */
+	const void *model_cfg;
 };
 
 extern const struct vdev_ops vgpu_stub_ops;
@@ -115,6 +118,17 @@ int vdev_create(struct vdev *d, const struct vdev_ops *ops,
 int vdev_create_in(struct vdev *d, const struct vdev_ops *ops,
 		   const struct vdev_ids *ids, uint32_t sbdf, struct host *host,
 		   struct logger *lg, struct vdev_state *st, bool resume);
+/* The same, with a configuration for the device model (vdev.model_cfg;
+ * it must outlive the device). */
+int vdev_create_cfg(struct vdev *d, const struct vdev_ops *ops,
+		    const struct vdev_ids *ids, uint32_t sbdf,
+		    struct host *host, struct logger *lg,
+		    const void *model_cfg);
+int vdev_create_in_cfg(struct vdev *d, const struct vdev_ops *ops,
+		       const struct vdev_ids *ids, uint32_t sbdf,
+		       struct host *host, struct logger *lg,
+		       struct vdev_state *st, bool resume,
+		       const void *model_cfg);
 /* Unroute BAR0 if routed; free the state if the device owns it. */
 void vdev_destroy(struct vdev *d);
 

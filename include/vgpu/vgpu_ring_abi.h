@@ -47,7 +47,16 @@
  * it polls the queue (it is busy, or lingers after being busy) and sets it
  * before it stops looking, then looks once more. A submitter publishes the
  * tail, then (full barrier) reads dev_flags and rings only when the flag
- * is set: a stream of submissions needs close to no doorbells.
+ * is set: a stream of submissions needs close to no doorbells. Entries
+ * the device could not take for want of CQ room (a driver with more than
+ * depth commands outstanding) wait for the next doorbell: a driver that
+ * reaps completions while sq_head lags its tail and the flag is set
+ * rings.
+ *
+ * Interrupts. After posting a batch of completions the device issues a
+ * full barrier and reads drv_flags; it interrupts (once per batch) when
+ * VGPU_DRV_NEED_IRQ is set. A driver that goes to sleep sets the flag,
+ * issues a full barrier and looks at its CQ once more.
  *
  * Errors of a session. A kernel that faults, or runs past the device's
  * time limit, loses its session: the failing command completes with
@@ -185,11 +194,18 @@ struct vgpu_cmd_memset {
 };
 
 /*
+ * Region ranges: a region handle that is not the session's is
+ * VGPU_S_BAD_HANDLE, a range beyond the region VGPU_S_INVALID; a device
+ * range outside one live allocation is VGPU_S_BAD_ADDRESS.
+ *
  * Commands with an input and/or an output buffer in a region:
  * MODULE_LOAD (in: the image), FUNC_GET and GLOBAL_GET (in: the name,
  * without NUL, at most VGPU_NAME_MAX bytes; out: vgpu_func_info /
  * vgpu_global_info; obj: the module), DEVICE_INFO (out: vgpu_device_info).
- * A length of 0 means no such buffer.
+ * A length of 0 means no such buffer. Outputs are written as far as
+ * out_len reaches; FUNC_GET needs out_len >= 72 (the info up to param[]),
+ * DEVICE_INFO >= 296 (up to attr[]), GLOBAL_GET's output is optional.
+ * MODULE_LOAD's in_len above the VM's module limit is VGPU_S_LIMIT.
  */
 struct vgpu_cmd_buf {
 	vgpu_u64 in_off;
@@ -233,7 +249,11 @@ struct vgpu_extent {
  * FUNC_GET reported (param_len must equal its param_bytes). The
  * parameters follow in the next ceil(param_len / 64) SQ slots (wrapping
  * at the end of the ring), which the tail must cover: the device consumes
- * the LAUNCH entry and its continuation slots together.
+ * the LAUNCH entry and its continuation slots together. A param_len above
+ * VGPU_PARAM_MAX, or needing depth slots or more, takes no continuation
+ * slots and fails. Limits (else VGPU_S_INVALID): every dimension >= 1,
+ * grid[0] < 2^31, grid[1..2] <= 65535, block[2] <= 64, at most 1024
+ * threads per block, shmem <= 48 KiB.
  */
 struct vgpu_cmd_launch {
 	vgpu_u32 func;
@@ -294,12 +314,16 @@ struct vgpu_cqe {
  * MEM_ALLOC returned; ranges must lie inside one live allocation. */
 #define VGPU_OP_NOP 0x00 /* nothing; result 0 */
 #define VGPU_OP_GET_INFO 0x01 /* SGL <- struct vgpu_info (privileged) */
-/* 1.2, privileged queues: obj.obj = the queue to bind, or
- * VGPU_NO_QUEUE; result: the new session */
+/* 1.2, privileged queues: obj.obj = the queue to bind (2..MAX_QUEUES-1,
+ * bound to no session; enabled before or after), or VGPU_NO_QUEUE;
+ * result: the new session. A queue 2..31 bound to no session refuses
+ * every command with VGPU_S_BAD_HANDLE. */
 #define VGPU_OP_SESSION_OPEN 0x02
 /* 1.2, privileged queues: the entry's session. Completes once the
  * session's work has drained and everything it owned is freed; its
- * queue (if any) is disabled. */
+ * queue (if any) is disabled at once (completions still due are not
+ * posted) and work still running may be abandoned. Disabling a bound
+ * queue closes its session the same way. */
 #define VGPU_OP_SESSION_CLOSE 0x03
 #define VGPU_OP_REGION_ADD 0x04 /* 1.2, privileged: region -> result id */
 #define VGPU_OP_REGION_DEL 0x05 /* 1.2, privileged: obj.obj = region */
@@ -311,7 +335,7 @@ struct vgpu_cqe {
 #define VGPU_OP_COPY_H2D 0x22 /* 1.2: copy */
 #define VGPU_OP_COPY_D2H 0x23 /* 1.2: copy */
 #define VGPU_OP_COPY_D2D 0x24 /* 1.2: d2d */
-#define VGPU_OP_MEMSET 0x25 /* 1.2: memset */
+#define VGPU_OP_MEMSET 0x25 /* 1.2: memset (value must fit elem) */
 #define VGPU_OP_MODULE_LOAD 0x30 /* 1.2: buf (in) -> result module */
 #define VGPU_OP_MODULE_UNLOAD 0x31 /* 1.2: obj.obj = module */
 #define VGPU_OP_FUNC_GET 0x32 /* 1.2: buf -> result func */
@@ -333,7 +357,7 @@ struct vgpu_cqe {
 #define VGPU_OP_EVENT_SYNC 0x58 /* 1.2: completes once the event is done */
 /* 1.2: obj.obj start, obj2 end: result = nanoseconds between them (both
  * done and created without VGPU_EVENT_DISABLE_TIMING) */
-#define VGPU_OP_EVENT_ELAPSED 0x59
+#define VGPU_OP_EVENT_ELAPSED 0x59 /* completes once both are done */
 /* 1.2: completes once everything the session submitted before it has */
 #define VGPU_OP_CTX_SYNC 0x5a
 #define VGPU_OP_DEVICE_INFO 0x60 /* 1.2: buf (out: vgpu_device_info) */

@@ -27,7 +27,7 @@
 /* RO: ABI version, major in [31:16], minor in [15:0]. */
 #define VGPU_REG_VERSION 0x004
 #define VGPU_ABI_MAJOR 1
-#define VGPU_ABI_MINOR 1 /* 1.1: command queues, vgpu_ring_abi.h */
+#define VGPU_ABI_MINOR 2 /* 1.2: sessions, CUDA commands, vgpu_ring_abi.h */
 #define VGPU_ABI_VERSION ((VGPU_ABI_MAJOR << 16) | VGPU_ABI_MINOR)
 /* RO: device feature bits (VGPU_F_*, vgpu_ring_abi.h). */
 #define VGPU_REG_FEATURES 0x008

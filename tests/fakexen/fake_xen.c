@@ -4,6 +4,7 @@
  * daemon side may run in its own thread while the test plays the vCPUs.
  */
 #define __XEN_TOOLS__ 1
+#include "config.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +65,7 @@ struct gmap {
 	void *va;
 	size_t n;
 	xen_pfn_t pfn[1]; /* the first frame; ~0: an error mapping */
+	bool scattered; /* frames not in a row: a range of its own */
 };
 
 static struct fake {
@@ -147,6 +150,46 @@ static bool is_our_domain(uint32_t domid)
 	return true;
 }
 
+/* ---- guest RAM: shared memory, so that a mapping of scattered frames
+ * can alias them as a real foreign mapping does ---- */
+
+static size_t ram_pages;
+
+static void ram_alloc(size_t pages)
+{
+	fx.ram = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (fx.ram == MAP_FAILED)
+		abort();
+	ram_pages = pages;
+}
+
+static void ram_free(void)
+{
+	if (fx.ram)
+		munmap(fx.ram, ram_pages * PAGE);
+	fx.ram = NULL;
+}
+
+/* Frames not in a row, as one range: each page remapped into it. */
+static void *map_scattered(size_t pages, const xen_pfn_t arr[])
+{
+	uint8_t *va = mmap(NULL, pages * PAGE, PROT_NONE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t i;
+
+	if (va == MAP_FAILED)
+		return NULL;
+	for (i = 0; i < pages; i++)
+		if (mremap(fx.ram + arr[i] * PAGE, 0, PAGE,
+			   MREMAP_MAYMOVE | MREMAP_FIXED,
+			   va + i * PAGE) == MAP_FAILED) {
+			munmap(va, pages * PAGE);
+			return NULL;
+		}
+	return va;
+}
+
 /* ---- test API ---- */
 
 void fake_xen_reset(const struct fake_xen_cfg *cfg)
@@ -155,12 +198,12 @@ void fake_xen_reset(const struct fake_xen_cfg *cfg)
 	if (fx.evfd >= 0)
 		close(fx.evfd);
 	free(fx.page);
-	free(fx.ram);
+	ram_free();
 	memset(&fx.cfg, 0, sizeof(fx) - offsetof(struct fake, cfg));
 	fx.cfg = *cfg;
 	fx.alive = true;
 	fx.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	fx.ram = calloc(cfg->guest_pages ? cfg->guest_pages : 1, PAGE);
+	ram_alloc(cfg->guest_pages ? cfg->guest_pages : 1);
 	pthread_mutex_unlock(&fx.lock);
 }
 
@@ -657,9 +700,11 @@ void *xenforeignmemory_map(xenforeignmemory_handle *fmem, uint32_t dom,
 	unsigned int m;
 	size_t i;
 
+	bool row = true;
+
 	pthread_mutex_lock(&fx.lock);
 	record("map_guest", pages ? arr[0] : 0, pages);
-	if (!is_our_domain(dom) || pages == 0 || pages > 2)
+	if (!is_our_domain(dom) || pages == 0 || pages > fx.cfg.guest_pages)
 		goto out;
 	for (m = 0; m < MAX_MAPS && fx.maps[m].va; m++)
 		;
@@ -669,14 +714,22 @@ void *xenforeignmemory_map(xenforeignmemory_handle *fmem, uint32_t dom,
 	}
 	for (i = 0; i < pages; i++) {
 		err[i] = arr[i] < fx.cfg.guest_pages ? 0 : -EINVAL;
-		if (i && arr[i] != arr[0] + i)
-			violation("fake: non-contiguous foreign mapping");
+		row &= arr[i] == arr[0] + i;
 	}
-	/* guest RAM itself: the mapping shares it, as a real one does */
-	va = err[0] ? calloc(pages, PAGE) : fx.ram + arr[0] * PAGE;
+	for (i = 0; i < pages && !err[i]; i++)
+		;
+	/* guest RAM itself: the mapping shares it, as a real one does; a
+	 * frame in error leaves a mapping of its own (Xen maps the others) */
+	if (i < pages)
+		va = calloc(pages, PAGE);
+	else if (row)
+		va = fx.ram + arr[0] * PAGE;
+	else
+		va = map_scattered(pages, arr);
 	fx.maps[m].va = va;
 	fx.maps[m].n = pages;
-	fx.maps[m].pfn[0] = err[0] ? ~0ull : arr[0];
+	fx.maps[m].pfn[0] = i < pages ? ~0ull : arr[0];
+	fx.maps[m].scattered = i == pages && !row;
 out:
 	pthread_mutex_unlock(&fx.lock);
 	return va;
@@ -695,6 +748,8 @@ int xenforeignmemory_unmap(xenforeignmemory_handle *fmem, void *addr,
 	} else {
 		if (fx.maps[m].pfn[0] == ~0ull)
 			free(addr);
+		else if (fx.maps[m].scattered)
+			munmap(addr, pages * PAGE);
 		fx.maps[m].va = NULL;
 	}
 	pthread_mutex_unlock(&fx.lock);

@@ -30,12 +30,21 @@ struct recorder {
 	uint64_t msi_addr;
 	uint32_t msi_data;
 	int intx; /* INTA level */
-	/* as aligned as any guest structure in it needs (8 bytes), and no
-	 * more than malloc gives a fixture */
-	uint8_t ram[REC_RAM_SIZE] __attribute__((aligned(16)));
+	unsigned int frame_maps; /* map_guest_frames calls not yet undone */
+	uint64_t dirty_bytes; /* mark_dirty's total */
+	unsigned int dirty_calls;
+	uint8_t dirty[REC_RAM_SIZE / 4096]; /* pages marked, one byte each */
+	/* REC_RAM_SIZE bytes of shared memory, so that map_guest_frames can
+	 * map scattered frames as one range that aliases them, as Xen's
+	 * foreign mappings do */
+	uint8_t *ram;
 };
 
+/* Zero the recorder; its RAM (allocated on first use, kept after) too.
+ * The recorder must start zeroed (static, or calloc'd). */
 void rec_init(struct recorder *r);
+/* Give the RAM back. */
+void rec_fini(struct recorder *r);
 /* A vgpu-stub at 00:05.0 on @r, with a quiet logger. */
 void rec_make_stub(struct recorder *r, struct vdev *d, struct logger *lg);
 

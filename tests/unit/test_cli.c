@@ -10,7 +10,7 @@
 
 #include <vgpu/cli.h>
 
-#define MAXARGS 16
+#define MAXARGS 32
 
 static int parse(struct cli *c, char *err, const char *line)
 {
@@ -62,6 +62,28 @@ static void good_lines(void **state)
 	assert_int_equal(c.ids.vendor, 0x1af4);
 	assert_int_equal(c.ids.device, 0x10f0);
 
+	/* the engine's options and their defaults */
+	assert_int_equal(parse(&c, err, "--domid 1"), 0);
+	assert_string_equal(c.backend, "cpu");
+	assert_int_equal(c.cpu_threads, CLI_DEFAULT_CPU_THREADS);
+	assert_int_equal(c.limits.poll_us, 50);
+	assert_int_equal(c.limits.devmem, 256u << 20);
+	assert_int_equal(
+		parse(&c, err,
+		      "--domid 1 --backend cuda:2 --poll-us 200 --devmem 1G --pinned 64M --module-max 512K --max-sessions 4 --max-streams 8 --max-events 9 --kernel-ms 0 --cpu-threads 2"),
+		0);
+	assert_string_equal(c.backend, "cuda");
+	assert_int_equal(c.gpu, 2);
+	assert_int_equal(c.limits.poll_us, 200);
+	assert_int_equal(c.limits.devmem, 1ull << 30);
+	assert_int_equal(c.limits.pinned, 64u << 20);
+	assert_int_equal(c.limits.module_bytes, 512u << 10);
+	assert_int_equal(c.limits.sessions, 4);
+	assert_int_equal(c.limits.streams, 8);
+	assert_int_equal(c.limits.events, 9);
+	assert_int_equal(c.limits.kernel_ms, 0);
+	assert_int_equal(c.cpu_threads, 2);
+
 	assert_int_equal(parse(&c, err, "--help"), 0);
 	assert_true(c.help);
 	assert_int_equal(parse(&c, err, "-V"), 0);
@@ -104,6 +126,16 @@ static void bad_lines(void **state)
 	expect_error("--domid 1 --device vga", "known device models");
 	expect_error("--domid 1 --vendor-id ffff", "not ffff");
 	expect_error("--domid 1 --vendor-id 12345", "1 to 4 hex digits");
+	expect_error("--domid 1 --backend gpu", "expected cpu or cuda[:GPU]");
+	expect_error("--domid 1 --backend cuda:x", "expected cpu or cuda");
+	expect_error("--domid 1 --poll-us -1", "invalid --poll-us");
+	expect_error("--domid 1 --poll-us 1000001", "from 0 to 1000000");
+	expect_error("--domid 1 --devmem 0", "invalid --devmem '0'");
+	expect_error("--domid 1 --devmem 12X", "expected a size");
+	expect_error("--domid 1 --devmem 2000G", "expected a size");
+	expect_error("--domid 1 --cpu-threads 0", "from 1 to 16");
+	expect_error("--domid 1 --max-sessions 0", "invalid --max-sessions");
+	expect_error("--domid 1 --kernel-ms 1h", "invalid --kernel-ms");
 }
 
 static void parse_u32(void **state)

@@ -198,8 +198,9 @@ static void identity_registers(void **state)
 	struct fx *f = *state;
 
 	assert_int_equal(rd(f, VGPU_REG_MAGIC), VGPU_MAGIC);
-	assert_int_equal(rd(f, VGPU_REG_VERSION), 0x00010001);
-	assert_int_equal(rd(f, VGPU_REG_FEATURES), VGPU_F_QUEUES | VGPU_F_MSI);
+	assert_int_equal(rd(f, VGPU_REG_VERSION), 0x00010002);
+	assert_int_equal(rd(f, VGPU_REG_FEATURES),
+			 VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS);
 	wr(f, VGPU_REG_MAGIC, 0);
 	wr(f, VGPU_REG_VERSION, 0);
 	wr(f, VGPU_REG_COMPUTE_OUT, 7);
@@ -352,12 +353,12 @@ static void interrupts_intx_and_msi(void **state)
 	assert_int_equal(vdev_cfg_read(d, 0x54, 4), 0);
 }
 
-/* Offsets that name a register in ABI 1.1. */
+/* Offsets that name a register in ABI 1.2. */
 static bool implemented(uint32_t off)
 {
 	return off <= VGPU_REG_COMPUTE_OUT || off == VGPU_REG_SCRATCH ||
-	       (off >= VGPU_REG_MAX_QUEUES && off <= VGPU_REG_DEVMEM_PAGES) ||
-	       (off >= VGPU_REG_Q_SELECT && off <= VGPU_REG_Q_ERROR) ||
+	       (off >= VGPU_REG_MAX_QUEUES && off <= VGPU_REG_MAX_SESSIONS) ||
+	       (off >= VGPU_REG_Q_SELECT && off <= VGPU_REG_Q_SESSION) ||
 	       off == VGPU_REG_INTR_STATUS || off == VGPU_REG_INTR_MASK ||
 	       (off >= VGPU_REG_DOORBELL(0) && off < VGPU_DOORBELLS_END) ||
 	       off - VGPU_REG_SCRATCH_RAM < 4 * VGPU_SCRATCH_RAM_WORDS;
@@ -383,7 +384,8 @@ static void queue_registers(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(rd(f, VGPU_REG_MAX_QUEUES), 2);
+	assert_int_equal(rd(f, VGPU_REG_MAX_QUEUES), 32);
+	assert_int_equal(rd(f, VGPU_REG_MAX_SESSIONS), 16);
 	assert_int_equal(rd(f, VGPU_REG_MAX_QDEPTH), 256);
 	wr(f, VGPU_REG_Q_SELECT, 1);
 	wr(f, VGPU_REG_Q_DEPTH, 8);
@@ -404,7 +406,7 @@ static void queue_registers(void **state)
 	wr(f, VGPU_REG_Q_DEPTH, 16);
 	assert_int_equal(rd(f, VGPU_REG_Q_DEPTH), 8);
 	/* no such queue */
-	wr(f, VGPU_REG_Q_SELECT, 9);
+	wr(f, VGPU_REG_Q_SELECT, 32);
 	assert_int_equal(rd(f, VGPU_REG_Q_ERROR), VGPU_QERR_NO_QUEUE);
 	/* a reset quiesces and unmaps everything */
 	wr(f, VGPU_REG_STATUS, 0);

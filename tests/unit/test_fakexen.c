@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -564,7 +565,7 @@ static void ring_through_bar0_and_doorbell(void **state)
 	cfg_wr(&w, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
 	assert_int_equal(xact(&w, 0,
 			      mmio(bar + VGPU_REG_FEATURES, IO_READ, 4, 0)),
-			 VGPU_F_QUEUES | VGPU_F_MSI);
+			 VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS);
 	xact(&w, 0, mmio(bar + VGPU_REG_Q_SELECT, IO_WRITE, 4, 1));
 	xact(&w, 0, mmio(bar + VGPU_REG_Q_DEPTH, IO_WRITE, 4, 16));
 	xact(&w, 0, mmio(bar + VGPU_REG_Q_HDR_GPA, IO_WRITE, 8, 0x1000));
@@ -609,6 +610,110 @@ static void ring_through_bar0_and_doorbell(void **state)
 	assert_int_equal(xact(&w, 0,
 			      mmio(bar + VGPU_REG_Q_ERROR, IO_READ, 4, 0)),
 			 VGPU_QERR_TAIL);
+	down(&w);
+}
+
+/* Serve the device's own work (backend completions) until the CQE at
+ * @idx of a depth-16 CQ at @cq has @phase. */
+static bool settle(struct world *w, struct vgpu_cqe *cq, unsigned int idx,
+		   uint16_t phase)
+{
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		struct pollfd p = { .fd = vdev_poll_fd(&w->d),
+				    .events = POLLIN };
+
+		vdev_poll(&w->d);
+		if ((__atomic_load_n(&cq[idx % 16].status, __ATOMIC_ACQUIRE) &
+		     VGPU_CQE_PHASE) == phase)
+			return true;
+		poll(&p, 1, 10);
+	}
+	return false;
+}
+
+/* A region of scattered guest frames, mapped by host_xen.c's
+ * map_guest_frames as one range; copies through it land on the right
+ * pages and are reported dirty. */
+static void region_through_foreign_mappings(void **state)
+{
+	const uint32_t bar = 0xf1000000;
+	struct vgpu_extent *x;
+	struct vgpu_sqe *sq;
+	struct vgpu_qhdr *h;
+	struct vgpu_cqe *cq;
+	struct world w;
+	uint64_t region, dptr;
+	unsigned int i, dirty;
+	uint8_t *ram;
+
+	up(&w, 1);
+	ram = fake_guest_ram();
+	h = (struct vgpu_qhdr *)(ram + 0x1000);
+	sq = (struct vgpu_sqe *)(ram + 0x2000);
+	cq = (struct vgpu_cqe *)(ram + 0x3000);
+	x = (struct vgpu_extent *)(ram + 0x4000);
+	cfg_wr(&w, PCI_BASE_ADDRESS_0, 4, bar);
+	cfg_wr(&w, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	xact(&w, 0, mmio(bar + VGPU_REG_Q_SELECT, IO_WRITE, 4, 1));
+	xact(&w, 0, mmio(bar + VGPU_REG_Q_DEPTH, IO_WRITE, 4, 16));
+	xact(&w, 0, mmio(bar + VGPU_REG_Q_HDR_GPA, IO_WRITE, 8, 0x1000));
+	xact(&w, 0, mmio(bar + VGPU_REG_Q_SQ_GPA, IO_WRITE, 8, 0x2000));
+	xact(&w, 0, mmio(bar + VGPU_REG_Q_CQ_GPA, IO_WRITE, 8, 0x3000));
+	xact(&w, 0, mmio(bar + VGPU_REG_Q_ENABLE, IO_WRITE, 4, 1));
+	/* the second pair of pages first */
+	x[0] = (struct vgpu_extent){ 0x9000, 0x2000 };
+	x[1] = (struct vgpu_extent){ 0x6000, 0x2000 };
+	for (i = 0; i < 0x2000; i++) {
+		ram[0x9000 + i] = (uint8_t)i;
+		ram[0x6000 + i] = (uint8_t)(i * 3);
+	}
+	sq[0] = (struct vgpu_sqe){
+		.opcode = VGPU_OP_REGION_ADD,
+		.region = { .list_gpa = 0x4000, .nents = 2, .bytes = 0x4000 }
+	};
+	sq[1] = (struct vgpu_sqe){ .opcode = VGPU_OP_MEM_ALLOC,
+				   .cid = 1,
+				   .arg = { 0x4000 } };
+	h->sq_tail.v = 2;
+	xact(&w, 0, mmio(bar + VGPU_REG_DOORBELL(1), IO_WRITE, 4, 2));
+	assert_true(settle(&w, cq, 1, 1));
+	assert_int_equal(VGPU_CQE_CODE(cq[0].status), VGPU_S_OK);
+	assert_int_equal(VGPU_CQE_CODE(cq[1].status), VGPU_S_OK);
+	region = cq[0].result;
+	dptr = cq[1].result;
+	/* all of it in, then two pages back across the seam of the two
+	 * extents: region [0x1000, 0x3000) is guest 0xa000 and 0x6000 */
+	sq[2] = (struct vgpu_sqe){ .opcode = VGPU_OP_COPY_H2D,
+				   .cid = 2,
+				   .copy = { .dptr = dptr,
+					     .len = 0x4000,
+					     .region = (uint32_t)region } };
+	sq[3] = (struct vgpu_sqe){ .opcode = VGPU_OP_COPY_D2H,
+				   .cid = 3,
+				   .copy = { .dptr = dptr,
+					     .offset = 0x1000,
+					     .len = 0x2000,
+					     .region = (uint32_t)region } };
+	h->sq_tail.v = 4;
+	dirty = fake_xen_count("modified_memory");
+	xact(&w, 0, mmio(bar + VGPU_REG_DOORBELL(1), IO_WRITE, 4, 4));
+	assert_true(settle(&w, cq, 3, 1));
+	assert_int_equal(VGPU_CQE_CODE(cq[2].status), VGPU_S_OK);
+	assert_int_equal(VGPU_CQE_CODE(cq[3].status), VGPU_S_OK);
+	for (i = 0; i < 0x1000; i++) {
+		assert_int_equal(ram[0xa000 + i], (uint8_t)i); /* region 0 */
+		assert_int_equal(ram[0x6000 + i], (uint8_t)(0x1000 + i));
+	}
+	assert_true(fake_xen_count("modified_memory") > dirty);
+	sq[4] = (struct vgpu_sqe){ .opcode = VGPU_OP_REGION_DEL,
+				   .cid = 4,
+				   .obj = { .obj = (uint32_t)region } };
+	h->sq_tail.v = 5;
+	xact(&w, 0, mmio(bar + VGPU_REG_DOORBELL(1), IO_WRITE, 4, 5));
+	assert_true(settle(&w, cq, 4, 1));
+	assert_int_equal(VGPU_CQE_CODE(cq[4].status), VGPU_S_OK);
 	down(&w);
 }
 
@@ -717,6 +822,7 @@ int main(void)
 		cmocka_unit_test(restart_after_crash_reattaches),
 		cmocka_unit_test(stale_server_id_is_not_taken),
 		cmocka_unit_test(domain_queries),
+		cmocka_unit_test(region_through_foreign_mappings),
 	};
 
 	return cmocka_run_group_tests_name("fakexen", tests, NULL, NULL);

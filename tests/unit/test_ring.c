@@ -12,48 +12,44 @@
 #include <cmocka.h>
 
 #include <vgpu/ring.h>
-#include "unit/recorder.h"
+#include "unit/engine_fx.h"
 
 #define HDR 0x0000
 #define SQ 0x1000
 #define CQ 0x2000
 #define SGL 0x3000 /* a page: the list at +0, buffers from +0x200 */
 #define DEPTH 8
+#define QI 1 /* the 1.1 I/O queue */
 
 struct fx {
-	struct recorder r;
-	struct logger lg;
-	struct backend *be;
-	struct ring_ctx c;
+	struct efx e;
+	struct ring_ctx c; /* for the enable checks, at the ring level */
 	struct ring_queue q;
-	uint32_t tail, cq_head;
-	uint16_t phase;
 };
 
 static struct vgpu_qhdr *hdr(struct fx *f)
 {
-	return (struct vgpu_qhdr *)(f->r.ram + HDR);
+	return (struct vgpu_qhdr *)(f->e.r.ram + HDR);
 }
 
 static int setup(void **state)
 {
 	struct fx *f = test_calloc(1, sizeof(*f));
+	struct engine_limits l;
 
-	rec_init(&f->r);
-	log_init(&f->lg, LOG_SINK_STDERR, LOG_ERR);
-	f->be = backend_cpu_create(64 * 1024);
-	f->c = (struct ring_ctx){ .host = &f->r.host,
-				  .be = f->be,
-				  .log = &f->lg,
+	engine_limits_default(&l);
+	l.devmem = 64 * 1024;
+	l.poll_us = 0;
+	assert_int_equal(efx_init(&f->e, &l, 2), 0);
+	f->c = (struct ring_ctx){ .host = &f->e.r.host,
+				  .log = &f->e.lg,
 				  .max_depth = 64,
-				  .max_sgl = 16,
 				  .bar_lo = 0xf1000000,
 				  .bar_len = 0x1000 };
 	f->q.depth = DEPTH;
 	f->q.sq_gpa = SQ;
 	f->q.cq_gpa = CQ;
 	f->q.hdr_gpa = HDR;
-	f->phase = 1;
 	*state = f;
 	return 0;
 }
@@ -63,53 +59,37 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	ring_disable(&f->q, &f->c);
-	assert_int_equal(f->r.guest_maps, 0);
-	f->be->ops->destroy(f->be);
+	engine_queue_disable(f->e.en, QI);
+	assert_int_equal(f->e.r.guest_maps, 0);
+	efx_fini(&f->e);
 	test_free(f);
 	return 0;
+}
+
+static int enable(struct fx *f)
+{
+	return efx_queue(&f->e, QI, DEPTH, HDR);
 }
 
 /* The driver's side: queue one entry, publish the tail. */
 static void submit(struct fx *f, struct vgpu_sqe e)
 {
-	struct vgpu_sqe *sq = (struct vgpu_sqe *)(f->r.ram + SQ);
-
-	sq[f->tail % DEPTH] = e;
-	hdr(f)->sq_tail.v = ++f->tail;
+	efx_put(&f->e, QI, &e);
 }
 
-/* Take the next completion; false if none. */
 static bool reap(struct fx *f, struct vgpu_cqe *out)
 {
-	struct vgpu_cqe *cq = (struct vgpu_cqe *)(f->r.ram + CQ);
-	struct vgpu_cqe *e = &cq[f->cq_head % DEPTH];
-
-	if ((e->status & VGPU_CQE_PHASE) != f->phase)
-		return false;
-	*out = *e;
-	if (++f->cq_head % DEPTH == 0)
-		f->phase ^= 1;
-	hdr(f)->cq_head.v = f->cq_head;
-	return true;
+	return efx_reap(&f->e, QI, out);
 }
 
 static uint32_t run1(struct fx *f, struct vgpu_sqe e, uint64_t *result)
 {
-	struct vgpu_cqe c = { 0 };
-
-	submit(f, e);
-	assert_true(ring_doorbell(&f->q, f->tail));
-	ring_process(&f->q, &f->c);
-	assert_true(reap(f, &c));
-	assert_int_equal(c.cid, e.cid);
-	if (result)
-		*result = c.result;
-	return VGPU_CQE_CODE(c.status);
+	return efx_run(&f->e, QI, e, result);
 }
 
 static void sgl1(struct fx *f, uint32_t i, uint64_t gpa, uint32_t len)
 {
-	struct vgpu_sgl_entry *l = (struct vgpu_sgl_entry *)(f->r.ram + SGL);
+	struct vgpu_sgl_entry *l = (struct vgpu_sgl_entry *)(f->e.r.ram + SGL);
 
 	l[i] = (struct vgpu_sgl_entry){ .gpa = gpa, .len = len };
 }
@@ -135,7 +115,7 @@ static void enable_checks(void **state)
 	f->q.sq_gpa = 0x100000; /* not guest RAM here */
 	assert_int_equal(ring_enable(&f->q, &f->c), -1);
 	assert_int_equal(f->q.error, VGPU_QERR_MAP);
-	assert_int_equal(f->r.guest_maps, 0); /* nothing left mapped */
+	assert_int_equal(f->e.r.guest_maps, 0); /* nothing left mapped */
 	f->q.sq_gpa = SQ;
 	assert_int_equal(ring_enable(&f->q, &f->c), 0);
 	assert_true(f->q.live);
@@ -148,7 +128,7 @@ static void nops_across_wraps(void **state)
 	struct vgpu_cqe c;
 	uint16_t i;
 
-	assert_int_equal(ring_enable(&f->q, &f->c), 0);
+	assert_int_equal(enable(f), 0);
 	for (i = 0; i < 3 * DEPTH + 3; i++) {
 		struct vgpu_sqe e = { .opcode = VGPU_OP_NOP, .cid = i };
 
@@ -164,8 +144,9 @@ static void nops_across_wraps(void **state)
 			e.flags = VGPU_SQE_QUIET; /* no completion */
 		submit(f, e);
 	}
-	assert_true(ring_doorbell(&f->q, f->tail));
-	assert_true(ring_process(&f->q, &f->c));
+	efx_ring(&f->e, QI);
+	efx_poll(&f->e);
+	assert_int_equal(f->e.irq, 1u << QI);
 	for (i = 0; i < 4; i++) {
 		assert_true(reap(f, &c));
 		assert_int_equal(c.cid, i < 2 ? 100 + i : 101 + i);
@@ -180,7 +161,7 @@ static void info_and_device_memory(void **state)
 	uint32_t in[64], out[64], i;
 	uint64_t dptr, dst, x;
 
-	assert_int_equal(ring_enable(&f->q, &f->c), 0);
+	assert_int_equal(enable(f), 0);
 	sgl1(f, 0, SGL + 0x200, 40);
 	sgl1(f, 1, SGL + 0x400, 24);
 	assert_int_equal(run1(f,
@@ -189,17 +170,18 @@ static void info_and_device_memory(void **state)
 						 .sgl_nents = 2 },
 			      NULL),
 			 VGPU_S_OK);
-	memcpy(&info, f->r.ram + SGL + 0x200, 40);
-	memcpy((uint8_t *)&info + 40, f->r.ram + SGL + 0x400, 24);
-	assert_int_equal(info.max_qdepth, 64);
+	memcpy(&info, f->e.r.ram + SGL + 0x200, 40);
+	memcpy((uint8_t *)&info + 40, f->e.r.ram + SGL + 0x400, 24);
+	assert_int_equal(info.max_qdepth, 256);
+	assert_int_equal(info.abi_version, 1 << 16 | 2);
 	assert_int_equal(info.devmem_quota, 64 * 1024);
 	assert_string_equal(info.backend, "cpu");
 
 	/* guest buffer -> device memory -> compute -> guest buffer */
 	for (i = 0; i < 64; i++)
 		in[i] = i * 7;
-	memcpy(f->r.ram + SGL + 0x200, in, 100);
-	memcpy(f->r.ram + SGL + 0x600, (uint8_t *)in + 100, 156);
+	memcpy(f->e.r.ram + SGL + 0x200, in, 100);
+	memcpy(f->e.r.ram + SGL + 0x600, (uint8_t *)in + 100, 156);
 	assert_int_equal(run1(f,
 			      (struct vgpu_sqe){ .opcode = VGPU_OP_MEM_ALLOC,
 						 .arg = { 256 } },
@@ -239,7 +221,7 @@ static void info_and_device_memory(void **state)
 						 .sgl_nents = 1 },
 			      NULL),
 			 VGPU_S_OK);
-	memcpy(out, f->r.ram + SGL + 0x800, 256);
+	memcpy(out, f->e.r.ram + SGL + 0x800, 256);
 	for (i = 0; i < 64; i++) {
 		assert_int_equal(out[i], in[i] + 1);
 		x ^= in[i];
@@ -257,13 +239,15 @@ static void malformed_commands(void **state)
 	struct fx *f = *state;
 	uint64_t dptr;
 
-	assert_int_equal(ring_enable(&f->q, &f->c), 0);
+	assert_int_equal(enable(f), 0);
 	assert_int_equal(run1(f, (struct vgpu_sqe){ .opcode = 0x99 }, NULL),
 			 VGPU_S_INVALID);
+	/* 1.2 gives the session field a meaning: no such session */
 	assert_int_equal(
-		run1(f, (struct vgpu_sqe){ .opcode = VGPU_OP_NOP, .session = 1 },
+		run1(f,
+		     (struct vgpu_sqe){ .opcode = VGPU_OP_NOP, .session = 1 },
 		     NULL),
-		VGPU_S_INVALID);
+		VGPU_S_BAD_HANDLE);
 	assert_int_equal(
 		run1(f,
 		     (struct vgpu_sqe){ .opcode = VGPU_OP_NOP, .flags = 0x80 },
@@ -332,7 +316,7 @@ static void malformed_commands(void **state)
 		     NULL),
 		VGPU_S_INVALID);
 	/* the queue is still good */
-	assert_true(f->q.live);
+	assert_true(f->e.q[QI].live);
 	assert_int_equal(run1(f, (struct vgpu_sqe){ .opcode = VGPU_OP_NOP },
 			      NULL),
 			 VGPU_S_OK);
@@ -341,43 +325,48 @@ static void malformed_commands(void **state)
 static void corrupt_tail_is_fatal(void **state)
 {
 	struct fx *f = *state;
+	struct ring_queue *q = &f->e.q[QI];
 
-	assert_int_equal(ring_enable(&f->q, &f->c), 0);
-	assert_false(ring_doorbell(&f->q, DEPTH + 1));
-	assert_false(f->q.live);
+	assert_int_equal(enable(f), 0);
+	assert_false(engine_doorbell(f->e.en, QI, DEPTH + 1));
+	assert_false(q->live);
 	assert_int_equal(hdr(f)->status.v, VGPU_QERR_TAIL);
-	assert_false(ring_process(&f->q, &f->c));
 	/* a tail written straight into the header is caught as well */
-	assert_int_equal(ring_enable(&f->q, &f->c), 0);
+	assert_int_equal(enable(f), 0);
 	assert_int_equal(hdr(f)->status.v, 0);
 	hdr(f)->sq_tail.v = 0x80000000u;
-	assert_false(ring_process(&f->q, &f->c));
-	assert_int_equal(f->q.error, VGPU_QERR_TAIL);
+	efx_ring(&f->e, QI);
+	efx_poll(&f->e);
+	assert_int_equal(q->error, VGPU_QERR_TAIL);
 }
 
 static void full_cq_runs_nothing_twice(void **state)
 {
 	struct fx *f = *state;
+	const struct engine_stats *st = engine_stats(f->e.en);
 	struct vgpu_cqe c;
 	unsigned int i;
 
-	assert_int_equal(ring_enable(&f->q, &f->c), 0);
+	assert_int_equal(enable(f), 0);
 	/* the driver submits a full ring and reaps nothing */
 	for (i = 0; i < DEPTH; i++)
 		submit(f, (struct vgpu_sqe){ .opcode = VGPU_OP_MEM_ALLOC,
 					     .arg = { 16 },
 					     .cid = (uint16_t)i });
-	ring_process(&f->q, &f->c);
-	assert_int_equal(f->be->used, DEPTH * 16);
+	efx_ring(&f->e, QI);
+	efx_poll(&f->e);
+	assert_int_equal(st->commands, DEPTH);
 	/* refill the SQ behind it while the CQ is full */
 	for (i = 0; i < 2; i++)
 		submit(f, (struct vgpu_sqe){ .opcode = VGPU_OP_MEM_ALLOC,
 					     .arg = { 16 } });
-	ring_process(&f->q, &f->c);
-	assert_int_equal(f->be->used, DEPTH * 16); /* not run yet */
-	assert_true(reap(f, &c));
-	ring_process(&f->q, &f->c);
-	assert_int_equal(f->be->used, (DEPTH + 1) * 16); /* one more, once */
+	efx_ring(&f->e, QI);
+	efx_poll(&f->e);
+	assert_int_equal(st->commands, DEPTH); /* not run yet */
+	assert_true(efx_wait(&f->e, QI, &c, 5000));
+	efx_ring(&f->e, QI);
+	efx_poll(&f->e);
+	assert_int_equal(st->commands, DEPTH + 1); /* one more, once */
 }
 
 int main(void)
