@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vgpu/backend.h>
+#include <vgpu/backend_v1.h>
 #include <vgpu/vgpu_ring_abi.h>
 
 #define CPU_DPTR_BASE 0x100000000000ull

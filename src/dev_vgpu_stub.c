@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include <vgpu/backend.h>
+#include <vgpu/backend_v1.h>
 #include <vgpu/ring.h>
 #include <vgpu/vdev.h>
 #include <vgpu/vgpu_ring_abi.h>

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <vgpu/backend.h>
+#include <vgpu/backend_v1.h>
 #include <vgpu/host.h>
 #include <vgpu/log.h>
 #include <vgpu/vgpu_ring_abi.h>
