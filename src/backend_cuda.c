@@ -141,7 +141,7 @@ static uint32_t slot_of(struct backend_cuda *b, struct cb_sess *s)
 /* Push what the FIFO holds, in order (the session's lock held). */
 void cb_flush(struct backend_cuda *b, struct cb_sess *s)
 {
-	bool pushed = false;
+	uint32_t pos = s->req.pos;
 
 	while (s->head != CB_NONE && !s->stage_busy && s->state != CB_S_DEAD) {
 		uint32_t t = s->head;
@@ -163,7 +163,6 @@ void cb_flush(struct backend_cuda *b, struct cb_sess *s)
 		s->head = k->next;
 		if (s->head == CB_NONE)
 			s->tail = CB_NONE;
-		pushed = true;
 		if (rc < 0 && k->r) {
 			/* a request the wire refuses (a bad name length) */
 			k->state = CB_TOK_STAGING;
@@ -175,7 +174,8 @@ void cb_flush(struct backend_cuda *b, struct cb_sess *s)
 		else
 			k->state = CB_TOK_WORKER;
 	}
-	if (pushed)
+	/* what went in, a part of a module image included */
+	if (s->req.pos != pos)
 		cb_wire_publish(s);
 }
 
@@ -392,7 +392,9 @@ static void fail_tokens(struct backend_cuda *b, uint32_t slot)
 	}
 }
 
-static void worker_died(struct backend_cuda *b, const char *why)
+static bool drain(struct backend_cuda *b, struct cb_sess *s);
+
+static void worker_died(struct backend_cuda *b, const char *why, bool malformed)
 {
 	cb_log(b, LOG_ERR,
 	       "the CUDA worker of %s is gone (%s): its sessions get device-lost; new sessions get a new worker",
@@ -408,6 +410,8 @@ static void worker_died(struct backend_cuda *b, const char *why)
 
 		if (s->state == CB_S_FREE)
 			continue;
+		if (!malformed && s->state == CB_S_OPEN)
+			drain(b, s); /* its last words */
 		pthread_mutex_lock(&s->lock);
 		s->state = s->state == CB_S_OPEN ? CB_S_DEAD : CB_S_FREE;
 		s->head = s->tail = CB_NONE;
@@ -531,15 +535,35 @@ static void check_worker(struct backend_cuda *b)
 	if (!b->hello) {
 		rc = cb_read_hello(b, why, sizeof(why));
 		if (rc < 0)
-			worker_died(b, why);
+			worker_died(b, why, false);
 		if (rc != 0)
 			return;
 	}
 	/* after hello the worker sends nothing: readable means gone */
 	if (b->hello && recv(b->sock, why, sizeof(why), MSG_DONTWAIT) >= 0)
-		worker_died(b, "it closed its socket");
+		worker_died(b, "it closed its socket", false);
 	else if (b->hello && errno != EAGAIN && errno != EWOULDBLOCK)
-		worker_died(b, strerror(errno));
+		worker_died(b, strerror(errno), false);
+}
+
+/* Drain what every live session's ring holds; false if the worker
+ * wrote something malformed. */
+static bool drain_all(struct backend_cuda *b)
+{
+	for (uint32_t i = 0; i < b->cfg.max_sessions; i++) {
+		struct cb_sess *s = &b->sess[i];
+
+		if (s->state != CB_S_OPEN && s->state != CB_S_CLOSING)
+			continue;
+		if (!drain(b, s))
+			return false;
+		if (s->state == CB_S_OPEN && s->head != CB_NONE) {
+			pthread_mutex_lock(&s->lock);
+			cb_flush(b, s);
+			pthread_mutex_unlock(&s->lock);
+		}
+	}
+	return true;
 }
 
 static void cuda_poll(struct backend *be)
@@ -549,22 +573,10 @@ static void cuda_poll(struct backend *be)
 
 	if (read(b->notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		cb_log(b, LOG_WARNING, "notify: %s", strerror(errno));
+	/* what a worker finished before it died still counts */
+	if (b->sock >= 0 && !drain_all(b))
+		worker_died(b, "it wrote a malformed completion", true);
 	check_worker(b);
-	for (uint32_t i = 0; b->sock >= 0 && i < b->cfg.max_sessions; i++) {
-		struct cb_sess *s = &b->sess[i];
-
-		if (s->state != CB_S_OPEN && s->state != CB_S_CLOSING)
-			continue;
-		if (!drain(b, s)) {
-			worker_died(b, "it wrote a malformed completion");
-			break;
-		}
-		if (s->state == CB_S_OPEN && s->head != CB_NONE) {
-			pthread_mutex_lock(&s->lock);
-			cb_flush(b, s);
-			pthread_mutex_unlock(&s->lock);
-		}
-	}
 	deliver_local(b);
 }
 

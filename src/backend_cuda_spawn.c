@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,23 @@ static void exec_worker(const struct spawner *sp, int fd, const char *vm)
 	_exit(127);
 }
 
+static void sp_log(struct spawner *sp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void sp_log(struct spawner *sp, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (sp->log)
+		log_vmsg(sp->log, LOG_WARNING, fmt, ap);
+	else
+		vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (!sp->log)
+		fputc('\n', stderr);
+}
+
 static void reap(struct spawner *sp)
 {
 	int st;
@@ -145,17 +163,15 @@ static void reap(struct spawner *sp)
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 			continue;
 		if (WIFEXITED(st))
-			log_warn(
-				sp->log,
-				"vgpu-cuda-worker %ld exited with status %d%s",
-				(long)pid, WEXITSTATUS(st),
-				WEXITSTATUS(st) == 127 ?
-					" (could not run it, or libcuda.so.1 is missing)" :
-					"");
+			sp_log(sp,
+			       "vgpu-cuda-worker %ld exited with status %d%s",
+			       (long)pid, WEXITSTATUS(st),
+			       WEXITSTATUS(st) == 127 ?
+				       " (could not run it, or libcuda.so.1 is missing)" :
+				       "");
 		else if (WIFSIGNALED(st))
-			log_warn(sp->log,
-				 "vgpu-cuda-worker %ld killed by signal %d",
-				 (long)pid, WTERMSIG(st));
+			sp_log(sp, "vgpu-cuda-worker %ld killed by signal %d",
+			       (long)pid, WTERMSIG(st));
 	}
 }
 
@@ -197,8 +213,8 @@ static void serve_requests(struct spawner *sp)
 		if (pid == 0)
 			exec_worker(sp, fd, rq.vm);
 		if (pid < 0)
-			log_warn(sp->log, "cannot start vgpu-cuda-worker: %s",
-				 strerror(errno));
+			sp_log(sp, "cannot start vgpu-cuda-worker: %s",
+			       strerror(errno));
 		close(fd);
 	}
 }
@@ -254,10 +270,17 @@ int cuda_spawner_start(const struct cuda_spawner_opts *o, struct logger *log,
 	if (pid == 0) {
 		sigset_t none;
 
+		static const int sigs[] = { SIGCHLD, SIGSEGV, SIGBUS,  SIGILL,
+					    SIGFPE,  SIGABRT, SIGTERM, SIGINT,
+					    SIGHUP,  SIGPIPE };
+
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		/* whatever the daemon (or a test runner) installed is not
+		 * the spawner's business */
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			signal(sigs[i], SIG_DFL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGCHLD, SIG_DFL);
 		if (dup2(sv[1], 3) < 0)
 			_exit(1);
 		close_from(4);

@@ -2,8 +2,9 @@
 /*
  * vgpu-cuda-worker: the GPU. cuInit, the device by index or UUID, every
  * attribute for DEVICE_INFO, the device memory a context takes (measured:
- * the free memory before and after a second context), and a spare
- * context kept ready so that opening a session does not wait ~130 ms.
+ * the free memory before and after a second context). The first of the
+ * two serves the first session (it is made anyway; later sessions make
+ * their own, as a native program's first CUDA call does).
  */
 #include "config.h"
 
@@ -213,34 +214,10 @@ CUresult wk_device_context(struct worker *w, CUcontext *ctx)
 	pthread_mutex_lock(&w->lock);
 	*ctx = w->spare;
 	w->spare = NULL;
-	w->spare_wanted = true;
 	pthread_mutex_unlock(&w->lock);
 	if (*ctx)
 		return CUDA_SUCCESS;
 	return ctx_new(w, ctx);
-}
-
-/* The main thread keeps one context ready while there is room for it. */
-void wk_device_spare(struct worker *w)
-{
-	uint64_t fr = __atomic_load_n(&w->shm->dev_free, __ATOMIC_RELAXED);
-	CUcontext c = NULL;
-	bool want;
-
-	pthread_mutex_lock(&w->lock);
-	want = w->spare_wanted && !w->spare;
-	w->spare_wanted = false;
-	pthread_mutex_unlock(&w->lock);
-	if (!want || fr < 2 * w->ctx_overhead || ctx_new(w, &c) != CUDA_SUCCESS)
-		return;
-	pthread_mutex_lock(&w->lock);
-	if (!w->spare) {
-		w->spare = c;
-		c = NULL;
-	}
-	pthread_mutex_unlock(&w->lock);
-	if (c)
-		cuCtxDestroy(c);
 }
 
 void wk_device_refresh_free(struct worker *w)

@@ -276,7 +276,6 @@ static void serve(struct worker *w)
 		    (p.revents & (POLLHUP | POLLERR)))
 			return;
 		watchdog(w);
-		wk_device_spare(w);
 	}
 }
 

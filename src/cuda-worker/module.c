@@ -141,6 +141,8 @@ static void image_done(struct wk_session *s)
 	s->img = NULL;
 }
 
+/* A new image; false if it is refused (its status goes out once its
+ * last chunk is in: the proxy still owns the request until then). */
 static bool image_start(struct wk_session *s, const struct cw_req *q)
 {
 	struct worker *w = s->w;
@@ -153,23 +155,24 @@ static bool image_start(struct wk_session *s, const struct cw_req *q)
 	s->img_total = q->a[0];
 	s->img_got = 0;
 	s->img_discard = true;
-	if (q->a[0] == 0) {
-		wk_post(s, q->h.token, q->h.gen, VGPU_S_BAD_IMAGE, 0, NULL, 0);
+	s->img_fail = s->state == CW_SESS_LIVE ? VGPU_S_BAD_IMAGE :
+						 s->lost_status;
+	if (q->a[0] == 0 || s->state != CW_SESS_LIVE)
 		return false;
-	}
 	pthread_mutex_lock(&w->lock);
 	over = q->a[0] > w->cfg.module_limit - w->module_bytes;
 	if (!over)
 		w->module_bytes += q->a[0];
 	pthread_mutex_unlock(&w->lock);
-	if (over) {
-		wk_post(s, q->h.token, q->h.gen, VGPU_S_LIMIT, 0, NULL, 0);
+	s->img_fail = VGPU_S_LIMIT;
+	if (over)
 		return false;
-	}
 	s->img = malloc(q->a[0] + 1);
 	if (!s->img) {
-		loaded(s, q->h.token, q->h.gen, CUDA_ERROR_OUT_OF_MEMORY, NULL,
-		       q->a[0]);
+		pthread_mutex_lock(&w->lock);
+		w->module_bytes -= q->a[0];
+		pthread_mutex_unlock(&w->lock);
+		s->img_fail = VGPU_S_NO_MEMORY;
 		return false;
 	}
 	s->img_discard = false;
@@ -180,33 +183,40 @@ void wk_module_data(struct wk_session *s, const struct cw_req *q, uint32_t len)
 {
 	uint64_t n = q->u[0], off = q->a[1];
 
-	if (q->op == VGPU_OP_MODULE_LOAD && !image_start(s, q))
-		return;
-	if (s->img_discard || q->h.token != s->img_token ||
-	    q->h.gen != s->img_gen || !s->img)
+	if (q->op == VGPU_OP_MODULE_LOAD)
+		image_start(s, q);
+	if (q->h.token != s->img_token || q->h.gen != s->img_gen)
 		return;
 	if (n > len - sizeof(*q) || off != s->img_got ||
 	    n > s->img_total - off) {
 		wk_log("slot %u: module image out of order", s->slot);
+		if (!s->img_discard)
+			loaded(s, q->h.token, q->h.gen,
+			       CUDA_ERROR_INVALID_IMAGE, NULL, s->img_total);
 		free(s->img);
 		s->img = NULL;
-		loaded(s, q->h.token, q->h.gen, CUDA_ERROR_INVALID_IMAGE, NULL,
-		       s->img_total);
+		s->img_token = 0;
 		return;
 	}
-	memcpy(s->img + off, q + 1, n);
+	if (!s->img_discard)
+		memcpy(s->img + off, q + 1, n);
 	s->img_got += n;
-	if (s->img_got == s->img_total)
+	if (s->img_got < s->img_total)
+		return;
+	if (s->img_discard)
+		wk_post(s, q->h.token, q->h.gen, s->img_fail, 0, NULL, 0);
+	else
 		image_done(s);
+	s->img_token = 0;
 }
 
-void wk_module_unload(struct wk_session *s, uint32_t id)
+uint32_t wk_module_unload(struct wk_session *s, uint32_t id)
 {
 	struct wk_module *m = wk_table_get(&s->modules, id);
 	CUresult rc;
 
 	if (!m)
-		return;
+		return VGPU_S_BAD_HANDLE;
 	rc = cuModuleUnload(m->m);
 	for (uint32_t i = 0; i < s->funcs.n; i++) {
 		struct wk_func *f = s->funcs.v[i];
@@ -218,8 +228,7 @@ void wk_module_unload(struct wk_session *s, uint32_t id)
 	s->w->module_bytes -= m->bytes;
 	pthread_mutex_unlock(&s->w->lock);
 	free(wk_table_del(&s->modules, id));
-	if (rc != CUDA_SUCCESS && wk_sticky(rc))
-		wk_session_lose(s, wk_status(rc), 0, 0);
+	return rc == CUDA_SUCCESS ? VGPU_S_OK : wk_status(rc);
 }
 
 /* The NUL-terminated name in a request's payload, or NULL. */

@@ -396,7 +396,8 @@ void wk_waiter_run(struct wk_session *s, struct wk_waiter *wt)
 		wk_device_refresh_free(s->w);
 		break;
 	case WK_WAIT_MODULE_UNLOAD:
-		wk_module_unload(s, wt->u[0]);
+		wk_post(s, wt->token, wt->gen, wk_module_unload(s, wt->u[0]), 0,
+			NULL, 0);
 		return;
 	case WK_WAIT_REGION_UNREG:
 		r = wk_region_find(s, wt->u[0]);
@@ -489,7 +490,9 @@ static void lost_op(struct wk_session *s, const struct cw_req *q)
 			cw_futex_wake(&s->shm->slot[q->u[0]].v);
 		}
 		return;
+	case VGPU_OP_MODULE_LOAD:
 	case CW_OP_MODULE_DATA:
+		wk_module_data(s, q, (uint32_t)q->h.len);
 		return;
 	case CW_OP_REGION_REG:
 		fd = wk_region_fd_take(s->w, s->slot, q->u[0], &len, &off);

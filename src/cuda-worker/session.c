@@ -145,11 +145,14 @@ static void drop_context(struct wk_session *s)
 	wk_jit_drain(s);
 	wk_jit_reap(s);
 	if (s->img) {
-		if (!s->img_discard)
-			wk_post(s, s->img_token, s->img_gen, s->lost_status, 0,
-				NULL, 0);
+		/* its last chunk is still to come: answer then */
+		pthread_mutex_lock(&s->w->lock);
+		s->w->module_bytes -= s->img_total;
+		pthread_mutex_unlock(&s->w->lock);
 		free(s->img);
 		s->img = NULL;
+		s->img_discard = true;
+		s->img_fail = s->lost_status;
 	}
 	while (s->nregions)
 		wk_region_release(s, &s->regions[0]);
@@ -202,6 +205,9 @@ void wk_session_lose(struct wk_session *s, uint32_t status, uint32_t token,
 	wk_post(s, token, gen, blamed ? VGPU_S_SESSION_LOST : status, 0, NULL,
 		0);
 	slots_error(s);
+	/* the verdicts go out before the context does: a context that will
+	 * not die ends the worker, and they would be lost with it */
+	cpl_flush(s);
 	drop_context(s);
 }
 

@@ -7,7 +7,7 @@
  * thread reads the control socket and watches the session threads.
  *
  * Files by concern: main.c (start, control, watchdog), device.c (the
- * GPU, its attributes, spare contexts), session.c (a session's thread),
+ * GPU, its attributes, contexts), session.c (a session's thread),
  * track.c (what is in flight on each stream, completions, time limits),
  * ops.c (memory, copies, launches, streams, events), module.c (modules,
  * functions, globals, the JIT thread), table.c (handle tables, errors).
@@ -191,7 +191,8 @@ struct wk_session {
 	uint8_t *img;
 	uint64_t img_total, img_got;
 	uint32_t img_token, img_gen;
-	bool img_discard;
+	bool img_discard; /* refused: img_fail once the last chunk is in */
+	uint32_t img_fail;
 	/* the JIT thread's results (jit_lock) */
 	pthread_mutex_t jit_lock;
 	pthread_cond_t jit_cond;
@@ -228,7 +229,8 @@ void wk_waiter_run(struct wk_session *s, struct wk_waiter *wt);
 /* ---- module.c ---- */
 
 void wk_module_data(struct wk_session *s, const struct cw_req *q, uint32_t len);
-void wk_module_unload(struct wk_session *s, uint32_t id);
+/* Unload (earlier work done); a VGPU_S_* status. */
+uint32_t wk_module_unload(struct wk_session *s, uint32_t id);
 void wk_func_get(struct wk_session *s, const struct cw_req *q, uint32_t len);
 void wk_global_get(struct wk_session *s, const struct cw_req *q, uint32_t len);
 bool wk_jit_reap(struct wk_session *s);
@@ -254,9 +256,8 @@ struct wk_module {
 /* ---- device.c ---- */
 
 int wk_device_open(struct worker *w, char *msg, size_t len);
-/* A context for a new session: the spare, or a new one. */
+/* A context for a new session: the probe's, or a new one. */
 CUresult wk_device_context(struct worker *w, CUcontext *ctx);
-void wk_device_spare(struct worker *w);
 void wk_device_refresh_free(struct worker *w);
 
 /* ---- main.c ---- */
@@ -289,8 +290,7 @@ struct worker {
 	uint64_t ctx_overhead;
 	pthread_mutex_t lock; /* spare, region fds, pinned */
 	pthread_cond_t cond;
-	CUcontext spare;
-	bool spare_wanted;
+	CUcontext spare; /* the probe's context, for the first session */
 	struct wk_region_fd *rfd;
 	uint32_t nrfd, rfd_cap;
 	uint64_t pinned; /* client bytes registered, all sessions */

@@ -103,6 +103,7 @@ static struct {
 	int ndev;
 	uint64_t mem, used, ctx_mem;
 	bool clean, reg_fail, hang_destroy, no_paraminfo;
+	uint64_t ctx_left; /* contexts that may still be created */
 	const char *crash;
 	uint64_t jit_ms;
 	FILE *trace;
@@ -164,6 +165,7 @@ CUresult cuInit(unsigned int flags)
 		G.reg_fail = env_u64("FAKECUDA_REGISTER_FAIL", 0);
 		G.hang_destroy = env_u64("FAKECUDA_HANG_DESTROY", 0);
 		G.no_paraminfo = env_u64("FAKECUDA_NO_PARAMINFO", 0);
+		G.ctx_left = env_u64("FAKECUDA_CTX_LIMIT", ~0ull);
 		G.jit_ms = env_u64("FAKECUDA_JIT_MS", 0);
 		G.crash = getenv("FAKECUDA_CRASH_KERNEL");
 		G.next = FK_BASE;
@@ -455,10 +457,11 @@ CUresult cuCtxCreate_v4(CUcontext *pctx, CUctxCreateParams *p,
 	(void)flags;
 	(void)dev;
 	pthread_mutex_lock(&G.lock);
-	if (G.mem - G.used < G.ctx_mem) {
+	if (G.mem - G.used < G.ctx_mem || !G.ctx_left) {
 		pthread_mutex_unlock(&G.lock);
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
+	G.ctx_left--;
 	G.used += G.ctx_mem;
 	pthread_mutex_unlock(&G.lock);
 	c = calloc(1, sizeof(*c));

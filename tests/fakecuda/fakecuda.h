@@ -16,6 +16,7 @@
  *   FAKECUDA_DEVICES=n          devices (default 1)
  *   FAKECUDA_MEM=bytes          device memory (default 1 GiB)
  *   FAKECUDA_CTX_MEM=bytes      what a context takes (default 64 MiB)
+ *   FAKECUDA_CTX_LIMIT=n        only n contexts are ever created
  *   FAKECUDA_CLEAN_ALLOC=1      cuMemAlloc returns zeros (default: 0xdb,
  *                               as if another tenant's data)
  *   FAKECUDA_REGISTER_FAIL=1    cuMemHostRegister fails

@@ -14,14 +14,12 @@
 
 #include "cuda_harness.h"
 
-#define MAX_REQS 4096
+#define MAX_REQS 8192
 
 struct vm_priv {
 	struct vm v;
 	struct be_req *reqs[MAX_REQS];
 	unsigned int nreqs;
-	void *bufs[256];
-	unsigned int nbufs;
 };
 
 static void completed(void *ctx, struct be_req *r)
@@ -100,8 +98,6 @@ void vm_free(struct vm *v)
 		close(v->spawner);
 	for (unsigned int i = 0; i < p->nreqs; i++)
 		free(p->reqs[i]);
-	for (unsigned int i = 0; i < p->nbufs; i++)
-		free(p->bufs[i]);
 	unlink(v->trace);
 	free(p);
 }
@@ -121,7 +117,8 @@ const char *vm_trace(struct vm *v)
 struct be_req *rq(struct vm *v, uint32_t session, uint32_t op)
 {
 	struct vm_priv *p = (struct vm_priv *)v;
-	struct be_req *r = calloc(1, sizeof(*r));
+	/* room for a launch's parameters behind the request */
+	struct be_req *r = calloc(1, sizeof(*r) + VGPU_PARAM_MAX);
 
 	if (p->nreqs == MAX_REQS) {
 		fprintf(stderr, "harness: too many requests\n");
@@ -260,13 +257,11 @@ struct be_req *launch(struct vm *v, uint32_t s, uint32_t func, uint32_t stream,
 		      uint32_t grid, uint32_t block, const void *params,
 		      uint32_t plen)
 {
-	struct vm_priv *p = (struct vm_priv *)v;
 	struct be_req *r = rq(v, s, VGPU_OP_LAUNCH);
-	void *copy_ = malloc(plen ? plen : 1);
+	void *copy_ = r + 1;
 
-	memcpy(copy_, params, plen);
-	if (p->nbufs < 256)
-		p->bufs[p->nbufs++] = copy_;
+	if (plen)
+		memcpy(copy_, params, plen);
 	r->stream = stream;
 	r->launch.func = func;
 	r->launch.grid[0] = grid;
