@@ -76,6 +76,20 @@ int cb_send_msg(int sock, const void *msg, size_t len, const int *fds, int nfds)
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
+#ifdef VGPU_COVERAGE /* configure CPPFLAGS=-DVGPU_COVERAGE CFLAGS=--coverage */
+void __gcov_dump(void);
+#endif
+
+static void leave(int code) __attribute__((noreturn));
+
+static void leave(int code)
+{
+#ifdef VGPU_COVERAGE
+	__gcov_dump(); /* the coverage run counts the spawner's lines */
+#endif
+	_exit(code);
+}
+
 static void close_from(int lo)
 {
 	if (syscall(SYS_close_range, lo, ~0u, 0) == 0)
@@ -286,7 +300,7 @@ int cuda_spawner_start(const struct cuda_spawner_opts *o, struct logger *log,
 		close_from(4);
 		sp.sock = 3;
 		serve_requests(&sp);
-		_exit(0);
+		leave(0);
 	}
 	close(sv[1]);
 	return sv[0];

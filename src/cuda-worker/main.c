@@ -256,7 +256,7 @@ static void watchdog(struct worker *w)
 		if (lim && b && now > b && now - b > lim) {
 			wk_log("slot %u stuck in a CUDA call for %llu ms: exiting",
 			       i, (unsigned long long)((now - b) / 1000000));
-			_exit(3);
+			wk_exit(3);
 		}
 	}
 }
@@ -320,5 +320,5 @@ int main(int argc, char **argv)
 	serve(w);
 	/* vgpu-ioreq is gone or asked us to go: the driver frees the
 	 * contexts with the process. */
-	_exit(0);
+	wk_exit(0);
 }

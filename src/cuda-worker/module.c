@@ -363,7 +363,7 @@ static void *jit_main(void *arg)
 	struct worker *w = arg;
 
 	pthread_mutex_lock(&w->jit_lock);
-	while (!w->jit_stop) {
+	for (;;) {
 		struct wk_jit_job *j = w->jit_head;
 		struct wk_jit_done *d;
 		struct wk_session *s;
@@ -404,8 +404,7 @@ static void *jit_main(void *arg)
 		free(j);
 		pthread_mutex_lock(&w->jit_lock);
 	}
-	pthread_mutex_unlock(&w->jit_lock);
-	return NULL;
+	return NULL; /* not reached: it lives as long as the process */
 }
 
 bool wk_jit_reap(struct wk_session *s)
@@ -452,17 +451,5 @@ int wk_jit_start(struct worker *w)
 
 	w->jit_tail = &w->jit_head;
 	rc = pthread_create(&w->jit_thread, NULL, jit_main, w);
-	w->jit_started = rc == 0;
 	return -rc;
-}
-
-void wk_jit_stop(struct worker *w)
-{
-	if (!w->jit_started)
-		return;
-	pthread_mutex_lock(&w->jit_lock);
-	w->jit_stop = true;
-	pthread_cond_signal(&w->jit_cond);
-	pthread_mutex_unlock(&w->jit_lock);
-	pthread_join(w->jit_thread, NULL);
 }

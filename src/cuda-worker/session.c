@@ -39,7 +39,7 @@ static bool cpl_put(struct wk_session *s, const void *rec, uint32_t len)
 
 	if (p == CW_RING_BROKEN) {
 		wk_log("slot %u: completion ring broken: exiting", s->slot);
-		_exit(4);
+		wk_exit(4);
 	}
 	if (!p)
 		return false;
@@ -233,7 +233,7 @@ static bool drain(struct wk_session *s, bool *any)
 		if (q == CW_RING_BROKEN) {
 			wk_log("slot %u: request ring broken: exiting",
 			       s->slot);
-			_exit(4);
+			wk_exit(4);
 		}
 		if (!q)
 			break;

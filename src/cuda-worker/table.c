@@ -144,6 +144,18 @@ const char *wk_errname(CUresult rc)
 	return s;
 }
 
+#ifdef VGPU_COVERAGE /* configure CPPFLAGS=-DVGPU_COVERAGE CFLAGS=--coverage */
+void __gcov_dump(void);
+#endif
+
+void wk_exit(int code)
+{
+#ifdef VGPU_COVERAGE
+	__gcov_dump(); /* the coverage run counts the worker's lines too */
+#endif
+	_exit(code);
+}
+
 void wk_log(const char *fmt, ...)
 {
 	char buf[512];

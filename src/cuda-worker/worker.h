@@ -47,6 +47,8 @@ uint32_t wk_status(CUresult rc);
 bool wk_sticky(CUresult rc);
 const char *wk_errname(CUresult rc);
 void wk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* End the process now (no atexit handlers, threads and all). */
+void wk_exit(int code) __attribute__((noreturn));
 
 /* ---- track.c: work in flight ---- */
 
@@ -234,8 +236,8 @@ uint32_t wk_module_unload(struct wk_session *s, uint32_t id);
 void wk_func_get(struct wk_session *s, const struct cw_req *q, uint32_t len);
 void wk_global_get(struct wk_session *s, const struct cw_req *q, uint32_t len);
 bool wk_jit_reap(struct wk_session *s);
+/* The JIT thread lives as long as the process. */
 int wk_jit_start(struct worker *w);
-void wk_jit_stop(struct worker *w);
 /* Wait until the JIT thread holds nothing of @s (before its context
  * goes); queued jobs are dropped. */
 void wk_jit_drain(struct wk_session *s);
@@ -298,7 +300,6 @@ struct worker {
 	struct wk_session *sess[CW_MAX_SESSIONS];
 	/* JIT */
 	pthread_t jit_thread;
-	bool jit_started, jit_stop;
 	pthread_mutex_t jit_lock;
 	pthread_cond_t jit_cond;
 	struct wk_jit_job *jit_head, **jit_tail;

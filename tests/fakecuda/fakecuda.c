@@ -152,8 +152,11 @@ CUresult cuInit(unsigned int flags)
 {
 	const char *t = getenv("FAKECUDA_TRACE");
 
+	const char *gone = getenv("FAKECUDA_NO_DEVICE_IF");
+
 	(void)flags;
-	if (env_u64("FAKECUDA_NO_DEVICE", 0))
+	if (env_u64("FAKECUDA_NO_DEVICE", 0) ||
+	    (gone && access(gone, F_OK) == 0))
 		return CUDA_ERROR_NO_DEVICE;
 	pthread_mutex_lock(&G.lock);
 	if (!G.init) {

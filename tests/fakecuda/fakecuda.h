@@ -13,6 +13,7 @@
  *
  * Knobs (environment, read by cuInit):
  *   FAKECUDA_NO_DEVICE=1        cuInit fails with CUDA_ERROR_NO_DEVICE
+ *   FAKECUDA_NO_DEVICE_IF=path  ... if that file exists
  *   FAKECUDA_DEVICES=n          devices (default 1)
  *   FAKECUDA_MEM=bytes          device memory (default 1 GiB)
  *   FAKECUDA_CTX_MEM=bytes      what a context takes (default 64 MiB)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -262,6 +263,15 @@ static void pinned_limit_and_refusal(void **state)
 	assert_int_equal(small->va[16383], 0x23);
 	assert_non_null(strstr(vm_trace(v), "copy_h2d 8192 pageable"));
 	region_free(v, 1, small);
+	/* staging that the driver will not register works too */
+	small = region_new(v, 1, 2, 1 << 20, false);
+	memset(small->va, 0x24, 8192);
+	assert_int_equal(copy(v, 1, VGPU_OP_COPY_H2D, d, small, 0, 8192, 0),
+			 VGPU_S_OK);
+	assert_int_equal(copy(v, 1, VGPU_OP_COPY_D2H, d, small, 8192, 8192, 0),
+			 VGPU_S_OK);
+	assert_int_equal(small->va[16383], 0x24);
+	region_free(v, 1, small);
 	vm_free(v);
 }
 
@@ -317,6 +327,63 @@ static void memset_d2d(void **state)
 	vm_free(v);
 }
 
+/* Without the zeroing, the driver's old data shows (what the fake gives
+ * by default): the zero_copy test would fail. */
+static void no_zero_shows_old_data(void **state)
+{
+	struct cuda_be_opts o = { .no_zero = true };
+	struct vm *v = vm_new(NULL, &o);
+	struct be_region *reg;
+	uint64_t d;
+
+	(void)state;
+	assert_int_equal(v->b->ops->session_open(v->b, 1), 0);
+	reg = region_new(v, 1, 1, 1 << 20, true);
+	d = mem_alloc(v, 1, 4096);
+	assert_int_equal(copy(v, 1, VGPU_OP_COPY_D2H, d, reg, 0, 4096, 0),
+			 VGPU_S_OK);
+	assert_int_equal(reg->va[100], 0xdb);
+	region_free(v, 1, reg);
+	vm_free(v);
+}
+
+/* A session closed with everything still held (its process died), and
+ * a region the proxy never saw (staged, from the engine's mapping). */
+static void close_with_everything_held(void **state)
+{
+	struct cuda_be_opts o = { .max_sessions = 100, .nslots = 100 };
+	struct vm *v = vm_new(NULL, &o);
+	struct be_region *reg, anon = { .id = 77, .fd = -1, .len = 8192 };
+	struct be_req *r;
+	uint64_t d;
+	uint8_t buf[8192];
+
+	(void)state;
+	assert_int_equal(v->b->ops->session_open(v->b, 1), 0);
+	reg = region_new(v, 1, 1, 1 << 20, true);
+	d = mem_alloc(v, 1, 8192);
+	r = rq(v, 1, VGPU_OP_STREAM_CREATE);
+	assert_int_equal(rq_run(v, r), VGPU_S_OK);
+	r = rq(v, 1, VGPU_OP_EVENT_CREATE);
+	assert_int_equal(rq_run(v, r), VGPU_S_OK);
+	memset(buf, 0x3c, sizeof(buf));
+	anon.va = buf;
+	assert_int_equal(copy(v, 1, VGPU_OP_COPY_H2D, d, &anon, 0, 8192, 0),
+			 VGPU_S_OK);
+	assert_int_equal(copy(v, 1, VGPU_OP_COPY_D2H, d, reg, 0, 8192, 0),
+			 VGPU_S_OK);
+	assert_int_equal(reg->va[8191], 0x3c);
+	v->b->ops->session_close(v->b, 1);
+	for (int i = 0; i < 20; i++)
+		vm_poll(v, 10);
+	assert_non_null(strstr(vm_trace(v), "ctx_destroy"));
+	assert_int_equal(v->b->ops->session_open(v->b, 2), 0);
+	munmap(reg->va, reg->len);
+	close(reg->fd);
+	free(reg);
+	vm_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +396,8 @@ int main(void)
 		cmocka_unit_test(stage_all),
 		cmocka_unit_test(pinned_limit_and_refusal),
 		cmocka_unit_test(memset_d2d),
+		cmocka_unit_test(no_zero_shows_old_data),
+		cmocka_unit_test(close_with_everything_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

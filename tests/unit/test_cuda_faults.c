@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -446,6 +447,89 @@ static void odd_calls(void **state)
 	vm_free(v);
 }
 
+/* A fault while a PTX compile for the same session runs: the compile
+ * finishes before the context goes, and its request is lost with it. */
+static void fault_during_jit(void **state)
+{
+	struct vm *v = vm_new("FAKECUDA_JIT_MS=300", NULL);
+	struct be_req *jit, *bad;
+	size_t len;
+	void *ptx = img_ptx(K_FILL, &len);
+	uint32_t m, f;
+
+	(void)state;
+	assert_int_equal(v->b->ops->session_open(v->b, 1), 0);
+	m = load(v, 1);
+	f = fn(v, 1, m, K_POKE);
+	jit = rq(v, 1, VGPU_OP_MODULE_LOAD);
+	jit->module.image = ptx;
+	jit->module.len = len;
+	rq_submit(v, jit);
+	bad = poke(v, 1, f, 0x1000);
+	assert_int_equal(rq_wait(v, bad), VGPU_S_FAULT);
+	assert_int_equal(rq_wait(v, jit), VGPU_S_SESSION_LOST);
+	free(ptx);
+	vm_free(v);
+}
+
+/* The worker's completions outrun the proxy: its ring fills, the rest
+ * wait in the worker, nothing is lost. */
+static void completion_ring_full(void **state)
+{
+	struct vm *v = vm_new(NULL, NULL);
+	struct backend_cuda *b;
+	struct be_req *r[3000];
+	uint32_t m, f;
+
+	(void)state;
+	assert_int_equal(v->b->ops->session_open(v->b, 1), 0);
+	b = (struct backend_cuda *)v->b;
+	m = load(v, 1);
+	f = fn(v, 1, m, K_NULL);
+	for (int i = 0; i < 2500; i++)
+		r[i] = launch(v, 1, f, 0, 1, 1, NULL, 0);
+	/* no poll: wait until the worker asks for room */
+	for (int i = 0;
+	     i < 1000 && !cw_load(&b->sess[0].shm->cpl.space_wanted.v); i++)
+		usleep(10000);
+	assert_int_equal(cw_load(&b->sess[0].shm->cpl.space_wanted.v), 1);
+	for (int i = 0; i < 2500; i++)
+		assert_int_equal(rq_wait(v, r[i]), VGPU_S_OK);
+	vm_free(v);
+}
+
+/* The replacement worker cannot start: the VM's sessions say so. */
+static void replacement_fails(void **state)
+{
+	char flag[64], knobs[128];
+	struct vm *v;
+	struct be_req *boom, *r;
+	uint32_t m, f;
+	int fd;
+
+	(void)state;
+	snprintf(flag, sizeof(flag), "/tmp/fakecuda-gone-%d", (int)getpid());
+	unlink(flag);
+	snprintf(knobs, sizeof(knobs),
+		 "FAKECUDA_CRASH_KERNEL=" K_NULL " FAKECUDA_NO_DEVICE_IF=%s",
+		 flag);
+	v = vm_new(knobs, NULL);
+	assert_int_equal(v->b->ops->session_open(v->b, 1), 0);
+	m = load(v, 1);
+	f = fn(v, 1, m, K_NULL);
+	fd = open(flag, O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	boom = launch(v, 1, f, 0, 1, 1, NULL, 0);
+	assert_int_equal(rq_wait(v, boom), VGPU_S_BACKEND);
+	v->b->ops->session_close(v->b, 1);
+	assert_int_equal(v->b->ops->session_open(v->b, 2), 0);
+	r = rq(v, 2, VGPU_OP_MEM_ALLOC);
+	r->mem.bytes = 64;
+	assert_int_equal(rq_run(v, r), VGPU_S_BACKEND);
+	unlink(flag);
+	vm_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +541,9 @@ int main(void)
 		cmocka_unit_test(limits_refuse_and_recover),
 		cmocka_unit_test(hostile_worker),
 		cmocka_unit_test(odd_calls),
+		cmocka_unit_test(fault_during_jit),
+		cmocka_unit_test(completion_ring_full),
+		cmocka_unit_test(replacement_fails),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

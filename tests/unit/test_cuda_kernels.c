@@ -218,6 +218,9 @@ static void modules(void **state)
 	load = rq(v, 1, VGPU_OP_MODULE_UNLOAD);
 	load->module.module = m;
 	assert_int_equal(rq_run(v, load), VGPU_S_OK);
+	load = rq(v, 1, VGPU_OP_MODULE_UNLOAD);
+	load->module.module = m;
+	assert_int_equal(rq_run(v, load), VGPU_S_BAD_HANDLE);
 	vm_free(v);
 }
 
