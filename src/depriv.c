@@ -93,6 +93,10 @@ static const int allowed[] = {
 	SCMP_SYS(sendto),
 	SCMP_SYS(socket),
 	SCMP_SYS(connect),
+	/* the CUDA backend: its worker's socket, a new worker after a crash */
+	SCMP_SYS(sendmsg),
+	SCMP_SYS(recvfrom),
+	SCMP_SYS(socketpair),
 };
 
 static int install_seccomp(void)
