@@ -118,6 +118,21 @@ void cb_cache_path(char *buf, size_t len, const char *base, const char *vm)
 	snprintf(buf, len, "%s/%s", base, i ? clean : "_");
 }
 
+static void mkdir_parents(const char *path)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		mkdir(p, 0755);
+		*s = '/';
+	}
+	mkdir(p, 0755);
+}
+
 /* In the grandchild: become the worker. Never returns. */
 static void exec_worker(const struct spawner *sp, int fd, const char *vm)
 {
@@ -139,7 +154,7 @@ static void exec_worker(const struct spawner *sp, int fd, const char *vm)
 	}
 	if (sp->cache[0]) {
 		cb_cache_path(dir, sizeof(dir), sp->cache, vm);
-		mkdir(sp->cache, 0755);
+		mkdir_parents(sp->cache);
 		if (mkdir(dir, 0700) == 0 && sp->as_user &&
 		    chown(dir, sp->uid, sp->gid) < 0)
 			_exit(126);

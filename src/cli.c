@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* vgpu-ioreq's command line. Every bad value gets a one-line reason. */
+#include "config.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -28,6 +30,15 @@ const char cli_usage[] =
 	"                           domain and drop to user vgpu-ioreq (chroot,\n"
 	"                           no_new_privs, seccomp allow-list)\n"
 	"      --user NAME|UID      like --depriv, as this user\n"
+	"      --backend cpu|cuda[:GPU]  run sessions on the CPU reference backend\n"
+	"                           (default) or on an NVIDIA GPU: device index or\n"
+	"                           UUID (GPU-...), one worker process per VM\n"
+	"      --cuda-timeout SEC   end a session whose kernel runs longer (10;\n"
+	"                           0: no limit)\n"
+	"      --cuda-sessions N    CUDA contexts per VM (16, at most 64)\n"
+	"      --cuda-user NAME     run the CUDA workers as this user\n"
+	"      --cuda-stage-all     copy through staging even where the memory\n"
+	"                           could be shared (benchmarks)\n"
 	"  -F, --foreground         do not daemonise\n"
 	"  -p, --pidfile PATH       write and lock a pid file\n"
 	"      --ready-fd N         write READY=1 to fd N once serving, then close it\n"
@@ -50,6 +61,11 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_DEPRIV,
 	OPT_USER,
+	OPT_BACKEND,
+	OPT_CUDA_TIMEOUT,
+	OPT_CUDA_SESSIONS,
+	OPT_CUDA_USER,
+	OPT_CUDA_STAGE_ALL,
 };
 
 static const struct option cli_options[] = {
@@ -66,6 +82,11 @@ static const struct option cli_options[] = {
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "depriv", no_argument, NULL, OPT_DEPRIV },
 	{ "user", required_argument, NULL, OPT_USER },
+	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "cuda-timeout", required_argument, NULL, OPT_CUDA_TIMEOUT },
+	{ "cuda-sessions", required_argument, NULL, OPT_CUDA_SESSIONS },
+	{ "cuda-user", required_argument, NULL, OPT_CUDA_USER },
+	{ "cuda-stage-all", no_argument, NULL, OPT_CUDA_STAGE_ALL },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -170,6 +191,67 @@ static int bad(char *err, size_t errlen, const char *what, const char *val,
 	return -1;
 }
 
+/* --backend cpu | cuda | cuda:GPU */
+static int parse_backend(struct cli *c, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "cpu") == 0) {
+		c->backend = "cpu";
+		c->cuda_gpu = NULL;
+		return 0;
+	}
+	if (strcmp(v, "cuda") != 0 &&
+	    (strncmp(v, "cuda:", 5) != 0 || v[5] == '\0'))
+		return bad(
+			err, errlen, "--backend", v,
+			"expected cpu, cuda or cuda:GPU (an index or a UUID)");
+#ifndef HAVE_CUDA_BACKEND
+	snprintf(
+		err, errlen,
+		"--backend %s: this vgpu-ioreq was built without the CUDA backend (configure --with-cuda needs cuda.h and libcuda)",
+		v);
+	return -1;
+#else
+	c->backend = "cuda";
+	c->cuda_gpu = v[4] == ':' ? v + 5 : NULL;
+	return 0;
+#endif
+}
+
+/* The CUDA backend's own options. 1 if @opt is not one of them. */
+static int parse_cuda(struct cli *c, int opt, const char *v, char *err,
+		      size_t errlen)
+{
+	uint32_t n;
+
+	switch (opt) {
+	case OPT_BACKEND:
+		return parse_backend(c, v, err, errlen);
+	case OPT_CUDA_TIMEOUT:
+		if (cli_parse_u32(v, 86400, &n))
+			return bad(
+				err, errlen, "--cuda-timeout", v,
+				"expected seconds from 0 (no limit) to 86400");
+		c->cuda_timeout_ms = n * 1000;
+		return 0;
+	case OPT_CUDA_SESSIONS:
+		if (cli_parse_u32(v, 64, &n) || n == 0)
+			return bad(err, errlen, "--cuda-sessions", v,
+				   "expected 1 to 64");
+		c->cuda_sessions = n;
+		return 0;
+	case OPT_CUDA_USER:
+		if (!*v)
+			return bad(err, errlen, "--cuda-user", v,
+				   "expected a user name");
+		c->cuda_user = v;
+		return 0;
+	case OPT_CUDA_STAGE_ALL:
+		c->cuda_stage_all = true;
+		return 0;
+	}
+	return 1;
+}
+
 int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 {
 	uint32_t v;
@@ -180,6 +262,9 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 	c->device = "vgpu-stub";
 	c->ready_fd = -1;
 	c->log_level = LOG_INFO;
+	c->backend = "cpu";
+	c->cuda_timeout_ms = CLI_CUDA_TIMEOUT_MS;
+	c->cuda_sessions = CLI_CUDA_SESSIONS;
 	err[0] = '\0';
 	optind = 0; /* full re-initialisation (glibc), for repeated calls */
 	opterr = 0;
@@ -274,6 +359,14 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 				return bad(err, errlen, "--user", optarg,
 					   "expected a user name or uid");
 			c->user = optarg;
+			break;
+		case OPT_BACKEND:
+		case OPT_CUDA_TIMEOUT:
+		case OPT_CUDA_SESSIONS:
+		case OPT_CUDA_USER:
+		case OPT_CUDA_STAGE_ALL:
+			if (parse_cuda(c, opt, optarg, err, errlen))
+				return -1;
 			break;
 		case 'v':
 			if (c->log_level < LOG_DEBUG)

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <vgpu/backend_cuda.h>
 #include <vgpu/cli.h>
 #include <vgpu/daemon.h>
 #include <vgpu/depriv.h>
@@ -44,6 +45,8 @@ struct daemon {
 	struct timespec t_start;
 	double ms_xen; /* spent in hypervisor and XenStore calls */
 	double ms_qmp; /* spent asking QEMU */
+	int cuda_spawner; /* --backend cuda: starts this VM's worker */
+	struct backend *cuda;
 };
 
 static double ms_since(const struct timespec *t0)
@@ -216,6 +219,36 @@ static uint32_t resumable_server(const struct daemon *dm)
 	return st->ioservid;
 }
 
+/*
+ * --backend cuda: the VM's CUDA worker, before any Xen handle is open and
+ * before the privilege drop. The command engine hands it to the device
+ * in place of the CPU backend; a host without a usable GPU stops here
+ * with the reason.
+ */
+#ifdef HAVE_CUDA_BACKEND
+static int start_cuda(struct daemon *dm)
+{
+	char vm[32], err[256];
+
+	if (strcmp(dm->cli.backend, "cuda") != 0)
+		return 0;
+	snprintf(vm, sizeof(vm), "d%u", dm->cli.domid);
+	dm->cuda = backend_cuda_open(&dm->cli, vm, 0, &dm->log,
+				     &dm->cuda_spawner, err, sizeof(err));
+	if (!dm->cuda) {
+		log_err(&dm->log, "%s", err);
+		return -ENODEV;
+	}
+	return 0;
+}
+#else
+static int start_cuda(struct daemon *dm)
+{
+	(void)dm;
+	return 0;
+}
+#endif
+
 static int start(struct daemon *dm)
 {
 	struct cli *c = &dm->cli;
@@ -242,6 +275,9 @@ static int start(struct daemon *dm)
 	if (rc < 0)
 		return rc;
 	rc = map_state(dm, ops);
+	if (rc < 0)
+		return rc;
+	rc = start_cuda(dm);
 	if (rc < 0)
 		return rc;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -319,6 +355,10 @@ static void stop(struct daemon *dm)
 			free(dm->st);
 		dm->st = NULL;
 	}
+	if (dm->cuda)
+		dm->cuda->ops->destroy(dm->cuda);
+	if (dm->cuda_spawner >= 0)
+		close(dm->cuda_spawner);
 	if (dm->pidfile_fd >= 0) {
 		unlink(dm->cli.pidfile);
 		close(dm->pidfile_fd);
@@ -331,9 +371,11 @@ static void stop(struct daemon *dm)
 
 int main(int argc, char **argv)
 {
-	struct daemon dm = {
-		.sigfd = -1, .handoff_fd = -1, .pidfile_fd = -1, .slot_fd = -1
-	};
+	struct daemon dm = { .sigfd = -1,
+			     .handoff_fd = -1,
+			     .pidfile_fd = -1,
+			     .slot_fd = -1,
+			     .cuda_spawner = -1 };
 	enum serve_end end;
 	struct timespec t0;
 	char err[256];

@@ -4,7 +4,8 @@
  * proxy in vgpu-ioreq to vgpu-cuda-worker, one worker process per VM
  * (include/vgpu/cuda_ipc.h).
  *
- * Wiring, in the daemon:
+ * Wiring, in the daemon (backend_cuda_open() below does 1 and 2 from the
+ * command line):
  *   1. before it opens a Xen handle or drops privileges, once:
  *        fd = cuda_spawner_start(&spawner_opts, log, err, sizeof(err));
  *      a small helper process that starts workers on request, so that a
@@ -62,6 +63,14 @@ struct backend *backend_cuda_create(const struct cuda_be_opts *o, char *err,
 
 /* "cuda" or "cuda:GPU": 0 and *gpu (NULL or the part after ':'), or -1. */
 int backend_cuda_parse(const char *spec, const char **gpu);
+
+/* vgpu-ioreq's --backend cuda (src/backend_cuda_daemon.c): the backend
+ * for VM @vm from the command line, starting the spawner into *spawner
+ * (-1: not yet) on first use. NULL with a one-line reason in @err. */
+struct cli;
+struct backend *backend_cuda_open(const struct cli *c, const char *vm,
+				  uint64_t quota, struct logger *log,
+				  int *spawner, char *err, size_t errlen);
 
 /* The worker's pid (tests, logs); 0 if none is running. */
 int backend_cuda_worker_pid(struct backend *b);

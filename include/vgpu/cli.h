@@ -30,11 +30,20 @@ struct cli {
 	enum log_sink log_sink;
 	int log_level;
 	const char *user; /* drop privileges to this user after setup */
+	/* the compute backend (issue 10) */
+	const char *backend; /* "cpu" or "cuda" */
+	const char *cuda_gpu; /* --backend cuda:GPU: index or UUID, or NULL */
+	uint32_t cuda_timeout_ms; /* a kernel's time limit; 0: none */
+	const char *cuda_user; /* run the CUDA workers as this user */
+	uint32_t cuda_sessions; /* CUDA contexts per VM */
+	bool cuda_stage_all; /* stage copies even from shareable memory */
 	bool help;
 	bool version;
 };
 
 #define CLI_DEFAULT_USER "vgpu-ioreq"
+#define CLI_CUDA_TIMEOUT_MS 10000u
+#define CLI_CUDA_SESSIONS 16u
 
 /*
  * Parse argv into @c. 0 on success; -1 on a usage error, with a one-line

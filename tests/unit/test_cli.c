@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Command-line parsing: good lines parse, bad ones name the problem. */
+#include "config.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,6 +70,46 @@ static void good_lines(void **state)
 	assert_true(c.version);
 }
 
+static void expect_error(const char *line, const char *needle);
+
+static void backends(void **state)
+{
+	struct cli c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&c, err, "--domid 5"), 0);
+	assert_string_equal(c.backend, "cpu");
+	assert_int_equal(c.cuda_timeout_ms, 10000);
+	assert_int_equal(c.cuda_sessions, 16);
+	assert_int_equal(parse(&c, err, "--domid 5 --backend cpu"), 0);
+	assert_string_equal(c.backend, "cpu");
+#ifdef HAVE_CUDA_BACKEND
+	assert_int_equal(
+		parse(&c, err,
+		      "--domid 5 --backend cuda:GPU-1a2b --cuda-timeout 0 --cuda-sessions 64 --cuda-user gpu --cuda-stage-all"),
+		0);
+	assert_string_equal(c.backend, "cuda");
+	assert_string_equal(c.cuda_gpu, "GPU-1a2b");
+	assert_int_equal(c.cuda_timeout_ms, 0);
+	assert_int_equal(c.cuda_sessions, 64);
+	assert_string_equal(c.cuda_user, "gpu");
+	assert_true(c.cuda_stage_all);
+	assert_int_equal(parse(&c, err, "--domid 5 --backend cuda"), 0);
+	assert_null(c.cuda_gpu);
+#else
+	expect_error("--domid 5 --backend cuda",
+		     "built without the CUDA backend");
+#endif
+	expect_error("--domid 5 --backend gpu", "expected cpu, cuda");
+	expect_error("--domid 5 --backend cuda:", "expected cpu, cuda");
+	expect_error("--domid 5 --cuda-timeout -1", "expected seconds");
+	expect_error("--domid 5 --cuda-timeout 86401", "expected seconds");
+	expect_error("--domid 5 --cuda-sessions 0", "expected 1 to 64");
+	expect_error("--domid 5 --cuda-sessions 65", "expected 1 to 64");
+	expect_error("--domid 5 --cuda-user=", "expected a user name");
+}
+
 static void expect_error(const char *line, const char *needle)
 {
 	struct cli c;
@@ -126,6 +168,7 @@ int main(void)
 		cmocka_unit_test(good_lines),
 		cmocka_unit_test(bad_lines),
 		cmocka_unit_test(parse_u32),
+		cmocka_unit_test(backends),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
