@@ -203,8 +203,12 @@ CUresult cuGetErrorName(CUresult rc, const char **s)
 	case CUDA_ERROR_INVALID_IMAGE:
 		*s = "CUDA_ERROR_INVALID_IMAGE";
 		break;
+	case CUDA_ERROR_INVALID_CONTEXT:
+		*s = "CUDA_ERROR_INVALID_CONTEXT";
+		break;
 	default:
-		return CUDA_ERROR_INVALID_VALUE;
+		*s = "CUDA_ERROR_OTHER (fake)";
+		break;
 	}
 	return CUDA_SUCCESS;
 }
@@ -909,9 +913,17 @@ CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy,
 	size_t plen = 0;
 	void *buf = NULL;
 
+	uint8_t packed[4096];
+
 	(void)s;
-	if (kp)
-		return CUDA_ERROR_NOT_SUPPORTED; /* the worker uses extra */
+	if (kp) { /* pack them as the layout says */
+		for (uint32_t i = 0; i < fn->k->nparams; i++) {
+			memcpy(packed + fn->k->off[i], kp[i], fn->k->size[i]);
+			if (fn->k->off[i] + fn->k->size[i] > plen)
+				plen = fn->k->off[i] + fn->k->size[i];
+		}
+		buf = packed;
+	}
 	for (int i = 0; extra && extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
 		if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER)
 			buf = extra[i + 1];
@@ -1033,6 +1045,32 @@ CUresult cuEventElapsedTime_v2(float *ms, CUevent a, CUevent b)
 	    !b->done)
 		return CUDA_ERROR_NOT_READY;
 	*ms = (float)(b->t_ms - a->t_ms);
+	return CUDA_SUCCESS;
+}
+
+CUresult cuStreamSynchronize(CUstream s)
+{
+	(void)s;
+	return enqueue(op_new(FK_NOP), true);
+}
+
+CUresult cuCtxSynchronize(void)
+{
+	return enqueue(op_new(FK_NOP), true);
+}
+
+CUresult cuMemAllocHost_v2(void **p, size_t len)
+{
+	*p = malloc(len);
+	if (!*p)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	return cuMemHostRegister_v2(*p, len, 0);
+}
+
+CUresult cuMemFreeHost(void *p)
+{
+	cuMemHostUnregister(p);
+	free(p);
 	return CUDA_SUCCESS;
 }
 

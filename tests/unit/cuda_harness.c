@@ -57,7 +57,9 @@ struct vm *vm_new(const char *knobs, const struct cuda_be_opts *o)
 {
 	static unsigned int seq;
 	struct vm_priv *p = calloc(1, sizeof(*p));
-	struct cuda_spawner_opts so = { .worker = FAKE_WORKER };
+	/* VGPU_TEST_WORKER: the real worker, for the checks on a GPU */
+	const char *w = getenv("VGPU_TEST_WORKER");
+	struct cuda_spawner_opts so = { .worker = w ? w : FAKE_WORKER };
 	struct cuda_be_opts bo = { 0 };
 	struct vm *v = &p->v;
 	char vmname[32];
@@ -114,6 +116,20 @@ const char *vm_trace(struct vm *v)
 	return buf;
 }
 
+void vm_free_reqs(struct vm *v)
+{
+	struct vm_priv *p = (struct vm_priv *)v;
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < p->nreqs; i++) {
+		if (rq_done(p->reqs[i]))
+			free(p->reqs[i]);
+		else
+			p->reqs[n++] = p->reqs[i];
+	}
+	p->nreqs = n;
+}
+
 struct be_req *rq(struct vm *v, uint32_t session, uint32_t op)
 {
 	struct vm_priv *p = (struct vm_priv *)v;
@@ -163,6 +179,14 @@ uint32_t rq_wait(struct vm *v, struct be_req *r)
 			return 0xdead;
 		}
 	}
+	return r->status;
+}
+
+uint32_t rq_spin(struct vm *v, struct be_req *r)
+{
+	/* as the engine polls while busy: no sleeping in poll(2) */
+	while (!rq_done(r))
+		v->b->ops->poll(v->b);
 	return r->status;
 }
 

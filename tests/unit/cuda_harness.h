@@ -33,8 +33,12 @@ const char *vm_trace(struct vm *v);
 /* Requests: allocated here, freed by vm_free. */
 struct be_req *rq(struct vm *v, uint32_t session, uint32_t op);
 void rq_submit(struct vm *v, struct be_req *r);
+/* Free the requests that have completed (long runs). */
+void vm_free_reqs(struct vm *v);
 /* Poll until @r completed (at most 10 s); its status. */
 uint32_t rq_wait(struct vm *v, struct be_req *r);
+/* Wait busy-polling the backend, as the engine does while busy. */
+uint32_t rq_spin(struct vm *v, struct be_req *r);
 /* Submit and wait. */
 uint32_t rq_run(struct vm *v, struct be_req *r);
 bool rq_done(const struct be_req *r);
