@@ -569,14 +569,22 @@ static bool drain_all(struct backend_cuda *b)
 static void cuda_poll(struct backend *be)
 {
 	struct backend_cuda *b = cb(be);
+	struct epoll_event ev[2];
+	int n = epoll_wait(b->ep_fd, ev, 2, 0);
 	uint64_t v;
 
-	if (read(b->notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		cb_log(b, LOG_WARNING, "notify: %s", strerror(errno));
+	/* one system call tells which of the two needs one more */
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data.fd == b->notify_fd &&
+		    read(b->notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			cb_log(b, LOG_WARNING, "notify: %s", strerror(errno));
+	}
 	/* what a worker finished before it died still counts */
 	if (b->sock >= 0 && !drain_all(b))
 		worker_died(b, "it wrote a malformed completion", true);
-	check_worker(b);
+	for (int i = 0; i < n; i++)
+		if (b->sock >= 0 && ev[i].data.fd == b->sock)
+			check_worker(b);
 	deliver_local(b);
 }
 
