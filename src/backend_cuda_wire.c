@@ -211,6 +211,17 @@ static void fill(struct cw_req *q, const struct be_req *r)
 	}
 }
 
+/* The stream a request runs on: r->stream; STREAM_SYNC and
+ * STREAM_WAIT_EVENT name theirs in obj.obj in the ABI, which an engine
+ * may pass through there instead. */
+static uint32_t stream_of(const struct be_req *r)
+{
+	if (r->stream == 0 && (r->op == VGPU_OP_STREAM_SYNC ||
+			       r->op == VGPU_OP_STREAM_WAIT_EVENT))
+		return r->obj.obj;
+	return r->stream;
+}
+
 int cb_wire_push(struct backend_cuda *b, struct cb_sess *s, uint32_t t)
 {
 	struct cb_tok *k = &b->tok[t];
@@ -229,7 +240,7 @@ int cb_wire_push(struct backend_cuda *b, struct cb_sess *s, uint32_t t)
 	case VGPU_OP_LAUNCH:
 		return push_launch(s, r, t + 1, k->gen);
 	}
-	q = reserve(s, 0, r->op, r->stream, t + 1, k->gen, &err);
+	q = reserve(s, 0, r->op, stream_of(r), t + 1, k->gen, &err);
 	if (!q)
 		return err;
 	fill(q, r);

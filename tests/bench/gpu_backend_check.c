@@ -383,6 +383,23 @@ static void figures(struct vm *v)
 	if (open_sess(&s, v, 41) < 0)
 		return;
 	f = fn(&s, K_NULL, NULL);
+	/* the rings alone: a request the worker answers without the GPU */
+	r = rq(v, 41, VGPU_OP_EVENT_CREATE);
+	rq_run(v, r);
+	for (int i = -200; i < 2000; i++) {
+		struct be_req *q = rq(v, 41, VGPU_OP_EVENT_QUERY);
+
+		if (i % 500 == 0)
+			vm_free_reqs(v);
+		q->obj.obj = (uint32_t)r->result;
+		t0 = now();
+		rq_submit(v, q);
+		rq_spin(v, q);
+		if (i >= 0)
+			lat[i] = now() - t0;
+	}
+	qsort(lat, 2000, sizeof(double), cmp);
+	printf("R backend_ring_roundtrip_us %.2f\n", lat[1000] * 1e6);
 	for (int i = -200; i < 2000; i++) {
 		struct be_req *l, *sy;
 

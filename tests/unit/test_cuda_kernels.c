@@ -341,7 +341,8 @@ static void streams_events(void **state)
 	obj(f->v, VGPU_OP_EVENT_RECORD, 0, (uint32_t)e3->result, 0, 0);
 	r = obj(f->v, VGPU_OP_STREAM_WAIT_EVENT, (uint32_t)s1->result, 0,
 		(uint32_t)e3->result, 0);
-	sync = obj(f->v, VGPU_OP_STREAM_SYNC, (uint32_t)s1->result, 0, 0, 0);
+	/* the stream named as the ABI names it, in obj.obj */
+	sync = obj(f->v, VGPU_OP_STREAM_SYNC, 0, (uint32_t)s1->result, 0, 0);
 	assert_int_equal(rq_wait(f->v, sync), VGPU_S_OK);
 	assert_true(rq_done(k) && rq_done(r));
 	assert_int_equal(rq_wait(f->v, obj(f->v, VGPU_OP_CTX_SYNC, 0, 0, 0, 0)),
