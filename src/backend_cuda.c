@@ -19,9 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "backend_cuda_int.h"
@@ -133,11 +131,6 @@ static struct cb_sess *sess_find(struct backend_cuda *b, uint32_t id)
 	return NULL;
 }
 
-static uint32_t slot_of(struct backend_cuda *b, struct cb_sess *s)
-{
-	return (uint32_t)(s - b->sess);
-}
-
 /* Push what the FIFO holds, in order (the session's lock held). */
 void cb_flush(struct backend_cuda *b, struct cb_sess *s)
 {
@@ -192,7 +185,7 @@ static void fifo_add(struct backend_cuda *b, struct cb_sess *s, uint32_t t)
 static void internal(struct backend_cuda *b, struct cb_sess *s, uint8_t what,
 		     uint32_t arg)
 {
-	uint32_t t = tok_alloc(b, NULL, slot_of(b, s));
+	uint32_t t = tok_alloc(b, NULL, cb_slot_of(b, s));
 
 	if (t == CB_NONE) {
 		cb_log(b, LOG_ERR, "no token for a session message");
@@ -226,37 +219,49 @@ static void sess_reset(struct backend_cuda *b, struct cb_sess *s, uint32_t slot)
 	s->epoch = b->epoch;
 }
 
-static int worker_start(struct backend_cuda *b);
+/* A free slot, or NULL; *open counts the slots in use. */
+static struct cb_sess *free_slot(struct backend_cuda *b, uint32_t *open)
+{
+	struct cb_sess *s = NULL;
+
+	*open = 0;
+	for (uint32_t i = 0; i < b->cfg.max_sessions; i++) {
+		if (b->sess[i].state == CB_S_FREE && !s)
+			s = &b->sess[i];
+		else if (b->sess[i].state != CB_S_FREE)
+			(*open)++;
+	}
+	return s;
+}
 
 static int cuda_session_open(struct backend *be, uint32_t id)
 {
 	struct backend_cuda *b = cb(be);
 	struct cw_msg m = { .magic = CW_MAGIC, .type = CW_MSG_SESSION_OPEN };
-	uint32_t slot, open = 0;
-	struct cb_sess *s = NULL;
-	uint64_t fr;
+	struct cb_sess *s;
+	uint32_t open;
 
-	if (b->sock < 0 && worker_start(b) < 0)
-		return -EIO;
-	for (slot = 0; slot < b->cfg.max_sessions; slot++) {
-		if (b->sess[slot].state == CB_S_FREE && !s)
-			s = &b->sess[slot];
-		else if (b->sess[slot].state != CB_S_FREE)
-			open++;
+	/* twice: the worker may have died since the last poll() */
+	for (int tries = 0; tries < 2; tries++) {
+		if (b->sock < 0 && cb_worker_start(b) < 0)
+			return -EIO;
+		s = free_slot(b, &open);
+		if (!s)
+			return -EMFILE;
+		if (open &&
+		    __atomic_load_n(&b->shm->dev_free, __ATOMIC_RELAXED) <
+			    b->be.session_overhead)
+			return -ENOSPC;
+		sess_reset(b, s, cb_slot_of(b, s));
+		m.slot = cb_slot_of(b, s);
+		if (cb_send_msg(b->sock, &m, sizeof(m), NULL, 0) == 0) {
+			s->id = id;
+			s->state = CB_S_OPEN;
+			return 0;
+		}
+		cb_worker_died(b, "its socket is closed", false);
 	}
-	if (!s)
-		return -EMFILE;
-	fr = __atomic_load_n(&b->shm->dev_free, __ATOMIC_RELAXED);
-	if (open && fr < b->be.session_overhead)
-		return -ENOSPC;
-	slot = slot_of(b, s);
-	sess_reset(b, s, slot);
-	m.slot = slot;
-	if (cb_send_msg(b->sock, &m, sizeof(m), NULL, 0) < 0)
-		return -EIO;
-	s->id = id;
-	s->state = CB_S_OPEN;
-	return 0;
+	return -EIO;
 }
 
 static void cuda_session_close(struct backend *be, uint32_t id)
@@ -298,7 +303,7 @@ static int cuda_region_add(struct backend *be, uint32_t id,
 	send = r->fd >= 0 && !b->o.stage_all && s->state == CB_S_OPEN &&
 	       r->len <= b->cfg.pinned_limit - b->pinned;
 	if (send) {
-		m.slot = slot_of(b, s);
+		m.slot = cb_slot_of(b, s);
 		m.id = r->id;
 		m.len = r->len;
 		m.off = r->fd_off;
@@ -357,7 +362,7 @@ static void cuda_submit(struct backend *be, struct be_req *r)
 		cb_local_complete(b, CB_NONE, r, VGPU_S_OK, 0);
 		return;
 	}
-	t = tok_alloc(b, r, slot_of(b, s));
+	t = tok_alloc(b, r, cb_slot_of(b, s));
 	if (t == CB_NONE) {
 		cb_local_complete(b, CB_NONE, r, VGPU_S_LIMIT, 0);
 		return;
@@ -371,199 +376,6 @@ static void cuda_submit(struct backend *be, struct be_req *r)
 static int cuda_poll_fd(struct backend *be)
 {
 	return cb(be)->ep_fd;
-}
-
-/* ---- the worker's death ---- */
-
-static void fail_tokens(struct backend_cuda *b, uint32_t slot)
-{
-	for (uint32_t t = 0; t < CB_MAX_TOKENS; t++) {
-		struct cb_tok *k = &b->tok[t];
-
-		if (k->slot != slot ||
-		    (k->state != CB_TOK_PENDING && k->state != CB_TOK_WORKER))
-			continue;
-		if (k->r) {
-			k->state = CB_TOK_STAGING; /* completes locally */
-			cb_local_complete(b, t, k->r, VGPU_S_BACKEND, 0);
-		} else {
-			cb_tok_release(b, t);
-		}
-	}
-}
-
-static bool drain(struct backend_cuda *b, struct cb_sess *s);
-
-static void worker_died(struct backend_cuda *b, const char *why, bool malformed)
-{
-	cb_log(b, LOG_ERR,
-	       "the CUDA worker of %s is gone (%s): its sessions get device-lost; new sessions get a new worker",
-	       b->vm, why);
-	epoll_ctl(b->ep_fd, EPOLL_CTL_DEL, b->sock, NULL);
-	close(b->sock);
-	b->sock = -1;
-	b->hello = false;
-	b->worker_pid = 0;
-	__atomic_fetch_add(&b->epoch, 1, __ATOMIC_SEQ_CST);
-	for (uint32_t i = 0; i < b->cfg.max_sessions; i++) {
-		struct cb_sess *s = &b->sess[i];
-
-		if (s->state == CB_S_FREE)
-			continue;
-		if (!malformed && s->state == CB_S_OPEN)
-			drain(b, s); /* its last words */
-		pthread_mutex_lock(&s->lock);
-		s->state = s->state == CB_S_OPEN ? CB_S_DEAD : CB_S_FREE;
-		s->head = s->tail = CB_NONE;
-		for (uint32_t k = 0; k < CW_MAX_SLOTS; k++) {
-			cw_store(&s->shm->slot[k].v, CW_SLOT_ERROR);
-			cw_futex_wake(&s->shm->slot[k].v);
-		}
-		cw_futex_wake(&s->shm->req.cons.v);
-		fail_tokens(b, i);
-		pthread_mutex_unlock(&s->lock);
-	}
-}
-
-static int worker_start(struct backend_cuda *b)
-{
-	struct epoll_event ev = { .events = EPOLLIN };
-	int sock = cb_spawn(b);
-
-	if (sock < 0) {
-		cb_log(b, LOG_ERR, "cannot start a CUDA worker: %s",
-		       strerror(-sock));
-		return sock;
-	}
-	if (cb_send_config(b, sock) < 0) {
-		close(sock);
-		return -EIO;
-	}
-	ev.data.fd = sock;
-	epoll_ctl(b->ep_fd, EPOLL_CTL_ADD, sock, &ev);
-	b->sock = sock;
-	b->hello = false;
-	return 0;
-}
-
-/* ---- completions ---- */
-
-static bool take_cpl(struct backend_cuda *b, struct cb_sess *s,
-		     const uint8_t *rec, uint32_t len)
-{
-	const struct cw_rec *h = (const void *)rec;
-	const struct cw_cpl *c = (const void *)rec;
-	uint32_t t = h->token - 1;
-	struct cb_tok *k;
-	uint32_t st;
-
-	if (h->type == CW_REC_CLOSED) {
-		if (s->state == CB_S_CLOSING)
-			s->state = CB_S_FREE;
-		return true;
-	}
-	if (h->type != CW_REC_CPL || len < sizeof(*c) || t >= CB_MAX_TOKENS)
-		return false;
-	k = &b->tok[t];
-	if (k->state != CB_TOK_WORKER || k->gen != h->gen ||
-	    k->slot != slot_of(b, s) || !k->r)
-		return false;
-	st = cb_wire_result(k->r, c, len);
-	k->r->status = st;
-	b->be.complete(b->be.ctx, k->r);
-	cb_tok_release(b, t);
-	return true;
-}
-
-/* Everything the worker completed for one session. */
-static bool drain(struct backend_cuda *b, struct cb_sess *s)
-{
-	uint8_t rec[sizeof(struct cw_cpl) + sizeof(struct vgpu_func_info) + 16];
-	uint32_t len;
-
-	for (;;) {
-		uint8_t *p = cw_cons_peek(&s->cpl, &len);
-
-		if (p == CW_RING_BROKEN || (p && len > sizeof(rec)))
-			return false;
-		if (!p) {
-			if (cw_cons_publish(&s->cpl)) {
-				/* its thread waits for room */
-				__atomic_fetch_add(&s->shm->req.wake.v, 1,
-						   __ATOMIC_SEQ_CST);
-				cw_futex_wake(&s->shm->req.wake.v);
-			}
-			if (cw_cons_empty(&s->cpl))
-				return true;
-			continue;
-		}
-		memcpy(rec, p, len);
-		cw_cons_advance(&s->cpl, len);
-		if (!take_cpl(b, s, rec, len))
-			return false;
-		if (s->state == CB_S_FREE)
-			return true;
-	}
-}
-
-static void deliver_local(struct backend_cuda *b)
-{
-	struct cb_done *d;
-	uint32_t n;
-
-	pthread_mutex_lock(&b->done_lock);
-	d = b->done;
-	n = b->ndone;
-	b->done = NULL;
-	b->ndone = b->done_cap = 0;
-	pthread_mutex_unlock(&b->done_lock);
-	for (uint32_t i = 0; i < n; i++) {
-		if (d[i].tok != CB_NONE)
-			cb_tok_release(b, d[i].tok);
-		b->be.complete(b->be.ctx, d[i].r);
-	}
-	free(d);
-}
-
-static void check_worker(struct backend_cuda *b)
-{
-	char why[256];
-	int rc;
-
-	if (b->sock < 0)
-		return;
-	if (!b->hello) {
-		rc = cb_read_hello(b, why, sizeof(why));
-		if (rc < 0)
-			worker_died(b, why, false);
-		if (rc != 0)
-			return;
-	}
-	/* after hello the worker sends nothing: readable means gone */
-	if (b->hello && recv(b->sock, why, sizeof(why), MSG_DONTWAIT) >= 0)
-		worker_died(b, "it closed its socket", false);
-	else if (b->hello && errno != EAGAIN && errno != EWOULDBLOCK)
-		worker_died(b, strerror(errno), false);
-}
-
-/* Drain what every live session's ring holds; false if the worker
- * wrote something malformed. */
-static bool drain_all(struct backend_cuda *b)
-{
-	for (uint32_t i = 0; i < b->cfg.max_sessions; i++) {
-		struct cb_sess *s = &b->sess[i];
-
-		if (s->state != CB_S_OPEN && s->state != CB_S_CLOSING)
-			continue;
-		if (!drain(b, s))
-			return false;
-		if (s->state == CB_S_OPEN && s->head != CB_NONE) {
-			pthread_mutex_lock(&s->lock);
-			cb_flush(b, s);
-			pthread_mutex_unlock(&s->lock);
-		}
-	}
-	return true;
 }
 
 static void cuda_poll(struct backend *be)
@@ -580,17 +392,17 @@ static void cuda_poll(struct backend *be)
 			cb_log(b, LOG_WARNING, "notify: %s", strerror(errno));
 	}
 	/* what a worker finished before it died still counts */
-	if (b->sock >= 0 && !drain_all(b))
-		worker_died(b, "it wrote a malformed completion", true);
+	if (b->sock >= 0 && !cb_drain_all(b))
+		cb_worker_died(b, "it wrote a malformed completion", true);
 	for (int i = 0; i < n; i++)
 		if (b->sock >= 0 && ev[i].data.fd == b->sock)
-			check_worker(b);
-	deliver_local(b);
+			cb_check_worker(b);
+	cb_deliver_local(b);
 }
 
-/* ---- setup and teardown ---- */
+/* ---- teardown ---- */
 
-static void cuda_destroy(struct backend *be)
+void cb_destroy(struct backend *be)
 {
 	struct backend_cuda *b = cb(be);
 	struct cw_msg m = { .magic = CW_MAGIC, .type = CW_MSG_EXIT };
@@ -623,7 +435,7 @@ static void cuda_destroy(struct backend *be)
 	free(b);
 }
 
-static const struct backend_ops cuda_ops = {
+const struct backend_ops cb_ops = {
 	.name = "cuda",
 	.session_open = cuda_session_open,
 	.session_close = cuda_session_close,
@@ -632,178 +444,5 @@ static const struct backend_ops cuda_ops = {
 	.submit = cuda_submit,
 	.poll_fd = cuda_poll_fd,
 	.poll = cuda_poll,
-	.destroy = cuda_destroy,
+	.destroy = cb_destroy,
 };
-
-static uint32_t or_default(uint32_t v, uint32_t def)
-{
-	return v ? v : def;
-}
-
-static void configure(struct backend_cuda *b, const struct cuda_be_opts *o)
-{
-	struct cw_config *c = &b->cfg;
-
-	c->magic = CW_MAGIC;
-	c->type = CW_MSG_CONFIG;
-	c->version = CW_VERSION;
-	c->max_sessions = or_default(o->max_sessions, 16);
-	if (c->max_sessions > CW_MAX_SESSIONS)
-		c->max_sessions = CW_MAX_SESSIONS;
-	c->req_bytes = 256u << 10;
-	c->cpl_bytes = 64u << 10;
-	c->nslots = or_default(o->nslots, 8);
-	if (c->nslots > CW_MAX_SLOTS)
-		c->nslots = CW_MAX_SLOTS;
-	c->slot_bytes = (or_default(o->slot_bytes, 2u << 20) + 4095) & ~4095u;
-	c->pinned_limit = o->pinned_limit ? o->pinned_limit : 4ull << 30;
-	c->module_limit = o->module_limit ? o->module_limit : 256ull << 20;
-	c->timeout_ms = o->timeout_ms;
-	c->spin_us = or_default(o->spin_us, 50);
-	c->hang_ms = or_default(o->hang_ms, 30000);
-	c->flags = o->no_zero ? CW_CFG_NO_ZERO : 0;
-	snprintf(c->gpu, sizeof(c->gpu), "%s", o->gpu ? o->gpu : "");
-	if (o->cache_dir && *o->cache_dir)
-		cb_cache_path(c->cache_dir, sizeof(c->cache_dir), o->cache_dir,
-			      b->vm);
-	c->shm_bytes =
-		cw_sess_off() +
-		c->max_sessions * cw_sess_stride(c->req_bytes, c->cpl_bytes);
-	c->staging_bytes =
-		(uint64_t)c->max_sessions * c->nslots * c->slot_bytes;
-}
-
-static int map_memfd(const char *name, uint64_t len, int *fd, void **va)
-{
-	*fd = memfd_create(name, MFD_CLOEXEC);
-	if (*fd < 0)
-		return -errno;
-	if (ftruncate(*fd, (off_t)len) < 0)
-		return -errno;
-	*va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
-	if (*va == MAP_FAILED) {
-		*va = NULL;
-		return -errno;
-	}
-	return 0;
-}
-
-static int setup(struct backend_cuda *b)
-{
-	struct epoll_event ev = { .events = EPOLLIN };
-	int rc;
-
-	rc = map_memfd("vgpu-cuda-shm", b->cfg.shm_bytes, &b->shm_fd,
-		       (void **)&b->shm);
-	if (rc == 0)
-		rc = map_memfd("vgpu-cuda-staging", b->cfg.staging_bytes,
-			       &b->stage_fd, (void **)&b->stage);
-	if (rc < 0)
-		return rc;
-	b->shm_len = b->cfg.shm_bytes;
-	b->stage_len = b->cfg.staging_bytes;
-	b->shm->magic = CW_MAGIC;
-	b->shm->version = CW_VERSION;
-	b->shm->max_sessions = b->cfg.max_sessions;
-	b->shm->req_bytes = b->cfg.req_bytes;
-	b->shm->cpl_bytes = b->cfg.cpl_bytes;
-	b->shm->sess_off = cw_sess_off();
-	b->shm->sess_stride =
-		cw_sess_stride(b->cfg.req_bytes, b->cfg.cpl_bytes);
-	b->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	b->ep_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (b->notify_fd < 0 || b->ep_fd < 0)
-		return -errno;
-	ev.data.fd = b->notify_fd;
-	if (epoll_ctl(b->ep_fd, EPOLL_CTL_ADD, b->notify_fd, &ev) < 0)
-		return -errno;
-	b->tok = calloc(CB_MAX_TOKENS, sizeof(*b->tok));
-	if (!b->tok)
-		return -ENOMEM;
-	for (uint32_t t = 0; t < CB_MAX_TOKENS; t++)
-		b->tok[t].next = t + 1 < CB_MAX_TOKENS ? t + 1 : CB_NONE;
-	b->tok_free = 0;
-	return cb_stage_start(b);
-}
-
-/* The device as a session sees it: ours, checked, with the VM's quota. */
-static void take_devinfo(struct backend_cuda *b)
-{
-	struct vgpu_device_info *d = &b->devinfo;
-
-	memcpy(d, &b->shm->devinfo, sizeof(*d));
-	d->name[sizeof(d->name) - 1] = '\0';
-	if (d->nattrs > VGPU_ATTRS_MAX)
-		d->nattrs = VGPU_ATTRS_MAX;
-	memset(d->backend, 0, sizeof(d->backend));
-	memcpy(d->backend, "cuda", 4);
-	if (b->o.quota && b->o.quota < d->total_mem)
-		d->total_mem = b->o.quota;
-}
-
-struct backend *backend_cuda_create(const struct cuda_be_opts *o, char *err,
-				    size_t errlen)
-{
-	struct backend_cuda *b = calloc(1, sizeof(*b));
-	int rc;
-
-	if (!b) {
-		snprintf(err, errlen, "CUDA backend: no memory");
-		return NULL;
-	}
-	b->o = *o;
-	b->log = o->log;
-	b->sock = -1;
-	b->shm_fd = b->stage_fd = b->notify_fd = b->ep_fd = -1;
-	snprintf(b->vm, sizeof(b->vm), "%s", o->vm ? o->vm : "vm");
-	b->o.vm = b->vm;
-	b->o.gpu = NULL;
-	b->o.cache_dir = NULL;
-	b->be.ops = &cuda_ops;
-	pthread_mutex_init(&b->done_lock, NULL);
-	for (uint32_t i = 0; i < CW_MAX_SESSIONS; i++)
-		pthread_mutex_init(&b->sess[i].lock, NULL);
-	configure(b, o);
-	rc = setup(b);
-	if (rc < 0) {
-		snprintf(err, errlen, "CUDA backend: %s", strerror(-rc));
-		cuda_destroy(&b->be);
-		return NULL;
-	}
-	rc = worker_start(b);
-	if (rc == 0)
-		rc = cb_wait_hello(b, or_default(o->hello_ms, 60000), err,
-				   errlen);
-	else
-		snprintf(err, errlen, "cannot start the CUDA worker: %s",
-			 strerror(-rc));
-	if (rc < 0) {
-		cuda_destroy(&b->be);
-		return NULL;
-	}
-	take_devinfo(b);
-	cb_log(b, LOG_INFO,
-	       "CUDA backend for %s: %s, %llu MiB for this VM, a session costs %llu MiB",
-	       b->vm, b->devinfo.name,
-	       (unsigned long long)(b->devinfo.total_mem >> 20),
-	       (unsigned long long)(b->be.session_overhead >> 20));
-	return &b->be;
-}
-
-int backend_cuda_parse(const char *spec, const char **gpu)
-{
-	if (strcmp(spec, "cuda") == 0) {
-		*gpu = NULL;
-		return 0;
-	}
-	if (strncmp(spec, "cuda:", 5) == 0 && spec[5]) {
-		*gpu = spec + 5;
-		return 0;
-	}
-	return -1;
-}
-
-int backend_cuda_worker_pid(struct backend *be)
-{
-	return cb(be)->worker_pid;
-}

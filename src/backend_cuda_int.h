@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The CUDA backend's proxy, inside vgpu-ioreq: backend_cuda.c (the
- * backend_ops, sessions, completions, a worker's death),
+ * backend_ops, sessions), backend_cuda_worker.c (the worker's life and
+ * its completions), backend_cuda_setup.c (creating one),
  * backend_cuda_wire.c (requests as ring records), backend_cuda_stage.c
  * (copies through staging for regions without a file),
  * backend_cuda_spawn.c (starting workers).
@@ -109,7 +110,15 @@ struct backend_cuda {
 	struct cb_stage *st;
 };
 
+static inline uint32_t cb_slot_of(const struct backend_cuda *b,
+				  const struct cb_sess *s)
+{
+	return (uint32_t)(s - b->sess);
+}
+
 /* backend_cuda.c */
+extern const struct backend_ops cb_ops;
+void cb_destroy(struct backend *be);
 /* Complete @r from poll() (any thread may call this); token @t (or
  * CB_NONE) is released then. */
 void cb_local_complete(struct backend_cuda *b, uint32_t t, struct be_req *r,
@@ -120,6 +129,15 @@ bool cb_staged(const struct backend_cuda *b, const struct cb_sess *s,
 	       const struct be_req *r);
 void cb_log(struct backend_cuda *b, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* backend_cuda_worker.c */
+int cb_worker_start(struct backend_cuda *b);
+void cb_worker_died(struct backend_cuda *b, const char *why, bool malformed);
+void cb_check_worker(struct backend_cuda *b);
+/* Drain every session's completions; false if the worker wrote
+ * something malformed. */
+bool cb_drain_all(struct backend_cuda *b);
+void cb_deliver_local(struct backend_cuda *b);
 
 /* backend_cuda_wire.c: the records for token @t; 0 (sent), -EAGAIN (no
  * room yet: call again), -EPIPE (the ring is broken) */

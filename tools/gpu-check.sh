@@ -82,6 +82,8 @@ prepare() {
 	mkdir -p "$G/lib/fake"
 	gcc -shared -fPIC -O2 -I/usr/local/cuda/include -I. \
 		-o "$G/lib/fake/libcuda.so.1" "$ROOT"/tests/fakecuda/fakecuda.c \
+		"$ROOT"/tests/fakecuda/fakecuda_api.c \
+		"$ROOT"/tests/fakecuda/fakecuda_mem.c \
 		"$ROOT"/tests/fakecuda/kernels.c -Wl,-soname,libcuda.so.1 \
 		-lpthread || return 1
 	{
@@ -106,12 +108,13 @@ build_here() {
 	gcc -O2 -std=gnu11 $inc -DFAKE_WORKER='"none"' \
 		-o "$G/bin/gpu_backend_check" "$ROOT"/tests/bench/gpu_backend_check.c \
 		"$ROOT"/tests/unit/cuda_harness.c "$ROOT"/src/backend_cuda.c \
+		"$ROOT"/src/backend_cuda_worker.c "$ROOT"/src/backend_cuda_setup.c \
 		"$ROOT"/src/backend_cuda_wire.c "$ROOT"/src/backend_cuda_stage.c \
 		"$ROOT"/src/backend_cuda_spawn.c "$ROOT"/src/backend_cuda_ring.c \
 		"$ROOT"/src/log.c -lpthread &&
 	gcc -O2 -std=gnu11 -I/usr/local/cuda/include -o "$G/bin/bench_cuda" \
-		"$ROOT"/tests/bench/bench_cuda.c -L/usr/local/cuda/lib64/stubs \
-		-lcuda -lm &&
+		"$ROOT"/tests/bench/bench_cuda.c "$ROOT"/tests/bench/bench_cuda_table.c \
+		-L/usr/local/cuda/lib64/stubs -lcuda -lm &&
 	$nvcc -cubin -arch=sm_90 -o "$G/data/bench_kernels.cubin" \
 		"$ROOT"/tests/bench/bench_kernels.cu &&
 	$nvcc -ptx -arch=sm_90 -o "$G/data/bench_kernels.ptx" \

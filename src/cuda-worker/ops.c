@@ -14,9 +14,8 @@
 
 #include "worker.h"
 
-/* A request on a stream: track it, or fail it. */
-static void issued(struct wk_session *s, struct wk_stream *st, CUresult rc,
-		   const struct cw_req *q, bool launch)
+void wk_issued(struct wk_session *s, struct wk_stream *st, CUresult rc,
+	       const struct cw_req *q, bool launch)
 {
 	struct wk_item *it;
 
@@ -106,7 +105,7 @@ static void op_copy(struct wk_session *s, const struct cw_req *q,
 	else
 		rc = cuMemcpyDtoHAsync(h, q->a[0], q->a[2], st->s);
 	__atomic_store_n(&s->blocked_since, 0, __ATOMIC_RELAXED);
-	issued(s, st, rc, q, false);
+	wk_issued(s, st, rc, q, false);
 }
 
 /* The session's staging slice, registered in its context on first use
@@ -181,7 +180,7 @@ static void op_memset(struct wk_session *s, const struct cw_req *q,
 		post(s, q, VGPU_S_INVALID, 0);
 		return;
 	}
-	issued(s, st, rc, q, false);
+	wk_issued(s, st, rc, q, false);
 }
 
 static void op_launch(struct wk_session *s, const struct cw_req *q,
@@ -204,14 +203,8 @@ static void op_launch(struct wk_session *s, const struct cw_req *q,
 	}
 	rc = cuLaunchKernel(f->f, q->u[1], q->u[2], q->u[3], q->u[4], q->u[5],
 			    q->u[6], q->u[7], st->s, NULL, plen ? extra : NULL);
-	issued(s, st, rc, q, true);
+	wk_issued(s, st, rc, q, true);
 }
-
-struct wk_event {
-	CUevent e;
-	uint32_t rec_stream;
-	uint64_t rec_seq; /* 0: never recorded */
-};
 
 static void op_stream(struct wk_session *s, const struct cw_req *q,
 		      struct wk_stream *st)
@@ -252,7 +245,7 @@ static void op_stream(struct wk_session *s, const struct cw_req *q,
 			      q->h.gen, NULL, q->u);
 		return;
 	case VGPU_OP_STREAM_SYNC:
-		issued(s, st, CUDA_SUCCESS, q, false);
+		wk_issued(s, st, CUDA_SUCCESS, q, false);
 		return;
 	case VGPU_OP_STREAM_WAIT_EVENT:
 		ev = wk_table_get(&s->events, q->u[1]);
@@ -260,93 +253,7 @@ static void op_stream(struct wk_session *s, const struct cw_req *q,
 			post(s, q, VGPU_S_BAD_HANDLE, 0);
 			return;
 		}
-		issued(s, st, cuStreamWaitEvent(st->s, ev->e, 0), q, false);
-		return;
-	}
-}
-
-static void op_event(struct wk_session *s, const struct cw_req *q,
-		     struct wk_stream *st)
-{
-	struct wk_event *ev = wk_table_get(&s->events, q->u[0]), *e2;
-	struct wk_waiter *wt;
-	struct wk_stream *rs;
-	float ms = 0;
-	CUresult rc;
-
-	if (q->op == VGPU_OP_EVENT_CREATE) {
-		ev = calloc(1, sizeof(*ev));
-		rc = ev ? cuEventCreate(&ev->e,
-					q->u[2] & VGPU_EVENT_DISABLE_TIMING ?
-						CU_EVENT_DISABLE_TIMING :
-						CU_EVENT_DEFAULT) :
-			  CUDA_ERROR_OUT_OF_MEMORY;
-		uint32_t id =
-			rc == CUDA_SUCCESS ? wk_table_add(&s->events, ev) : 0;
-		if (!id) {
-			if (rc == CUDA_SUCCESS)
-				cuEventDestroy(ev->e);
-			free(ev);
-			wk_session_error(s, rc ? rc : CUDA_ERROR_OUT_OF_MEMORY,
-					 q->h.token, q->h.gen);
-			return;
-		}
-		post(s, q, VGPU_S_OK, id);
-		return;
-	}
-	if (!ev) {
-		post(s, q, VGPU_S_BAD_HANDLE, 0);
-		return;
-	}
-	switch (q->op) {
-	case VGPU_OP_EVENT_DESTROY:
-		cuEventDestroy(ev->e);
-		free(wk_table_del(&s->events, q->u[0]));
-		post(s, q, VGPU_S_OK, 0);
-		return;
-	case VGPU_OP_EVENT_RECORD:
-		rc = cuEventRecord(ev->e, st->s);
-		issued(s, st, rc, q, false);
-		if (rc == CUDA_SUCCESS && s->state == CW_SESS_LIVE) {
-			ev->rec_stream = st->id;
-			ev->rec_seq = st->tail->seq;
-		}
-		return;
-	case VGPU_OP_EVENT_QUERY:
-		rc = cuEventQuery(ev->e);
-		if (rc == CUDA_SUCCESS || rc == CUDA_ERROR_NOT_READY)
-			post(s, q, VGPU_S_OK, rc == CUDA_SUCCESS);
-		else
-			wk_session_error(s, rc, q->h.token, q->h.gen);
-		return;
-	case VGPU_OP_EVENT_SYNC:
-		rs = ev->rec_seq ? wk_stream_get(s, ev->rec_stream) : NULL;
-		if (!rs || !rs->head || rs->head->seq > ev->rec_seq) {
-			post(s, q, VGPU_S_OK, 0);
-			return;
-		}
-		/* it waits for the record's item, not the whole stream */
-		wt = wk_track_wait(s, WK_WAIT_DONE, rs, q->h.token, q->h.gen,
-				   NULL, NULL);
-		if (wt)
-			wt->seq = ev->rec_seq + 1;
-		return;
-	case VGPU_OP_EVENT_ELAPSED:
-		e2 = wk_table_get(&s->events, q->u[1]);
-		if (!e2) {
-			post(s, q, VGPU_S_BAD_HANDLE, 0);
-			return;
-		}
-		rc = cuEventElapsedTime(&ms, ev->e, e2->e);
-		if (rc != CUDA_SUCCESS && !wk_sticky(rc)) {
-			post(s, q, VGPU_S_INVALID, 0);
-			return;
-		}
-		if (rc != CUDA_SUCCESS) {
-			wk_session_error(s, rc, q->h.token, q->h.gen);
-			return;
-		}
-		post(s, q, VGPU_S_OK, (uint64_t)(int64_t)(ms * 1e6));
+		wk_issued(s, st, cuStreamWaitEvent(st->s, ev->e, 0), q, false);
 		return;
 	}
 }
@@ -421,61 +328,6 @@ void wk_waiter_run(struct wk_session *s, struct wk_waiter *wt)
 		wk_post(s, wt->token, wt->gen, VGPU_S_OK, 0, NULL, 0);
 }
 
-static void region_map(struct wk_session *s, struct wk_region *r, uint64_t off)
-{
-	CUresult rc;
-
-	r->va = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd,
-		     (off_t)off);
-	if (r->va == MAP_FAILED) {
-		wk_log("slot %u: cannot map region %u: %m", s->slot, r->id);
-		r->va = NULL;
-		return;
-	}
-	if (!wk_pinned_reserve(s->w, r->len)) {
-		wk_log("slot %u: region %u over the pinned limit: pageable copies",
-		       s->slot, r->id);
-		return;
-	}
-	rc = cuMemHostRegister(r->va, r->len, 0);
-	r->registered = rc == CUDA_SUCCESS;
-	if (!r->registered) {
-		wk_pinned_release(s->w, r->len);
-		wk_log("slot %u: region %u not registered (%s): pageable copies",
-		       s->slot, r->id, wk_errname(rc));
-	}
-}
-
-static void op_region(struct wk_session *s, const struct cw_req *q)
-{
-	uint64_t len, off;
-	struct wk_region *r, *n;
-	int fd;
-
-	if (q->op == CW_OP_REGION_UNREG) {
-		wk_track_wait(s, WK_WAIT_REGION_UNREG, NULL, q->h.token,
-			      q->h.gen, NULL, q->u);
-		return;
-	}
-	fd = wk_region_fd_take(s->w, s->slot, q->u[0], &len, &off);
-	if (fd < 0) {
-		wk_log("slot %u: region %u never came", s->slot, q->u[0]);
-		return;
-	}
-	n = realloc(s->regions, (s->nregions + 1) * sizeof(*n));
-	if (!n) {
-		close(fd);
-		return;
-	}
-	s->regions = n;
-	r = &n[s->nregions++];
-	memset(r, 0, sizeof(*r));
-	r->id = q->u[0];
-	r->fd = fd;
-	r->len = len;
-	region_map(s, r, off);
-}
-
 /* A session that lost its context answers everything the same way. */
 static void lost_op(struct wk_session *s, const struct cw_req *q)
 {
@@ -504,10 +356,52 @@ static void lost_op(struct wk_session *s, const struct cw_req *q)
 	}
 }
 
+/* The requests that run on a stream. */
+static void stream_op(struct wk_session *s, const struct cw_req *q,
+		      uint32_t len)
+{
+	struct wk_stream *st = wk_stream_get(s, q->stream);
+
+	if (!st) {
+		post(s, q, VGPU_S_BAD_HANDLE, 0);
+		return;
+	}
+	switch (q->op) {
+	case VGPU_OP_COPY_H2D:
+	case VGPU_OP_COPY_D2H:
+		op_copy(s, q, st);
+		return;
+	case CW_OP_STAGE_H2D:
+	case CW_OP_STAGE_D2H:
+		op_stage(s, q, st);
+		return;
+	case CW_OP_STAGE_END:
+		wk_issued(s, st, CUDA_SUCCESS, q, false);
+		return;
+	case VGPU_OP_COPY_D2D:
+		wk_issued(s, st,
+			  cuMemcpyDtoDAsync(q->a[0], q->a[1], q->a[2], st->s),
+			  q, false);
+		return;
+	case VGPU_OP_MEMSET:
+		op_memset(s, q, st);
+		return;
+	case VGPU_OP_LAUNCH:
+		op_launch(s, q, len, st);
+		return;
+	case VGPU_OP_STREAM_SYNC:
+	case VGPU_OP_STREAM_WAIT_EVENT:
+		op_stream(s, q, st);
+		return;
+	case VGPU_OP_EVENT_RECORD:
+		wk_event_op(s, q, st);
+		return;
+	}
+	post(s, q, VGPU_S_INVALID, 0);
+}
+
 void wk_op(struct wk_session *s, const struct cw_req *q, uint32_t len)
 {
-	struct wk_stream *st;
-
 	if (s->state != CW_SESS_LIVE) {
 		lost_op(s, q);
 		return;
@@ -535,69 +429,27 @@ void wk_op(struct wk_session *s, const struct cw_req *q, uint32_t len)
 		wk_global_get(s, q, len);
 		return;
 	case VGPU_OP_CTX_SYNC:
-		wk_track_wait(s, WK_WAIT_DONE, NULL, q->h.token, q->h.gen, NULL,
-			      NULL);
-		return;
 	case VGPU_OP_COMPUTE:
-		wk_track_wait(s, WK_WAIT_COMPUTE, NULL, q->h.token, q->h.gen,
-			      q->a, q->u);
+		wk_track_wait(s,
+			      q->op == VGPU_OP_CTX_SYNC ? WK_WAIT_DONE :
+							  WK_WAIT_COMPUTE,
+			      NULL, q->h.token, q->h.gen, q->a, q->u);
 		return;
 	case CW_OP_REGION_REG:
 	case CW_OP_REGION_UNREG:
-		op_region(s, q);
+		wk_region_op(s, q);
 		return;
 	case VGPU_OP_STREAM_CREATE:
 	case VGPU_OP_STREAM_DESTROY:
+		op_stream(s, q, NULL);
+		return;
 	case VGPU_OP_EVENT_CREATE:
 	case VGPU_OP_EVENT_DESTROY:
 	case VGPU_OP_EVENT_QUERY:
 	case VGPU_OP_EVENT_SYNC:
 	case VGPU_OP_EVENT_ELAPSED:
-		break;
-	default:
-		/* the rest run on a stream */
-		st = wk_stream_get(s, q->stream);
-		if (!st) {
-			post(s, q, VGPU_S_BAD_HANDLE, 0);
-			return;
-		}
-		switch (q->op) {
-		case VGPU_OP_COPY_H2D:
-		case VGPU_OP_COPY_D2H:
-			op_copy(s, q, st);
-			return;
-		case CW_OP_STAGE_H2D:
-		case CW_OP_STAGE_D2H:
-			op_stage(s, q, st);
-			return;
-		case CW_OP_STAGE_END:
-			issued(s, st, CUDA_SUCCESS, q, false);
-			return;
-		case VGPU_OP_COPY_D2D:
-			issued(s, st,
-			       cuMemcpyDtoDAsync(q->a[0], q->a[1], q->a[2],
-						 st->s),
-			       q, false);
-			return;
-		case VGPU_OP_MEMSET:
-			op_memset(s, q, st);
-			return;
-		case VGPU_OP_LAUNCH:
-			op_launch(s, q, len, st);
-			return;
-		case VGPU_OP_STREAM_SYNC:
-		case VGPU_OP_STREAM_WAIT_EVENT:
-			op_stream(s, q, st);
-			return;
-		case VGPU_OP_EVENT_RECORD:
-			op_event(s, q, st);
-			return;
-		}
-		post(s, q, VGPU_S_INVALID, 0);
+		wk_event_op(s, q, NULL);
 		return;
 	}
-	if (q->op == VGPU_OP_STREAM_CREATE || q->op == VGPU_OP_STREAM_DESTROY)
-		op_stream(s, q, NULL);
-	else
-		op_event(s, q, NULL);
+	stream_op(s, q, len);
 }

@@ -223,10 +223,16 @@ void wk_session_reap(struct worker *w, uint32_t slot);
 struct wk_region *wk_region_find(struct wk_session *s, uint32_t id);
 void wk_region_release(struct wk_session *s, struct wk_region *r);
 
-/* ---- ops.c ---- */
+/* ---- ops.c, event.c, region.c ---- */
 
 void wk_op(struct wk_session *s, const struct cw_req *q, uint32_t len);
 void wk_waiter_run(struct wk_session *s, struct wk_waiter *wt);
+/* A request issued on @st (@rc its call's result): track it or fail it. */
+void wk_issued(struct wk_session *s, struct wk_stream *st, CUresult rc,
+	       const struct cw_req *q, bool launch);
+void wk_event_op(struct wk_session *s, const struct cw_req *q,
+		 struct wk_stream *st);
+void wk_region_op(struct wk_session *s, const struct cw_req *q);
 
 /* ---- module.c ---- */
 
@@ -248,6 +254,12 @@ struct wk_func {
 	CUfunction f;
 	uint32_t module;
 	uint32_t param_bytes;
+};
+
+struct wk_event {
+	CUevent e;
+	uint32_t rec_stream; /* where it was last recorded */
+	uint64_t rec_seq; /* that record's item; 0: never recorded */
 };
 
 struct wk_module {

@@ -371,19 +371,12 @@ static void jit(struct vm *v)
 	v->b->ops->session_close(v->b, 31);
 }
 
-/* Figures of the backend alone (no engine, no guest library). */
-static void figures(struct vm *v)
+/* The rings alone: a request the worker answers without the GPU. */
+static void ring_roundtrip(struct vm *v, double *lat)
 {
-	struct sess s = { 0 };
-	uint32_t f;
-	double t0, lat[2000];
-	uint64_t d;
 	struct be_req *r;
+	double t0;
 
-	if (open_sess(&s, v, 41) < 0)
-		return;
-	f = fn(&s, K_NULL, NULL);
-	/* the rings alone: a request the worker answers without the GPU */
 	r = rq(v, 41, VGPU_OP_EVENT_CREATE);
 	rq_run(v, r);
 	for (int i = -200; i < 2000; i++) {
@@ -400,6 +393,21 @@ static void figures(struct vm *v)
 	}
 	qsort(lat, 2000, sizeof(double), cmp);
 	printf("R backend_ring_roundtrip_us %.2f\n", lat[1000] * 1e6);
+}
+
+/* Figures of the backend alone (no engine, no guest library). */
+static void figures(struct vm *v)
+{
+	struct sess s = { 0 };
+	uint32_t f;
+	double t0, lat[2000];
+	uint64_t d;
+	struct be_req *r;
+
+	if (open_sess(&s, v, 41) < 0)
+		return;
+	f = fn(&s, K_NULL, NULL);
+	ring_roundtrip(v, lat);
 	for (int i = -200; i < 2000; i++) {
 		struct be_req *l, *sy;
 

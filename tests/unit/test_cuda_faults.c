@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -287,7 +288,8 @@ static void limits_refuse_and_recover(void **state)
 	assert_int_equal(v->b->ops->session_open(v->b, 3), 0);
 	assert_int_equal(v->b->ops->session_open(v->b, 4), -EMFILE);
 	reg = region_new(v, 1, 1, 1 << 20, true);
-	works(v, 3, NULL);
+	for (uint32_t i = 1; i <= 3; i++)
+		works(v, i, NULL); /* each has its context now */
 	r = rq(v, 1, VGPU_OP_MEM_ALLOC);
 	r->mem.bytes = 65 << 20;
 	assert_int_equal(rq_run(v, r), VGPU_S_NO_MEMORY);
@@ -529,6 +531,28 @@ static void replacement_fails(void **state)
 	vm_free(v);
 }
 
+/* The worker died and no poll() has noticed: opening a session starts a
+ * new one all the same. */
+static void open_after_unnoticed_death(void **state)
+{
+	struct vm *v = vm_new(NULL, NULL);
+	int pid = backend_cuda_worker_pid(v->b);
+	struct be_region *reg;
+	struct pollfd pf = { .fd = ((struct backend_cuda *)v->b)->sock };
+
+	(void)state;
+	kill(pid, SIGKILL);
+	/* its end of the socket is gone (the proxy has not looked) */
+	assert_int_equal(poll(&pf, 1, 10000), 1);
+	assert_true(pf.revents & POLLHUP);
+	assert_int_equal(v->b->ops->session_open(v->b, 1), 0);
+	assert_true(backend_cuda_worker_pid(v->b) != pid);
+	reg = region_new(v, 1, 1, 1 << 20, true);
+	works(v, 1, reg);
+	region_free(v, 1, reg);
+	vm_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -543,6 +567,7 @@ int main(void)
 		cmocka_unit_test(fault_during_jit),
 		cmocka_unit_test(completion_ring_full),
 		cmocka_unit_test(replacement_fails),
+		cmocka_unit_test(open_after_unnoticed_death),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
