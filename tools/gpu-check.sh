@@ -37,7 +37,7 @@
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-G=$ROOT/_gpu
+G=${GPU_CHECK_DIR:-$ROOT/_gpu}
 DATE=$(date -u +%Y-%m-%d)
 MODE=${1:-run}
 NATIVE_LIBCUDA_DIR=  # selftest: the fake's libcuda.so.1
@@ -195,7 +195,7 @@ compare() {
 			echo "FAIL $name"
 		fi
 	} >>"$W/e2e.txt"
-	tail -1 "$W/e2e.txt" | tee -a "$W/summary.txt" >/dev/null
+	tail -1 "$W/e2e.txt" | tee -a "$W/summary.txt"
 }
 
 e2e() {
@@ -205,7 +205,6 @@ e2e() {
 		[ "$(head -c4 "$p" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
 		compare "$p"
 	done
-	grep -E '^(PASS|FAIL)' "$W/e2e.txt" | tee -a "$W/summary.txt" >/dev/null
 	# a fault in one VM while another VM works
 	LD_LIBRARY_PATH=$G/guestlib:$LD_LIBRARY_PATH VGPU_LOOPBACK=$SOCK \
 		timeout 120 "$bench" work --cubin "$cub" --ms 8000 >"$W/work.out" 2>&1 &
@@ -239,7 +238,7 @@ bench() {
 	timeout 300 "$G/bin/bench_cuda" "${args[@]}" >"$W/bench.txt" 2>"$W/bench.log"
 	echo "exit status $?" >>"$W/bench.txt"
 	tail -5 "$W/bench.log" >>"$W/bench.txt"
-	grep -E '^\||^spin' "$W/bench.txt" >>"$W/summary.txt"
+	grep -E '^[|]|^spin' "$W/bench.txt" >>"$W/summary.txt"
 	backend=$(grep -E '^R backend_' "$W/backend-check.txt" 2>/dev/null)
 	[ -n "$backend" ] && say "backend alone (no engine, no guest library):" &&
 		say "$backend"

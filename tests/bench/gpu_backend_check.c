@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../src/backend_cuda_int.h"
 #include "../unit/cuda_harness.h"
 
 static int failures;
@@ -484,24 +486,25 @@ static void staged_figures(void)
 
 static void crash(struct vm *v)
 {
-	struct sess s = { 0 };
+	struct sess s = { 0 }, s2 = { 0 };
 	int pid = backend_cuda_worker_pid(v->b), ok;
+	struct pollfd pf = { .fd = ((struct backend_cuda *)v->b)->sock };
 	struct be_req *r;
 
-	kill(pid, SIGKILL);
-	r = rq(v, 61, VGPU_OP_MEM_ALLOC);
-	if (v->b->ops->session_open(v->b, 61) == 0) {
-		r->mem.bytes = 64;
-		rq_run(v, r);
+	if (open_sess(&s, v, 61) < 0 || !vec_add_ok(&s, 1 << 16)) {
+		check("crash_device_lost", 0, "no session before the crash");
+		return;
 	}
-	/* the open may have raced the death: either way, device lost */
-	check("crash_device_lost",
-	      r->status == VGPU_S_BACKEND || !backend_cuda_worker_pid(v->b),
-	      "status %u", r->status);
+	kill(pid, SIGKILL);
+	/* until its end of the socket is closed: it is dead for sure */
+	poll(&pf, 1, 10000);
+	r = rq(v, 61, VGPU_OP_MEM_ALLOC);
+	r->mem.bytes = 64;
+	rq_run(v, r);
+	check("crash_device_lost", r->status == VGPU_S_BACKEND, "status %u",
+	      r->status);
 	v->b->ops->session_close(v->b, 61);
-	for (int i = 0; i < 10; i++)
-		vm_poll(v, 20);
-	ok = open_sess(&s, v, 62) == 0 && vec_add_ok(&s, 1 << 16);
+	ok = open_sess(&s2, v, 62) == 0 && vec_add_ok(&s2, 1 << 16);
 	check("crash_new_worker_serves",
 	      ok && backend_cuda_worker_pid(v->b) != pid,
 	      "old pid %d, new pid %d", pid, backend_cuda_worker_pid(v->b));
