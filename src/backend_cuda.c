@@ -73,13 +73,9 @@ void cb_tok_release(struct backend_cuda *b, uint32_t t)
 	b->tok_free = t;
 }
 
-void cb_local_complete(struct backend_cuda *b, uint32_t t, struct be_req *r,
-		       uint32_t status, uint64_t result)
+/* Queue @r (NULL: only the token) for poll(); any thread. */
+static void local_queue(struct backend_cuda *b, uint32_t t, struct be_req *r)
 {
-	uint64_t one = 1;
-
-	r->status = status;
-	r->result = result;
 	pthread_mutex_lock(&b->done_lock);
 	if (b->ndone == b->done_cap) {
 		uint32_t cap = b->done_cap ? b->done_cap * 2 : 64;
@@ -99,6 +95,16 @@ void cb_local_complete(struct backend_cuda *b, uint32_t t, struct be_req *r,
 	b->done[b->ndone].tok = t;
 	b->ndone++;
 	pthread_mutex_unlock(&b->done_lock);
+}
+
+void cb_local_complete(struct backend_cuda *b, uint32_t t, struct be_req *r,
+		       uint32_t status, uint64_t result)
+{
+	uint64_t one = 1;
+
+	r->status = status;
+	r->result = result;
+	local_queue(b, t, r);
 	if (write(b->notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		cb_log(b, LOG_WARNING, "notify: %s", strerror(errno));
 }
@@ -158,14 +164,16 @@ void cb_flush(struct backend_cuda *b, struct cb_sess *s)
 			s->tail = CB_NONE;
 		if (rc < 0 && k->r) {
 			/* a request the wire refuses (a bad name length) */
-			k->state = CB_TOK_STAGING;
+			k->state = CB_TOK_LOCAL;
 			cb_local_complete(b, t, k->r, VGPU_S_INVALID, 0);
 			continue;
 		}
-		if (!k->r)
-			cb_tok_release(b, t);
-		else
+		if (!k->r) { /* the free list is the engine thread's */
+			k->state = CB_TOK_LOCAL;
+			local_queue(b, t, NULL);
+		} else {
 			k->state = CB_TOK_WORKER;
+		}
 	}
 	/* what went in, a part of a module image included */
 	if (s->req.pos != pos)

@@ -26,6 +26,7 @@ enum cb_tok_state {
 	CB_TOK_PENDING, /* in its session's FIFO, not yet in the ring */
 	CB_TOK_WORKER, /* in the ring: the worker completes it */
 	CB_TOK_STAGING, /* a staging job owns it */
+	CB_TOK_LOCAL, /* queued for poll() to complete or release */
 };
 
 /* What a FIFO entry without a be_req asks the worker. */
@@ -78,7 +79,7 @@ struct cb_sess {
 struct cb_stage;
 
 struct cb_done {
-	struct be_req *r;
+	struct be_req *r; /* NULL: only a token to release */
 	uint32_t tok; /* released on delivery; CB_NONE: none */
 };
 
@@ -120,7 +121,8 @@ static inline uint32_t cb_slot_of(const struct backend_cuda *b,
 extern const struct backend_ops cb_ops;
 void cb_destroy(struct backend *be);
 /* Complete @r from poll() (any thread may call this); token @t (or
- * CB_NONE) is released then. */
+ * CB_NONE) is released then, on the engine's thread: the token free list
+ * is only ever touched there. */
 void cb_local_complete(struct backend_cuda *b, uint32_t t, struct be_req *r,
 		       uint32_t status, uint64_t result);
 void cb_flush(struct backend_cuda *b, struct cb_sess *s);

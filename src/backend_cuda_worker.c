@@ -26,7 +26,7 @@ static void fail_tokens(struct backend_cuda *b, uint32_t slot)
 		    (k->state != CB_TOK_PENDING && k->state != CB_TOK_WORKER))
 			continue;
 		if (k->r) {
-			k->state = CB_TOK_STAGING; /* completes locally */
+			k->state = CB_TOK_LOCAL;
 			cb_local_complete(b, t, k->r, VGPU_S_BACKEND, 0);
 		} else {
 			cb_tok_release(b, t);
@@ -163,7 +163,8 @@ void cb_deliver_local(struct backend_cuda *b)
 	for (uint32_t i = 0; i < n; i++) {
 		if (d[i].tok != CB_NONE)
 			cb_tok_release(b, d[i].tok);
-		b->be.complete(b->be.ctx, d[i].r);
+		if (d[i].r)
+			b->be.complete(b->be.ctx, d[i].r);
 	}
 	free(d);
 }

@@ -249,7 +249,7 @@ static void watchdog(struct worker *w)
 
 		if (!s)
 			continue;
-		wk_session_reap(w, i);
+		wk_session_reap(w, i, false);
 		if (!w->sess[i])
 			continue;
 		b = __atomic_load_n(&s->blocked_since, __ATOMIC_RELAXED);

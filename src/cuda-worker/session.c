@@ -376,9 +376,11 @@ int wk_session_start(struct worker *w, uint32_t slot)
 	uint8_t *base;
 	int rc;
 
-	wk_session_reap(w, slot);
-	if (slot >= w->cfg.max_sessions || w->sess[slot])
-		return -EBUSY;
+	if (slot >= w->cfg.max_sessions)
+		return -EINVAL;
+	/* the proxy reuses a slot once it read CLOSED, which its thread
+	 * posts as the last thing it does: wait for that thread's end */
+	wk_session_reap(w, slot, true);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -410,11 +412,11 @@ int wk_session_start(struct worker *w, uint32_t slot)
 	return 0;
 }
 
-void wk_session_reap(struct worker *w, uint32_t slot)
+void wk_session_reap(struct worker *w, uint32_t slot, bool wait)
 {
 	struct wk_session *s = slot < CW_MAX_SESSIONS ? w->sess[slot] : NULL;
 
-	if (!s || !__atomic_load_n(&s->done, __ATOMIC_ACQUIRE))
+	if (!s || (!wait && !__atomic_load_n(&s->done, __ATOMIC_ACQUIRE)))
 		return;
 	pthread_join(s->thread, NULL);
 	pthread_mutex_destroy(&s->jit_lock);

@@ -209,10 +209,11 @@ static int poll_stream(struct wk_session *s, struct wk_stream *st)
 		if (rc == CUDA_ERROR_NOT_READY)
 			break;
 		if (rc != CUDA_SUCCESS) {
+			/* a fault (or a timeout the driver saw) names itself;
+			 * anything else is a lost device */
 			wk_session_lose(s,
-					wk_status(rc) == VGPU_S_OK ?
-						VGPU_S_BACKEND :
-						wk_status(rc),
+					wk_sticky(rc) ? wk_status(rc) :
+							VGPU_S_BACKEND,
 					0, 0);
 			return -1;
 		}

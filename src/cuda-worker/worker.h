@@ -219,7 +219,8 @@ void wk_session_lose(struct wk_session *s, uint32_t status, uint32_t token,
 void wk_session_error(struct wk_session *s, CUresult rc, uint32_t token,
 		      uint32_t gen);
 int wk_session_start(struct worker *w, uint32_t slot);
-void wk_session_reap(struct worker *w, uint32_t slot);
+/* Join a finished session thread (@wait: even one still finishing). */
+void wk_session_reap(struct worker *w, uint32_t slot, bool wait);
 struct wk_region *wk_region_find(struct wk_session *s, uint32_t id);
 void wk_region_release(struct wk_session *s, struct wk_region *r);
 

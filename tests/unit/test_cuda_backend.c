@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -384,6 +385,28 @@ static void close_with_everything_held(void **state)
 	vm_free(v);
 }
 
+/* One slot, used again and again: each close frees it for the next. */
+static void slot_reuse(void **state)
+{
+	struct cuda_be_opts o = { .max_sessions = 1 };
+	struct vm *v = vm_new(NULL, &o);
+
+	(void)state;
+	for (uint32_t i = 1; i <= 20; i++) {
+		int rc = -1;
+
+		for (int k = 0; k < 200 && rc != 0; k++) {
+			rc = v->b->ops->session_open(v->b, i);
+			if (rc == -EMFILE)
+				vm_poll(v, 10); /* until CLOSED came */
+		}
+		assert_int_equal(rc, 0);
+		assert_true(mem_alloc(v, i, 4096) != 0);
+		v->b->ops->session_close(v->b, i);
+	}
+	vm_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +421,7 @@ int main(void)
 		cmocka_unit_test(memset_d2d),
 		cmocka_unit_test(no_zero_shows_old_data),
 		cmocka_unit_test(close_with_everything_held),
+		cmocka_unit_test(slot_reuse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
