@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* vgpu-ioreq's command line. Every bad value gets a one-line reason. */
+#include "config.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -45,13 +47,15 @@ const char cli_usage[] =
 	"The command engine (ABI 1.2) and its per-VM limits:\n"
 	"      --backend cpu|cuda[:GPU]  run commands on the CPU reference\n"
 	"                           backend (default; the project's own test\n"
-	"                           kernels only) or a GPU\n"
+	"                           kernels only) or an NVIDIA GPU (device index\n"
+	"                           or UUID), one worker process per VM\n"
 	"      --cpu-threads N      CPU backend stream executors (default 4)\n"
 	"      --poll-us N          keep polling a queue N us after its last\n"
 	"                           command, doorbells off (default 50; 0: never\n"
 	"                           poll)\n"
 	"      --max-sessions N     guest processes with a session (default 16)\n"
-	"      --devmem SIZE        device memory quota (default 256M)\n"
+	"      --devmem SIZE        device memory quota (default 256M; with\n"
+	"                           --backend cuda 8G, contexts included)\n"
 	"      --pinned SIZE        guest memory registered as regions (default\n"
 	"                           512M)\n"
 	"      --module-max SIZE    one module image (default 16M)\n"
@@ -59,6 +63,9 @@ const char cli_usage[] =
 	"      --max-events N       per session (default 1024)\n"
 	"      --kernel-ms N        a kernel's time limit: past it the session\n"
 	"                           is lost (default 10000; 0: none)\n"
+	"      --cuda-user NAME     run the CUDA workers as this user\n"
+	"      --cuda-stage-all     copy through staging even where memory could\n"
+	"                           be shared (benchmarks)\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n"
 	"\n"
@@ -88,6 +95,8 @@ enum {
 	OPT_MAX_STREAMS,
 	OPT_MAX_EVENTS,
 	OPT_KERNEL_MS,
+	OPT_CUDA_USER,
+	OPT_CUDA_STAGE_ALL,
 };
 
 static const struct option cli_options[] = {
@@ -118,6 +127,8 @@ static const struct option cli_options[] = {
 	{ "max-streams", required_argument, NULL, OPT_MAX_STREAMS },
 	{ "max-events", required_argument, NULL, OPT_MAX_EVENTS },
 	{ "kernel-ms", required_argument, NULL, OPT_KERNEL_MS },
+	{ "cuda-user", required_argument, NULL, OPT_CUDA_USER },
+	{ "cuda-stage-all", no_argument, NULL, OPT_CUDA_STAGE_ALL },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -308,21 +319,29 @@ int cli_parse_size(const char *s, uint64_t max, uint64_t *out)
 }
 
 /* --backend cpu | cuda[:GPU] */
-static int parse_backend(struct cli *c, const char *s, char *err, size_t errlen)
+static int parse_backend(struct cli *c, const char *v, char *err, size_t errlen)
 {
-	uint32_t gpu;
-
-	if (strcmp(s, "cpu") == 0 || strcmp(s, "cuda") == 0) {
-		c->backend = strcmp(s, "cpu") == 0 ? "cpu" : "cuda";
+	if (strcmp(v, "cpu") == 0) {
+		c->backend = "cpu";
+		c->cuda_gpu = NULL;
 		return 0;
 	}
-	if (strncmp(s, "cuda:", 5) == 0 &&
-	    cli_parse_u32(s + 5, 255, &gpu) == 0) {
-		c->backend = "cuda";
-		c->gpu = (int)gpu;
-		return 0;
-	}
-	return bad(err, errlen, "--backend", s, "expected cpu or cuda[:GPU]");
+	if (strcmp(v, "cuda") != 0 &&
+	    (strncmp(v, "cuda:", 5) != 0 || v[5] == '\0'))
+		return bad(
+			err, errlen, "--backend", v,
+			"expected cpu, cuda or cuda:GPU (an index or a UUID)");
+#ifndef HAVE_CUDA_BACKEND
+	snprintf(
+		err, errlen,
+		"--backend %s: this vgpu-ioreq was built without the CUDA backend (configure --with-cuda needs cuda.h and libcuda)",
+		v);
+	return -1;
+#else
+	c->backend = "cuda";
+	c->cuda_gpu = v[4] == ':' ? v + 5 : NULL;
+	return 0;
+#endif
 }
 
 /* A count option into *out: 0 or -1 with the reason. */
@@ -369,8 +388,18 @@ static int engine_opt(struct cli *c, int opt, const char *a, char *err,
 		return count_opt("--max-sessions", a, 1, 1024, &l->sessions,
 				 err, errlen);
 	case OPT_DEVMEM:
+		c->devmem_given = true;
 		return size_opt("--devmem", a, 1ull << 40, &l->devmem, err,
 				errlen);
+	case OPT_CUDA_USER:
+		if (!*a)
+			return bad(err, errlen, "--cuda-user", a,
+				   "expected a user name");
+		c->cuda_user = a;
+		return 0;
+	case OPT_CUDA_STAGE_ALL:
+		c->cuda_stage_all = true;
+		return 0;
 	case OPT_PINNED:
 		return size_opt("--pinned", a, 1ull << 40, &l->pinned, err,
 				errlen);
@@ -403,7 +432,6 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 	c->socket_mode = CLI_DEFAULT_SOCKET_MODE;
 	c->max_conns = CLI_DEFAULT_MAX_CONNS;
 	c->backend = "cpu";
-	c->gpu = -1;
 	c->cpu_threads = CLI_DEFAULT_CPU_THREADS;
 	engine_limits_default(&c->limits);
 	err[0] = '\0';
@@ -540,6 +568,8 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
+	if (strcmp(c->backend, "cuda") == 0 && !c->devmem_given)
+		c->limits.devmem = CLI_CUDA_DEVMEM_DEFAULT;
 	if (c->loopback || c->loopback_opts)
 		return check_loopback(c, err, errlen);
 	if (c->have_domid == (c->domain != NULL)) {

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <vgpu/backend_open.h>
 #include <vgpu/cli.h>
 #include <vgpu/confine.h>
 #include <vgpu/daemon.h>
@@ -47,6 +48,7 @@ struct daemon {
 	uint8_t uuid[16];
 	struct depriv depriv;
 	struct backend *be; /* created before the privilege drop */
+	int cuda_spawner; /* --backend cuda: starts this VM's worker */
 	struct vgpu_stub_cfg dcfg;
 	struct timespec t_start;
 	double ms_xen; /* spent in hypervisor and XenStore calls */
@@ -300,9 +302,11 @@ static void tee_to_caller(void *arg, const char *line)
  */
 static int leave_and_drop(struct daemon *dm)
 {
-	static const struct depriv_rules *const rules[] = { &depriv_xen, NULL };
-	struct pidlock *locks[] = { &dm->slot, &dm->pidfile };
 	struct cli *c = &dm->cli;
+	const struct depriv_rules *const rules[] = { &depriv_xen,
+						     backend_depriv_rules(c),
+						     NULL };
+	struct pidlock *locks[] = { &dm->slot, &dm->pidfile };
 	struct confine how = {
 		.leave = !c->foreground,
 		.keep_stderr = c->log_sink_set &&
@@ -323,10 +327,11 @@ static int leave_and_drop(struct daemon *dm)
 static int create_backend(struct daemon *dm)
 {
 	struct cli *c = &dm->cli;
-	char why[160];
+	char why[256], vm[16];
 
-	dm->be = backend_create(c->backend, c->gpu, c->cpu_threads, why,
-				sizeof(why));
+	snprintf(vm, sizeof(vm), "d%u", c->domid);
+	dm->be = backend_open(c, vm, &dm->log, &dm->cuda_spawner, why,
+			      sizeof(why));
 	if (!dm->be) {
 		log_err(&dm->log, "%s", why);
 		return -ENOTSUP;
@@ -373,6 +378,9 @@ static void stop(struct daemon *dm)
 	if (dm->be)
 		dm->be->ops->destroy(dm->be);
 	dm->be = NULL;
+	if (dm->cuda_spawner >= 0)
+		close(dm->cuda_spawner);
+	dm->cuda_spawner = -1;
 	xen_host_close(dm->xen);
 	dm->xen = NULL;
 	if (dm->st) {
@@ -460,7 +468,8 @@ int main(int argc, char **argv)
 			     .notify_fd = -1,
 			     .pidfile = { .fd = -1 },
 			     .slot = { .fd = -1 },
-			     .lock_helper_fd = -1 };
+			     .lock_helper_fd = -1,
+			     .cuda_spawner = -1 };
 	enum serve_end end;
 	int rc;
 

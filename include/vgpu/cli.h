@@ -39,9 +39,13 @@ struct cli {
 	bool loopback_opts; /* one of the three above was given */
 	/* the command engine and its backend */
 	const char *backend; /* "cpu" or "cuda" */
-	int gpu; /* cuda:N; -1: the worker's choice */
 	uint32_t cpu_threads; /* the CPU backend's executors */
 	struct engine_limits limits; /* per VM; engine_limits_default() */
+	bool devmem_given; /* --devmem: else the backend's default */
+	/* --backend cuda */
+	const char *cuda_gpu; /* cuda:GPU: index or UUID; NULL: the first */
+	const char *cuda_user; /* run the CUDA workers as this user */
+	bool cuda_stage_all; /* stage copies even from shareable memory */
 	bool help;
 	bool version;
 };
@@ -51,6 +55,8 @@ struct cli {
 #define CLI_DEFAULT_MAX_CONNS 16u
 #define CLI_MAX_CONNS 1024u
 #define CLI_DEFAULT_CPU_THREADS 4
+/* --devmem with --backend cuda: a CUDA context alone takes ~0.5 GiB */
+#define CLI_CUDA_DEVMEM_DEFAULT (8ull << 30)
 
 /*
  * Parse argv into @c. 0 on success; -1 on a usage error, with a one-line

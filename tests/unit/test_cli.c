@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Command-line parsing: good lines parse, bad ones name the problem. */
+#include "config.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -90,6 +92,47 @@ static void good_lines(void **state)
 	assert_true(c.version);
 }
 
+static void expect_error(const char *line, const char *needle);
+
+static void backends(void **state)
+{
+	struct cli c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&c, err, "--domid 5"), 0);
+	assert_string_equal(c.backend, "cpu");
+	assert_int_equal(c.limits.devmem, 256ull << 20);
+	assert_int_equal(parse(&c, err, "--domid 5 --backend cpu"), 0);
+	assert_string_equal(c.backend, "cpu");
+#ifdef HAVE_CUDA_BACKEND
+	assert_int_equal(
+		parse(&c, err,
+		      "--domid 5 --backend cuda:GPU-1a2b --kernel-ms 0 --max-sessions 64 --cuda-user gpu --cuda-stage-all"),
+		0);
+	assert_string_equal(c.backend, "cuda");
+	assert_string_equal(c.cuda_gpu, "GPU-1a2b");
+	assert_int_equal(c.limits.kernel_ms, 0);
+	assert_int_equal(c.limits.sessions, 64);
+	/* a CUDA context alone takes ~0.5 GiB: a larger default quota */
+	assert_int_equal(c.limits.devmem, CLI_CUDA_DEVMEM_DEFAULT);
+	assert_string_equal(c.cuda_user, "gpu");
+	assert_true(c.cuda_stage_all);
+	assert_int_equal(parse(&c, err, "--domid 5 --backend cuda"), 0);
+	assert_null(c.cuda_gpu);
+	assert_int_equal(
+		parse(&c, err, "--domid 5 --devmem 1G --backend cuda:0"), 0);
+	assert_int_equal(c.limits.devmem, 1ull << 30);
+#else
+	expect_error("--domid 5 --backend cuda",
+		     "built without the CUDA backend");
+#endif
+	expect_error("--domid 5 --backend gpu", "expected cpu, cuda");
+	expect_error("--domid 5 --backend cuda:", "expected cpu, cuda");
+	expect_error("--domid 5 --cuda-timeout 5", "unknown option");
+	expect_error("--domid 5 --cuda-user=", "expected a user name");
+}
+
 static void expect_error(const char *line, const char *needle)
 {
 	struct cli c;
@@ -158,6 +201,7 @@ int main(void)
 		cmocka_unit_test(good_lines),
 		cmocka_unit_test(bad_lines),
 		cmocka_unit_test(parse_u32),
+		cmocka_unit_test(backends),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);

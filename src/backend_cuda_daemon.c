@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vgpu-ioreq's side of --backend cuda: the command line's options as the
+ * CUDA backend's, the spawner started on first use. Call it before the
+ * privilege drop (it starts threads and, the first time, a process).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <vgpu/backend_cuda.h>
+#include <vgpu/cli.h>
+
+#ifndef CUDA_CACHE_DIR
+#define CUDA_CACHE_DIR "/var/cache/vgpu-ioreq/cuda"
+#endif
+
+struct backend *backend_cuda_open(const struct cli *c, const char *vm,
+				  uint64_t quota, struct logger *log,
+				  int *spawner, char *err, size_t errlen)
+{
+	/* VGPU_CUDA_WORKER: a worker from a build tree (tools/gpu-check.sh) */
+	struct cuda_spawner_opts so = { .worker = getenv("VGPU_CUDA_WORKER"),
+					.user = c->cuda_user,
+					.cache_dir = CUDA_CACHE_DIR };
+	struct cuda_be_opts o = { .gpu = c->cuda_gpu,
+				  .vm = vm,
+				  .cache_dir = CUDA_CACHE_DIR,
+				  .quota = quota,
+				  .max_sessions = c->limits.sessions,
+				  .timeout_ms = c->limits.kernel_ms,
+				  .stage_all = c->cuda_stage_all,
+				  .log = log };
+
+	if (*spawner < 0) {
+		*spawner = cuda_spawner_start(&so, log, err, errlen);
+		if (*spawner < 0)
+			return NULL;
+	}
+	o.spawner_fd = *spawner;
+	return backend_cuda_create(&o, err, errlen);
+}

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench_cuda's table: the same program started as children, natively
+ * (NVIDIA's libcuda) and through the project's libraries (each child a
+ * loopback VM), their "R key value" lines collected and printed side by
+ * side with the targets of issue 10.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench_cuda.h"
+
+#define MAXKV 64
+
+struct kv {
+	int n;
+	char key[MAXKV][48];
+	double val[MAXKV];
+	char text[MAXKV][48];
+};
+
+struct child {
+	pid_t pid;
+	FILE *out;
+	int in;
+};
+
+static double get(const struct kv *kv, const char *key)
+{
+	for (int i = 0; kv && i < kv->n; i++)
+		if (strcmp(kv->key[i], key) == 0)
+			return kv->val[i];
+	return NAN;
+}
+
+static void start(const struct opts *o, int mediated, char *const argv[],
+		  struct child *c)
+{
+	int out[2], in[2];
+
+	if (pipe(out) < 0 || pipe(in) < 0)
+		exit(2);
+	fflush(NULL);
+	c->pid = fork();
+	if (c->pid == 0) {
+		char path[1024];
+		const char *old = getenv("LD_LIBRARY_PATH");
+
+		if (mediated) {
+			snprintf(path, sizeof(path), "%s%s%s", o->guestlib,
+				 old ? ":" : "", old ? old : "");
+			setenv("LD_LIBRARY_PATH", path, 1);
+			setenv("VGPU_LOOPBACK", o->socket, 1);
+		} else {
+			unsetenv("VGPU_LOOPBACK");
+		}
+		dup2(out[1], 1);
+		dup2(in[0], 0);
+		close(out[0]);
+		close(in[1]);
+		execv(o->self, argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(in[0]);
+	c->out = fdopen(out[0], "r");
+	c->in = in[1];
+}
+
+/* Read a child's lines until @until (or EOF); R lines into @kv. */
+static int collect(struct child *c, struct kv *kv, const char *tag,
+		   const char *until)
+{
+	char line[256], k[48], v[48];
+
+	while (fgets(line, sizeof(line), c->out)) {
+		if (until && strncmp(line, until, strlen(until)) == 0)
+			return 1;
+		if (sscanf(line, "R %47s %47s", k, v) == 2 && kv &&
+		    kv->n < MAXKV) {
+			snprintf(kv->key[kv->n], sizeof(kv->key[0]), "%s", k);
+			snprintf(kv->text[kv->n], sizeof(kv->text[0]), "%s", v);
+			kv->val[kv->n++] = strtod(v, NULL);
+		}
+		fprintf(stderr, "[%s] %s", tag, line);
+	}
+	return 0;
+}
+
+static int finish(struct child *c)
+{
+	int st = 0;
+
+	fclose(c->out);
+	close(c->in);
+	waitpid(c->pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int run_one(const struct opts *o, int mediated, struct kv *kv)
+{
+	char mm[16];
+	char *argv[] = { (char *)o->self, "run", "--cubin", (char *)o->cubin,
+			 "--matmul",	  mm,	 NULL };
+	struct child c;
+
+	snprintf(mm, sizeof(mm), "%d", o->matmul);
+	start(o, mediated, argv, &c);
+	collect(&c, kv, mediated ? "mediated" : "native", NULL);
+	return finish(&c);
+}
+
+/* @n streaming VMs at once; their kernels/s into @each, the sum back. */
+static double streams(const struct opts *o, int mediated, int n,
+		      long long iters, double *each)
+{
+	char it[32], ms[32];
+	char *argv[] = { (char *)o->self,  "stream",  "--cubin",
+			 (char *)o->cubin, "--iters", it,
+			 "--ms",	   ms,	      NULL };
+	struct child c[8];
+	double sum = 0;
+
+	snprintf(it, sizeof(it), "%lld", iters);
+	snprintf(ms, sizeof(ms), "%.0f", o->seconds * 1e3);
+	for (int i = 0; i < n; i++)
+		start(o, mediated, argv, &c[i]);
+	for (int i = 0; i < n; i++)
+		if (!collect(&c[i], NULL, "stream", "READY"))
+			return NAN;
+	for (int i = 0; i < n; i++)
+		if (write(c[i].in, "go\n", 3) != 3)
+			return NAN;
+	for (int i = 0; i < n; i++) {
+		struct kv kv = { 0 };
+
+		collect(&c[i], &kv, mediated ? "m-stream" : "n-stream", NULL);
+		finish(&c[i]);
+		each[i] = get(&kv, "stream_kernels_per_s");
+		sum += each[i];
+	}
+	return sum;
+}
+
+static void row(const char *name, double n, double m, const char *unit,
+		int higher_better, double target, const char *target_text)
+{
+	double ratio = m / n;
+	int ok = higher_better ? ratio >= target : ratio <= target;
+
+	printf("| %-38s | %10.2f | %10.2f | %-5s | %6.3f | %-22s | %-4s |\n",
+	       name, n, m, unit, ratio, target_text,
+	       isnan(m) || isnan(n) ? "n/a" :
+	       ok		    ? "met" :
+				      "MISS");
+}
+
+static void stream_rows(const struct opts *o, long long iters, int mediated)
+{
+	double one[8], each[8], agg;
+	const char *who = mediated ? "mediated" : "native";
+
+	agg = streams(o, mediated, 1, iters, one);
+	printf("| %-8s %d VM  kernels/s %-19s | %10.1f |            |       |        |                        |      |\n",
+	       who, 1, "", agg);
+	for (int n = 2; n <= 4; n += 2) {
+		double sum = streams(o, mediated, n, iters, each), worst = 0;
+
+		for (int i = 0; i < n; i++) {
+			double dev = fabs(each[i] / (sum / n) - 1);
+
+			worst = dev > worst ? dev : worst;
+		}
+		printf("| %-8s %d VMs aggregate / 1 VM %-11s | %10.1f | %10.1f |       | %6.3f | >= 0.9                 | %-4s |\n",
+		       who, n, "", agg, sum, sum / agg,
+		       sum / agg >= 0.9 ? "met" : "MISS");
+		printf("| %-8s %d VMs worst share vs fair %-8s |            | %9.1f%% |       |        | within 10%%             | %-4s |\n",
+		       who, n, "", worst * 100, worst <= 0.1 ? "met" : "MISS");
+	}
+}
+
+int mode_table(const struct opts *o)
+{
+	struct kv n = { 0 }, m = { 0 };
+	int mediated = o->guestlib && o->socket;
+	char name[64];
+	long long iters;
+
+	if (run_one(o, 0, &n) != 0)
+		fprintf(stderr, "the native run failed\n");
+	if (mediated && run_one(o, 1, &m) != 0)
+		fprintf(stderr, "the mediated run failed\n");
+	iters = (long long)get(&n, "spin_iters_1ms");
+	if (!(iters > 0))
+		iters = 200000;
+	printf("\n| %-38s | %10s | %10s | %-5s | %6s | %-22s | %-4s |\n",
+	       "figure", "native", "mediated", "unit", "ratio", "target", "");
+	printf("|%s|------------|------------|-------|--------|------------------------|------|\n",
+	       "----------------------------------------");
+	row("null launch + synchronize", get(&n, "null_launch_sync_us"),
+	    get(&m, "null_launch_sync_us"), "us", 0, 1.2, "<= 1.2 x native");
+	row("async launches, one stream", get(&n, "async_launch_per_s") / 1e3,
+	    get(&m, "async_launch_per_s") / 1e3, "k/s", 1, 0.7,
+	    ">= 0.7 x native");
+	row("H2D pinned pool 16 MiB", get(&n, "pinned_h2d_16M_GBs"),
+	    get(&m, "pinned_h2d_16M_GBs"), "GB/s", 1, 0.9, ">= 0.9 x native");
+	row("D2H pinned pool 16 MiB", get(&n, "pinned_d2h_16M_GBs"),
+	    get(&m, "pinned_d2h_16M_GBs"), "GB/s", 1, 0.9, ">= 0.9 x native");
+	row("H2D pinned pool 64 MiB", get(&n, "pinned_h2d_64M_GBs"),
+	    get(&m, "pinned_h2d_64M_GBs"), "GB/s", 1, 0.9, ">= 0.9 x native");
+	row("D2H pinned pool 64 MiB", get(&n, "pinned_d2h_64M_GBs"),
+	    get(&m, "pinned_d2h_64M_GBs"), "GB/s", 1, 0.9, ">= 0.9 x native");
+	row("H2D ordinary memory 1 MiB", get(&n, "pageable_h2d_1M_GBs"),
+	    get(&m, "pageable_h2d_1M_GBs"), "GB/s", 1, 1.0, ">= 1.0 x native");
+	row("D2H ordinary memory 1 MiB", get(&n, "pageable_d2h_1M_GBs"),
+	    get(&m, "pageable_d2h_1M_GBs"), "GB/s", 1, 1.0, ">= 1.0 x native");
+	row("H2D ordinary memory 16 MiB", get(&n, "pageable_h2d_16M_GBs"),
+	    get(&m, "pageable_h2d_16M_GBs"), "GB/s", 1, 1.0, ">= 1.0 x native");
+	row("D2H ordinary memory 16 MiB", get(&n, "pageable_d2h_16M_GBs"),
+	    get(&m, "pageable_d2h_16M_GBs"), "GB/s", 1, 1.0, ">= 1.0 x native");
+	printf("| %-38s | %10.2f | %10.2f | %-5s | %6s | %-22s | %-4s |\n",
+	       "cubin module load", get(&n, "cubin_load_us"),
+	       get(&m, "cubin_load_us"), "us", "", "mediated <= 100 us",
+	       isnan(get(&m, "cubin_load_us")) ? "n/a" :
+	       get(&m, "cubin_load_us") <= 100 ? "met" :
+						 "MISS");
+	snprintf(name, sizeof(name), "matmul %d^2 fp32 (naive kernel)",
+		 o->matmul);
+	row(name, get(&n, "matmul_ms"), get(&m, "matmul_ms"), "ms", 0, 1.02,
+	    "<= 1.02 x native");
+	stream_rows(o, iters, 0);
+	if (mediated)
+		stream_rows(o, iters, 1);
+	printf("\nspin kernel: %lld iterations (about 1 ms natively), grid 4 x SMs x 256 threads, %.1f s per run\n",
+	       iters, o->seconds);
+	return 0;
+}
