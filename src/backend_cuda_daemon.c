@@ -16,14 +16,23 @@
 #define CUDA_CACHE_DIR "/var/cache/vgpu-ioreq/cuda"
 #endif
 
-struct backend *backend_cuda_open(const struct cli *c, const char *vm,
-				  uint64_t quota, struct logger *log,
-				  int *spawner, char *err, size_t errlen)
+int backend_cuda_spawner(const struct cli *c, struct logger *log, int *spawner,
+			 char *err, size_t errlen)
 {
 	/* VGPU_CUDA_WORKER: a worker from a build tree (tools/gpu-check.sh) */
 	struct cuda_spawner_opts so = { .worker = getenv("VGPU_CUDA_WORKER"),
 					.user = c->cuda_user,
 					.cache_dir = CUDA_CACHE_DIR };
+
+	if (*spawner < 0)
+		*spawner = cuda_spawner_start(&so, log, err, errlen);
+	return *spawner < 0 ? -1 : 0;
+}
+
+struct backend *backend_cuda_open(const struct cli *c, const char *vm,
+				  uint64_t quota, struct logger *log,
+				  int *spawner, char *err, size_t errlen)
+{
 	struct cuda_be_opts o = { .gpu = c->cuda_gpu,
 				  .vm = vm,
 				  .cache_dir = CUDA_CACHE_DIR,
@@ -33,11 +42,8 @@ struct backend *backend_cuda_open(const struct cli *c, const char *vm,
 				  .stage_all = c->cuda_stage_all,
 				  .log = log };
 
-	if (*spawner < 0) {
-		*spawner = cuda_spawner_start(&so, log, err, errlen);
-		if (*spawner < 0)
-			return NULL;
-	}
+	if (backend_cuda_spawner(c, log, spawner, err, errlen) < 0)
+		return NULL;
 	o.spawner_fd = *spawner;
 	return backend_cuda_create(&o, err, errlen);
 }

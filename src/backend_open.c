@@ -30,6 +30,21 @@ struct backend *backend_open(const struct cli *c, const char *vm,
 #endif
 }
 
+int backend_prepare(const struct cli *c, struct logger *lg, int *cuda_spawner,
+		    char *err, size_t errlen)
+{
+	if (strcmp(c->backend, "cuda") != 0)
+		return 0;
+#ifdef HAVE_CUDA_BACKEND
+	return backend_cuda_spawner(c, lg, cuda_spawner, err, errlen);
+#else
+	(void)lg;
+	(void)cuda_spawner;
+	snprintf(err, errlen, "the CUDA backend is not built");
+	return -1;
+#endif
+}
+
 /*
  * The CUDA backend's proxy after the drop: its worker's control socket
  * (sendmsg/recvmsg with SCM_RIGHTS), and after a worker's crash a new

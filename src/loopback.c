@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <vgpu/backend_open.h>
 #include <vgpu/daemon.h>
 #include <vgpu/loopback.h>
 #include <vgpu/pidlock.h>
@@ -472,6 +473,19 @@ static int fd_room(struct lb *lb)
 	return 0;
 }
 
+/* --backend cuda: the spawner every VM's worker comes from, before any
+ * VM is forked (they share it). */
+static int prepare_backend(struct lb *lb)
+{
+	char why[256];
+
+	if (backend_prepare(lb->c, lb->lg, &lb->vm.cuda_spawner, why,
+			    sizeof(why)) == 0)
+		return 0;
+	log_err(lb->lg, "%s", why);
+	return -ENODEV;
+}
+
 static int setup(struct lb *lb)
 {
 	const struct cli *c = lb->c;
@@ -487,12 +501,16 @@ static int setup(struct lb *lb)
 		.ids = c->have_ids ? &c->ids : NULL,
 		.sbdf = c->sbdf,
 		.hello_ms = VGPU_LOOP_HELLO_MS,
+		.cli = c,
+		.cuda_spawner = -1,
 	};
 	rc = resolve_path(lb);
 	if (rc == 0)
 		rc = resolve_group(lb);
 	if (rc == 0)
 		rc = prepare_depriv(lb);
+	if (rc == 0)
+		rc = prepare_backend(lb);
 	if (rc < 0)
 		return rc;
 	if (c->pidfile) {
@@ -556,6 +574,8 @@ static void teardown(struct lb *lb)
 	if (lb->sigfd >= 0)
 		close(lb->sigfd);
 	pidlock_release(&lb->pidfile);
+	if (lb->vm.cuda_spawner >= 0)
+		close(lb->vm.cuda_spawner);
 	free(lb->kid);
 }
 
@@ -566,7 +586,8 @@ int loopback_main(const struct cli *c, struct logger *lg)
 			 .lfd = -1,
 			 .ep = -1,
 			 .handoff_fd = -1,
-			 .notify_fd = -1 };
+			 .notify_fd = -1,
+			 .vm = { .cuda_spawner = -1 } };
 	int rc;
 
 	log_set_prefix(lg, "loopback: ");

@@ -20,7 +20,9 @@
 
 #include <vgpu/host_loop.h>
 #include <vgpu/ioreq.h>
+#include <vgpu/backend_open.h>
 #include <vgpu/loopback.h>
+#include <vgpu/vgpu_stub.h>
 #include <vgpu/loopback_proto.h>
 #include <vgpu/serve.h>
 #include <vgpu/vgpu_ring_abi.h>
@@ -39,6 +41,8 @@ struct vm {
 	struct loop_host *lh;
 	struct vdev dev;
 	bool have_dev;
+	struct backend *be; /* before the drop; the device does not own it */
+	struct vgpu_stub_cfg dcfg;
 	struct io_stats st;
 };
 
@@ -156,6 +160,21 @@ static void platform_setup(struct vdev *d)
  * Check the HELLO and build the VM; takes the descriptors it keeps (sets
  * them to -1 in @fds). 0, or -errno with @why.
  */
+/* The backend --backend names, with the command line's per-VM limits:
+ * made here, before the privilege drop (threads, a CUDA worker). */
+static int open_backend(struct vm *vm, const struct loopback_vm_cfg *cfg,
+			char *why, size_t len)
+{
+	int spawner = cfg->cuda_spawner;
+
+	vm->be = backend_open(cfg->cli, "loopback", vm->lg, &spawner, why, len);
+	if (!vm->be)
+		return -ENODEV;
+	vm->dcfg = (struct vgpu_stub_cfg){ .be = vm->be,
+					   .limits = cfg->cli->limits };
+	return 0;
+}
+
 static int hello_setup(struct vm *vm, const struct vgpu_loop_msg *m, int *fds,
 		       int nfds, const struct loopback_vm_cfg *cfg, char *why,
 		       size_t len)
@@ -183,8 +202,11 @@ static int hello_setup(struct vm *vm, const struct vgpu_loop_msg *m, int *fds,
 	fds[0] = fds[1] = fds[2] = -1;
 	if (rc < 0)
 		return rc;
-	rc = vdev_create(&vm->dev, cfg->ops, cfg->ids, cfg->sbdf,
-			 loop_host_seam(vm->lh), vm->lg);
+	rc = open_backend(vm, cfg, why, len);
+	if (rc < 0)
+		return rc;
+	rc = vdev_create_cfg(&vm->dev, cfg->ops, cfg->ids, cfg->sbdf,
+			     loop_host_seam(vm->lh), vm->lg, &vm->dcfg);
 	if (rc < 0) {
 		snprintf(why, len, "cannot create the device: %s",
 			 strerror(-rc));
@@ -239,7 +261,11 @@ static int hello(struct vm *vm, const struct loopback_vm_cfg *cfg)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	if (rc == 0 && cfg->depriv) {
-		rc = depriv_drop(cfg->depriv, vm->lg, NULL);
+		const struct depriv_rules *extra[] = {
+			backend_depriv_rules(cfg->cli), NULL
+		};
+
+		rc = depriv_drop(cfg->depriv, vm->lg, extra);
 		if (rc < 0)
 			snprintf(why, sizeof(why), "cannot drop privileges");
 	}
@@ -440,6 +466,8 @@ int loopback_vm_run(int sock, int sigfd, const struct loopback_vm_cfg *cfg,
 	/* the device first (it unmaps what it mapped), then the memory */
 	if (vm.have_dev)
 		vdev_destroy(&vm.dev);
+	if (vm.be)
+		vm.be->ops->destroy(vm.be);
 	loop_host_close(vm.lh);
 	if (vm.doorbell >= 0)
 		close(vm.doorbell);

@@ -72,6 +72,12 @@ struct backend *backend_cuda_open(const struct cli *c, const char *vm,
 				  uint64_t quota, struct logger *log,
 				  int *spawner, char *err, size_t errlen);
 
+/* Start the spawner into *spawner unless it runs already (a loopback
+ * listener does this once, before it forks its VMs). 0, or -1 with a
+ * reason in @err. */
+int backend_cuda_spawner(const struct cli *c, struct logger *log, int *spawner,
+			 char *err, size_t errlen);
+
 /* The worker's pid (tests, logs); 0 if none is running. */
 int backend_cuda_worker_pid(struct backend *b);
 

@@ -24,6 +24,11 @@ struct backend *backend_open(const struct cli *c, const char *vm,
 			     struct logger *lg, int *cuda_spawner, char *err,
 			     size_t errlen);
 
+/* What must exist before VMs are forked off (a loopback listener): the
+ * CUDA spawner, for --backend cuda. 0, or -1 with a reason in @err. */
+int backend_prepare(const struct cli *c, struct logger *lg, int *cuda_spawner,
+		    char *err, size_t errlen);
+
 /* What the backend --backend names needs on top of depriv_base once
  * privileges are dropped: a rule list, or NULL for nothing more. */
 const struct depriv_rules *backend_depriv_rules(const struct cli *c);

@@ -30,6 +30,8 @@ struct loopback_vm_cfg {
 	uint32_t sbdf;
 	const struct depriv *depriv; /* NULL: keep privileges */
 	int hello_ms; /* how long to wait for HELLO */
+	const struct cli *cli; /* --backend, the per-VM limits */
+	int cuda_spawner; /* the listener's, or -1 (backend_open.h) */
 };
 
 /*
