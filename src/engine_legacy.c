@@ -157,6 +157,78 @@ static bool gather(struct engine *en, uint32_t k)
 	return true;
 }
 
+/* Each entry but the first starts a page, each but the last ends one. */
+static bool one_run(const struct vgpu_sgl_entry *sgl, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0 && (sgl[i].gpa & (PAGE - 1)))
+			return false;
+		if (i + 1 < n && (sgl[i].gpa & (PAGE - 1)) + sgl[i].len != PAGE)
+			return false;
+	}
+	return true;
+}
+
+/* The pages go with the copy; what the device wrote is reported. */
+static void direct_done(struct engine *en, struct eng_req *r)
+{
+	const struct vgpu_sgl_entry *sgl =
+		(const struct vgpu_sgl_entry *)r->scratch;
+	struct host *h = en->host;
+	uint32_t i;
+
+	en->be->ops->region_del(en->be, r->s->be_id, &r->tmp);
+	h->ops->unmap_guest(h, r->tmp.va, r->tmp_pages);
+	if (r->aux == VGPU_OP_MEMCPY_D2H && r->br.status == VGPU_S_OK &&
+	    h->ops->mark_dirty)
+		for (i = 0; i < r->tmp_pages; i++)
+			h->ops->mark_dirty(h, sgl[i].gpa, sgl[i].len);
+	r->br.result = 0;
+}
+
+/* Zero copy: the listed pages, mapped in a row, a region of their own. */
+static enum ring_exec memcpy_direct(struct cmd *c,
+				    const struct vgpu_sgl_entry *sgl,
+				    uint32_t n, uint64_t total)
+{
+	struct engine *en = c->en;
+	bool h2d = c->e->opcode == VGPU_OP_MEMCPY_H2D;
+	struct eng_req *r = eng_req_get(c, direct_done);
+	uint64_t gfns[ENGINE_MAX_SGL];
+	uint32_t i;
+
+	if (!r)
+		return RING_RETRY;
+	for (i = 0; i < n; i++)
+		gfns[i] = sgl[i].gpa / PAGE;
+	memcpy(r->scratch, sgl, n * sizeof(*sgl));
+	r->tmp = (struct be_region){ .id = ++en->next_region_id,
+				     .len = (uint64_t)n * PAGE,
+				     .fd = -1 };
+	r->tmp_pages = n;
+	r->tmp.va = en->host->ops->map_guest_frames(en->host, gfns, n, !h2d);
+	if (r->tmp.va &&
+	    en->be->ops->region_add(en->be, c->s->be_id, &r->tmp) < 0) {
+		en->host->ops->unmap_guest(en->host, r->tmp.va, n);
+		r->tmp.va = NULL;
+	}
+	if (!r->tmp.va) {
+		r->done = NULL;
+		r->br.status = VGPU_S_BAD_GPA;
+		eng_finish(en, r);
+		return RING_ASYNC;
+	}
+	r->aux = c->e->opcode;
+	r->br.op = h2d ? VGPU_OP_COPY_H2D : VGPU_OP_COPY_D2H;
+	r->br.copy.dptr = c->e->arg[0];
+	r->br.copy.region = &r->tmp;
+	r->br.copy.offset = sgl[0].gpa & (PAGE - 1);
+	r->br.copy.len = total;
+	return eng_submit(en, r);
+}
+
 enum ring_exec legacy_memcpy(struct cmd *c)
 {
 	struct vgpu_sgl_entry sgl[ENGINE_MAX_SGL];
@@ -177,6 +249,8 @@ enum ring_exec legacy_memcpy(struct cmd *c)
 		return eng_fail(c, VGPU_S_INVALID);
 	if (!mem_inside(c->s, e->arg[0], total))
 		return eng_fail(c, VGPU_S_BAD_ADDRESS);
+	if (one_run(sgl, e->sgl_nents) && en->host->ops->map_guest_frames)
+		return memcpy_direct(c, sgl, e->sgl_nents, total);
 	if (stage_ready(en, c->s) < 0)
 		return eng_fail(c, VGPU_S_NO_MEMORY);
 	if (st->busy == (1u << STAGE_SLOTS) - 1)

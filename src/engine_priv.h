@@ -106,6 +106,8 @@ struct eng_req {
 	struct eng_region *region; /* held busy while in flight */
 	struct eng_region *out_region;
 	uint8_t *scratch; /* ENGINE_SCRATCH bytes, allocated on first use */
+	struct be_region tmp; /* a 1.1 copy's pages, mapped for it alone */
+	uint32_t tmp_pages;
 	struct eng_req *next_free;
 };
 
