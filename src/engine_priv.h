@@ -37,6 +37,7 @@ struct htab {
 	struct hslot *s;
 	uint32_t cap, used;
 	uint8_t type;
+	uint16_t salt; /* added to every generation: see session.c */
 };
 
 int htab_init(struct htab *t, enum htype type, uint32_t cap);
@@ -152,6 +153,7 @@ struct engine {
 	struct htab sids; /* session handles -> index in sess */
 	uint64_t devmem_used, pinned_used;
 	uint32_t next_region_id;
+	uint16_t next_salt; /* the next session's handle salt */
 	struct stage stage;
 };
 

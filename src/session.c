@@ -3,7 +3,12 @@
  * Sessions and handle tables. A handle is type << 28 | generation << 16 |
  * index: 0 is never one, a freed slot's next handle differs from the old
  * one (stale handles are caught), and every table belongs to exactly one
- * session (another session's handle names nothing here).
+ * session (another session's handle names nothing here). The generation
+ * field carries a salt that differs from session to session (the VM's
+ * sessions take turns through 4095 values), so the same slot of two
+ * sessions has two different handles: a handle passed from one session
+ * to another is refused as BAD_HANDLE instead of naming the receiver's
+ * own object in that slot.
  */
 #include <errno.h>
 #include <poll.h>
@@ -35,9 +40,17 @@ void htab_fini(struct htab *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* The generation as handles carry it: never 0. */
+static uint32_t hgen(const struct htab *t, uint16_t gen)
+{
+	uint32_t g = (uint32_t)(gen - 1 + t->salt) % 0xfffu;
+
+	return g + 1;
+}
+
 uint32_t htab_handle(const struct htab *t, uint32_t i)
 {
-	return (uint32_t)t->type << 28 | (uint32_t)t->s[i].gen << 16 | i;
+	return (uint32_t)t->type << 28 | hgen(t, t->s[i].gen) << 16 | i;
 }
 
 uint32_t htab_alloc(struct htab *t, struct hslot **out)
@@ -71,7 +84,7 @@ struct hslot *htab_get_any(struct htab *t, uint32_t h)
 	if (!t->s || H_TYPE(h) != t->type || H_IDX(h) >= t->cap)
 		return NULL;
 	s = &t->s[H_IDX(h)];
-	return s->state != HS_FREE && s->gen == H_GEN(h) ? s : NULL;
+	return s->state != HS_FREE && hgen(t, s->gen) == H_GEN(h) ? s : NULL;
 }
 
 struct hslot *htab_get(struct htab *t, uint32_t h)
@@ -132,7 +145,9 @@ static void sess_tables_fini(struct session *s)
 static int sess_tables_init(struct engine *en, struct session *s)
 {
 	const struct engine_limits *l = &en->lim;
+	uint16_t salt = en->next_salt;
 
+	en->next_salt = (uint16_t)((en->next_salt + 1) % 0xfffu);
 	s->allocs = calloc(l->allocs ? l->allocs : 1, sizeof(*s->allocs));
 	if (!s->allocs || htab_init(&s->regions, H_REGION, l->regions) ||
 	    htab_init(&s->modules, H_MODULE, l->modules) ||
@@ -142,6 +157,8 @@ static int sess_tables_init(struct engine *en, struct session *s)
 		sess_tables_fini(s);
 		return -ENOMEM;
 	}
+	s->regions.salt = s->modules.salt = s->funcs.salt = salt;
+	s->streams.salt = s->events.salt = salt;
 	return 0;
 }
 
