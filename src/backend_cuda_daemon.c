@@ -22,7 +22,8 @@ int backend_cuda_spawner(const struct cli *c, struct logger *log, int *spawner,
 	/* VGPU_CUDA_WORKER: a worker from a build tree (tools/gpu-check.sh) */
 	struct cuda_spawner_opts so = { .worker = getenv("VGPU_CUDA_WORKER"),
 					.user = c->cuda_user,
-					.cache_dir = CUDA_CACHE_DIR };
+					.cache_dir = CUDA_CACHE_DIR,
+					.gpu = c->cuda_gpu };
 
 	if (*spawner < 0)
 		*spawner = cuda_spawner_start(&so, log, err, errlen);
@@ -40,6 +41,10 @@ struct backend *backend_cuda_open(const struct cli *c, const char *vm,
 				  .max_sessions = c->limits.sessions,
 				  .timeout_ms = c->limits.kernel_ms,
 				  .stage_all = c->cuda_stage_all,
+				  /* figures: where the time goes, in the log
+				   * when the VM ends (tools/gpu-check.sh) */
+				  .profile = getenv("VGPU_CUDA_PROFILE") !=
+					     NULL,
 				  .log = log };
 
 	if (backend_cuda_spawner(c, log, spawner, err, errlen) < 0)

@@ -84,6 +84,7 @@ prepare() {
 		-o "$G/lib/fake/libcuda.so.1" "$ROOT"/tests/fakecuda/fakecuda.c \
 		"$ROOT"/tests/fakecuda/fakecuda_api.c \
 		"$ROOT"/tests/fakecuda/fakecuda_mem.c \
+		"$ROOT"/tests/fakecuda/fakecuda_dev.c \
 		"$ROOT"/tests/fakecuda/kernels.c -Wl,-soname,libcuda.so.1 \
 		-lpthread || return 1
 	{
@@ -107,6 +108,7 @@ build_here() {
 		-L/usr/local/cuda/lib64/stubs -lcuda -lpthread &&
 	gcc -O2 -std=gnu11 $inc -DFAKE_WORKER='"none"' \
 		-o "$G/bin/gpu_backend_check" "$ROOT"/tests/bench/gpu_backend_check.c \
+		"$ROOT"/tests/bench/gpu_backend_figures.c \
 		"$ROOT"/tests/unit/cuda_harness.c "$ROOT"/src/backend_cuda.c \
 		"$ROOT"/src/backend_cuda_worker.c "$ROOT"/src/backend_cuda_setup.c \
 		"$ROOT"/src/backend_cuda_wire.c "$ROOT"/src/backend_cuda_stage.c \

@@ -225,7 +225,7 @@ static void modules(void **state)
 }
 
 /* An image larger than a ring record travels in chunks; the per-VM
- * module limit refuses and recovers. */
+ * module limit refuses and recovers, across the VM's sessions. */
 static void big_module_and_limit(void **state)
 {
 	struct cuda_be_opts o = { .module_limit = 1 << 20 };
@@ -253,6 +253,13 @@ static void big_module_and_limit(void **state)
 	assert_int_equal(st, VGPU_S_OK);
 	assert_true(m2 != 0);
 	assert_non_null(strstr(vm_trace(v), "module_load inline 716800"));
+	/* the limit is the VM's: another session (another worker) too */
+	assert_int_equal(v->b->ops->session_open(v->b, 2), 0);
+	module_load(v, 2, img, len, &st);
+	assert_int_equal(st, VGPU_S_LIMIT);
+	v->b->ops->session_close(v->b, 1);
+	m2 = module_load(v, 2, img, len, &st);
+	assert_int_equal(st, VGPU_S_OK);
 	free(cub);
 	free(img);
 	vm_free(v);
