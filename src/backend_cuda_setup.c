@@ -43,6 +43,7 @@ static void configure(struct backend_cuda *b, const struct cuda_be_opts *o)
 	c->module_limit = o->module_limit ? o->module_limit : 256ull << 20;
 	c->timeout_ms = o->timeout_ms;
 	c->spin_us = or_default(o->spin_us, 50);
+	c->busy_spin_us = or_default(o->busy_spin_us, c->spin_us);
 	c->hang_ms = or_default(o->hang_ms, 30000);
 	c->flags = (o->no_zero ? CW_CFG_NO_ZERO : 0) |
 		   (o->profile ? CW_CFG_PROFILE : 0);

@@ -58,6 +58,7 @@ struct cuda_be_opts {
 	bool stage_all; /* stage even regions with a file (benchmarks) */
 	bool no_zero; /* leave fresh allocations as the driver gives them */
 	uint32_t spin_us; /* a session thread polls this long; 0: 50 */
+	uint32_t busy_spin_us; /* ... with GPU work in flight; 0: spin_us */
 	uint32_t hang_ms; /* a CUDA call stuck this long ends the worker */
 	uint32_t hello_ms; /* wait this long for the worker; 0: 60 s */
 	bool profile; /* time each stage (backend_cuda_stats) */

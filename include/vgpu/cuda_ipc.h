@@ -92,7 +92,7 @@ struct cw_config {
 	uint32_t timeout_ms; /* a kernel's time limit; 0: none */
 	uint32_t spin_us; /* the session thread polls this long when idle */
 	uint32_t hang_ms; /* a thread stuck in CUDA this long ends the worker */
-	uint32_t rsvd;
+	uint32_t busy_spin_us; /* ... this long with GPU work in flight */
 	char gpu[96]; /* "", an index, or a UUID (GPU-xxxxxxxx-...) */
 	char cache_dir[256]; /* CUDA_CACHE_PATH for PTX JIT; "": none */
 };
@@ -175,6 +175,7 @@ struct cw_stats {
 	uint64_t gpu_copies; /* copies timed on the GPU (profile) */
 	uint64_t gpu_copy_bytes;
 	uint64_t gpu_copy_ns; /* their DMA, between timing events */
+	uint64_t markers_joined; /* syncs done at once or by an earlier event */
 };
 
 struct cw_sess_shm {

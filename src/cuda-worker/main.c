@@ -10,6 +10,8 @@
  *
  *   vgpu-cuda-worker [--ctx-cost BYTES]   the worker (descriptor 3)
  *   vgpu-cuda-worker --probe [GPU]        what a context costs (fd 3)
+ *   vgpu-cuda-worker --dma-probe [INDEX]  DMA from pinned and registered
+ *                                         memory (dmaprobe.c)
  */
 #include "config.h"
 
@@ -282,6 +284,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "--probe") == 0)
 		return wk_probe(argc > 2 ? argv[2] : "");
+	if (argc > 1 && strcmp(argv[1], "--dma-probe") == 0)
+		return wk_dma_probe(argc > 2 ? argv[2] : "");
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return 1;

@@ -297,7 +297,7 @@ static void op_stream(struct wk_session *s, const struct cw_req *q,
 			      q->h.gen, NULL, q->u);
 		return;
 	case VGPU_OP_STREAM_SYNC:
-		wk_issued(s, st, CUDA_SUCCESS, q, false);
+		wk_marker(s, st, q);
 		return;
 	case VGPU_OP_STREAM_WAIT_EVENT:
 		ev = wk_table_get(&s->events, q->u[1]);
@@ -428,7 +428,7 @@ static void stream_op(struct wk_session *s, const struct cw_req *q,
 		op_stage(s, q, st);
 		return;
 	case CW_OP_STAGE_END:
-		wk_issued(s, st, CUDA_SUCCESS, q, false);
+		wk_marker(s, st, q);
 		return;
 	case VGPU_OP_COPY_D2D:
 		wk_issued(s, st,

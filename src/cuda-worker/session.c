@@ -314,9 +314,20 @@ static void sleep_once(struct wk_session *s)
 	}
 }
 
+/* With GPU work in flight the thread may poll longer before it sleeps
+ * (and lets a host function wake it): busy_spin_us. */
+static bool spin_on(struct wk_session *s, uint64_t idle_since)
+{
+	uint64_t t = wk_now_ns() - idle_since;
+
+	if (t < (uint64_t)s->w->cfg.spin_us * 1000ull)
+		return true;
+	return t < (uint64_t)s->w->cfg.busy_spin_us * 1000ull &&
+	       s->state == CW_SESS_LIVE && wk_track_busy(s);
+}
+
 static void loop(struct wk_session *s)
 {
-	uint64_t spin = (uint64_t)s->w->cfg.spin_us * 1000ull;
 	uint64_t idle_since = wk_now_ns();
 
 	for (;;) {
@@ -338,7 +349,7 @@ static void loop(struct wk_session *s)
 			idle_since = wk_now_ns();
 			continue;
 		}
-		if (wk_now_ns() - idle_since < spin) {
+		if (spin_on(s, idle_since)) {
 			__builtin_ia32_pause();
 			continue;
 		}

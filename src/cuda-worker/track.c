@@ -150,6 +150,48 @@ void wk_track_push(struct wk_session *s, struct wk_stream *st,
 		record(s, st);
 }
 
+/*
+ * A marker with nothing of the session in flight is done at once; one
+ * behind a group whose event is recorded and not yet seen done joins that
+ * group: the event moves to it (it covers the same GPU work). Either
+ * saves a cuEventRecord and its queries per synchronize after a launch
+ * that went out in an earlier batch. Otherwise it is an item like any
+ * other.
+ */
+void wk_marker(struct wk_session *s, struct wk_stream *st,
+	       const struct cw_req *q)
+{
+	struct wk_item *t = st->tail,
+		       *it = wk_item_new(s, WK_ITEM_REQ, q->h.token, q->h.gen);
+
+	if (!it) {
+		wk_session_lose(s, VGPU_S_BACKEND, q->h.token, q->h.gen);
+		return;
+	}
+	if (!wk_track_busy(s)) { /* nothing of the session is in flight */
+		item_free(s, it);
+		wk_post(s, q->h.token, q->h.gen, VGPU_S_OK, 0, NULL, 0);
+		WK_COUNT(s, markers_joined, 1);
+		return;
+	}
+	if (!t || !t->ev) {
+		wk_track_push(s, st, it);
+		return;
+	}
+	it->next = NULL;
+	it->ev = t->ev;
+	it->nlaunch = t->nlaunch;
+	it->rec_at = t->rec_at;
+	t->ev = NULL;
+	t->nlaunch = 0;
+	t->next = it;
+	st->tail = it;
+	if (st->armed_seq == st->last_ev_seq)
+		st->armed_seq = it->seq;
+	st->last_ev_seq = it->seq;
+	WK_COUNT(s, markers_joined, 1);
+}
+
 void wk_track_close_batch(struct wk_session *s)
 {
 	for (uint32_t i = 0; i < nstreams(s) && s->state == CW_SESS_LIVE; i++) {

@@ -112,6 +112,10 @@ void wk_track_init(struct wk_session *s);
  * event (already recorded by the caller when @it->ev is set). */
 void wk_track_push(struct wk_session *s, struct wk_stream *st,
 		   struct wk_item *it);
+/* A request with no GPU work of its own (STREAM_SYNC, STAGE_END): done
+ * when what was issued on @st before it is. */
+void wk_marker(struct wk_session *s, struct wk_stream *st,
+	       const struct cw_req *q);
 struct wk_item *wk_item_new(struct wk_session *s, uint8_t kind, uint32_t token,
 			    uint32_t gen);
 /* Record events for the items queued since the last call. */
@@ -283,6 +287,11 @@ void wk_device_refresh_free(struct worker *w);
 /* vgpu-cuda-worker --probe GPU: what a context costs, one line to fd 3
  * ("ctx_cost BYTES kept K of N"); the exit status. */
 int wk_probe(const char *gpu);
+
+/* ---- dmaprobe.c ---- */
+
+/* vgpu-cuda-worker --dma-probe: R lines on stdout; the exit status. */
+int wk_dma_probe(const char *gpu);
 
 /* ---- main.c ---- */
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "gpu_backend.h"
@@ -54,13 +55,13 @@ static void breakdown(const char *what, const struct cuda_be_stats *a,
 		printf(", the GPU's DMA %.2f us (%.1f GB/s)",
 		       us(w->gpu_copy_ns, n),
 		       (double)w->gpu_copy_bytes / (double)w->gpu_copy_ns);
-	printf("; event records %.2f (%.2f us each), queries %.2f (%.2f us each), done %.2f us after the record; sleeps %.2f, host functions %.2f (the thread awake %.2f us later); completions %.2f back in %.2f us, notifies %.2f, wakes of the worker %.2f",
+	printf("; event records %.2f (%.2f us each; syncs that shared one %.2f), queries %.2f (%.2f us each), done %.2f us after the record; sleeps %.2f, host functions %.2f (the thread awake %.2f us later); completions %.2f back in %.2f us, notifies %.2f, wakes of the worker %.2f",
 	       each(w->records, n), us(w->record_ns, w->records),
-	       each(w->queries, n), us(w->query_ns, w->queries),
-	       us(w->group_ns, w->groups), each(w->sleeps, n),
-	       each(w->hostfn, n), us(w->hostfn_wake_ns, w->hostfn),
-	       each(d.cpls, n), us(d.cpl_ns, d.cpls), each(w->notifies, n),
-	       each(d.wakes, n));
+	       each(w->markers_joined, n), each(w->queries, n),
+	       us(w->query_ns, w->queries), us(w->group_ns, w->groups),
+	       each(w->sleeps, n), each(w->hostfn, n),
+	       us(w->hostfn_wake_ns, w->hostfn), each(d.cpls, n),
+	       us(d.cpl_ns, d.cpls), each(w->notifies, n), each(d.wakes, n));
 	if (d.staged)
 		printf("; staging: memcpy %.1f GB/s (%.2f us per op), waiting for slots %.2f us",
 		       (double)d.staged_bytes / (double)(d.stage_copy_ns + 1),
@@ -214,10 +215,14 @@ out:
 		vm_free(v);
 }
 
-/* The same, every stage timed: where the time goes. */
-static void profiled(struct ctx *c, bool stage_all)
+/* The same, every stage timed: where the time goes. busy_us: the
+ * worker polls this long with GPU work in flight before a host function
+ * is to wake it (0: as when idle, 50 us). */
+static void profiled(struct ctx *c, bool stage_all, uint32_t busy_us)
 {
-	struct cuda_be_opts o = { .profile = true, .stage_all = stage_all };
+	struct cuda_be_opts o = { .profile = true,
+				  .stage_all = stage_all,
+				  .busy_spin_us = busy_us };
 	struct vm *v = vm(c, "profiled figures", &o);
 	struct cuda_be_stats a, b;
 	struct sess s = { 0 };
@@ -237,6 +242,8 @@ static void profiled(struct ctx *c, bool stage_all)
 		backend_cuda_stats(v->b, &b);
 		breakdown("null launch + sync", &a, &b, 1200);
 	}
+	printf("B the worker polls %u us with GPU work in flight\n",
+	       busy_us ? busy_us : 50);
 	for (int big = 0; big < 2; big++)
 		for (int dir = 0; dir < 2; dir++) {
 			uint64_t len = big ? 64 << 20 : 16 << 20;
@@ -257,12 +264,31 @@ out:
 		vm_free(v);
 }
 
+/* DMA inside one worker, no ring: pinned against registered memory. */
+static void dma_probe(void)
+{
+	const char *w = getenv("VGPU_TEST_WORKER");
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		execl(w ? w : FAKE_WORKER, "vgpu-cuda-worker", "--dma-probe",
+		      (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
 void figures(struct ctx *c)
 {
 	plain(c);
 	staged(c);
-	profiled(c, false);
-	profiled(c, true);
+	dma_probe();
+	profiled(c, false, 0);
+	profiled(c, false, 2000);
+	profiled(c, true, 0);
 }
 
 /* ---- what a session's worker costs ---- */
