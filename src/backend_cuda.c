@@ -506,7 +506,7 @@ void cb_destroy(struct backend *be)
 {
 	struct backend_cuda *b = cb(be);
 	struct cuda_be_stats st;
-	char line[512];
+	char line[1024];
 
 	if (b->log && b->tok) {
 		backend_cuda_stats(be, &st);
