@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The CUDA backend, the daemon's half: a thin proxy that hands each
- * session's requests to the VM's vgpu-cuda-worker through shared-memory
- * rings (include/vgpu/cuda_ipc.h) and hands completions back from poll().
+ * session's requests to the session's own vgpu-cuda-worker process
+ * through shared-memory rings (include/vgpu/cuda_ipc.h) and hands
+ * completions back from poll().
  *
+ * A session gets its worker when it is first used (a region, a request):
+ * the VM's spare (CUDA already up there), whose place a new spare takes.
  * Requests wait in their session's FIFO only while the ring is full or a
  * staged copy (a region without a file) is feeding its chunks: stream
- * order is kept without the engine thread ever waiting. When the worker
- * dies, everything it held completes with VGPU_S_BACKEND (device lost),
- * its sessions answer VGPU_S_BACKEND until the engine closes them, and
- * the next session_open starts a new worker.
+ * order is kept without the engine thread ever waiting. When a session's
+ * worker dies, what it held completes with VGPU_S_BACKEND (device lost)
+ * unless it had said the session was lost (a fault, a time limit: then
+ * VGPU_S_SESSION_LOST), and the session answers so until the engine
+ * closes it; the VM's other sessions never notice.
  */
 #include "config.h"
 
@@ -19,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "backend_cuda_int.h"
@@ -127,7 +130,7 @@ bool cb_staged(const struct backend_cuda *b, const struct cb_sess *s,
 
 static struct cb_sess *sess_find(struct backend_cuda *b, uint32_t id)
 {
-	for (uint32_t i = 0; i < b->cfg.max_sessions; i++) {
+	for (uint32_t i = 0; i < b->max_sessions; i++) {
 		struct cb_sess *s = &b->sess[i];
 
 		if (s->id == id &&
@@ -142,7 +145,8 @@ void cb_flush(struct backend_cuda *b, struct cb_sess *s)
 {
 	uint32_t pos = s->req.pos;
 
-	while (s->head != CB_NONE && !s->stage_busy && s->state != CB_S_DEAD) {
+	while (s->head != CB_NONE && !s->stage_busy && s->state != CB_S_DEAD &&
+	       s->w.sock >= 0) {
 		uint32_t t = s->head;
 		struct cb_tok *k = &b->tok[t];
 		int rc;
@@ -177,7 +181,7 @@ void cb_flush(struct backend_cuda *b, struct cb_sess *s)
 	}
 	/* what went in, a part of a module image included */
 	if (s->req.pos != pos)
-		cb_wire_publish(s);
+		cb_wire_publish(b, s);
 }
 
 static void fifo_add(struct backend_cuda *b, struct cb_sess *s, uint32_t t)
@@ -207,69 +211,108 @@ static void internal(struct backend_cuda *b, struct cb_sess *s, uint8_t what,
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void sess_reset(struct backend_cuda *b, struct cb_sess *s, uint32_t slot)
+/* The rings of the worker now serving @s. */
+static void sess_attach(struct backend_cuda *b, struct cb_sess *s)
 {
-	uint8_t *base = (uint8_t *)b->shm + b->shm->sess_off +
-			(uint64_t)slot * b->shm->sess_stride;
+	uint8_t *base = s->w.map + cw_sess_off();
 
 	s->shm = (struct cw_sess_shm *)base;
-	memset(s->shm, 0, sizeof(*s->shm));
 	cw_prod_init(&s->req, &s->shm->req, base + sizeof(struct cw_sess_shm),
 		     b->cfg.req_bytes);
 	cw_cons_init(&s->cpl, &s->shm->cpl,
 		     base + sizeof(struct cw_sess_shm) + b->cfg.req_bytes,
 		     b->cfg.cpl_bytes);
-	s->stage =
-		b->stage + (uint64_t)slot * b->cfg.nslots * b->cfg.slot_bytes;
-	s->head = s->tail = CB_NONE;
-	s->stage_busy = false;
-	s->nregions = 0;
-	s->epoch = b->epoch;
+	s->stage = s->w.map + cw_stage_off(b->cfg.req_bytes, b->cfg.cpl_bytes);
+	s->profile = cb_profiling(b);
 }
 
-/* A free slot, or NULL; *open counts the slots in use. */
-static struct cb_sess *free_slot(struct backend_cuda *b, uint32_t *open)
+/* The session's first use: the spare (or a new worker) makes its context
+ * and serves it; a new spare is started for the next session. False if
+ * no worker could be had (the session is then lost: device lost). */
+static bool sess_bind(struct backend_cuda *b, struct cb_sess *s)
 {
-	struct cb_sess *s = NULL;
+	struct cw_msg m = { .magic = CW_MAGIC, .type = CW_MSG_SESSION_OPEN };
 
-	*open = 0;
-	for (uint32_t i = 0; i < b->cfg.max_sessions; i++) {
-		if (b->sess[i].state == CB_S_FREE && !s)
-			s = &b->sess[i];
-		else if (b->sess[i].state != CB_S_FREE)
-			(*open)++;
+	if (s->w.sock >= 0 || s->state != CB_S_OPEN)
+		return s->state == CB_S_OPEN;
+	for (int tries = 0;; tries++) {
+		if (b->spare.sock >= 0) {
+			s->w = b->spare;
+			memset(&b->spare, 0, sizeof(b->spare));
+			b->spare.sock = -1;
+		} else if (cb_worker_spawn(b, &s->w) < 0) {
+			s->state = CB_S_DEAD;
+			s->dead_status = VGPU_S_BACKEND;
+			return false;
+		}
+		sess_attach(b, s);
+		if (cb_send_msg(s->w.sock, &m, sizeof(m), NULL, 0) == 0)
+			break;
+		if (tries) {
+			cb_worker_died(b, s, "its socket is closed", false);
+			return false;
+		}
+		/* a spare that died unnoticed: a new worker */
+		cb_worker_retire(b, &s->w);
 	}
-	return s;
+	/* the next session's, while this one makes its context */
+	if (cb_worker_spawn(b, &b->spare) < 0)
+		cb_log(b, LOG_WARNING, "no spare CUDA worker for %s", b->vm);
+	return true;
+}
+
+/* The newest free device memory any worker saw (0: none yet). */
+static bool dev_free(struct backend_cuda *b, uint64_t *fr)
+{
+	uint64_t at = 0;
+
+	for (uint32_t i = 0; i < b->max_sessions; i++) {
+		struct cw_shm_hdr *h = b->sess[i].w.hdr;
+		uint64_t t;
+
+		if (!h)
+			continue;
+		t = __atomic_load_n(&h->dev_free_at, __ATOMIC_ACQUIRE);
+		if (t > at) {
+			at = t;
+			*fr = __atomic_load_n(&h->dev_free, __ATOMIC_RELAXED);
+		}
+	}
+	return at != 0;
 }
 
 static int cuda_session_open(struct backend *be, uint32_t id)
 {
 	struct backend_cuda *b = cb(be);
-	struct cw_msg m = { .magic = CW_MAGIC, .type = CW_MSG_SESSION_OPEN };
-	struct cb_sess *s;
-	uint32_t open;
+	struct cb_sess *s = NULL;
+	uint32_t open = 0;
+	uint64_t fr;
 
-	/* twice: the worker may have died since the last poll() */
-	for (int tries = 0; tries < 2; tries++) {
-		if (b->sock < 0 && cb_worker_start(b) < 0)
-			return -EIO;
-		s = free_slot(b, &open);
-		if (!s)
-			return -EMFILE;
-		if (open &&
-		    __atomic_load_n(&b->shm->dev_free, __ATOMIC_RELAXED) <
-			    b->be.session_overhead)
-			return -ENOSPC;
-		sess_reset(b, s, cb_slot_of(b, s));
-		m.slot = cb_slot_of(b, s);
-		if (cb_send_msg(b->sock, &m, sizeof(m), NULL, 0) == 0) {
-			s->id = id;
-			s->state = CB_S_OPEN;
-			return 0;
-		}
-		cb_worker_died(b, "its socket is closed", false);
+	for (uint32_t i = 0; i < b->max_sessions; i++) {
+		if (b->sess[i].state == CB_S_FREE && !s)
+			s = &b->sess[i];
+		else if (b->sess[i].state != CB_S_FREE)
+			open++;
 	}
-	return -EIO;
+	if (!s)
+		return -EMFILE;
+	if (open && dev_free(b, &fr) && fr < b->be.session_overhead)
+		return -ENOSPC;
+	s->id = id;
+	s->state = CB_S_OPEN;
+	s->dead_status = 0;
+	s->head = s->tail = CB_NONE;
+	s->stage_busy = false;
+	s->nregions = 0;
+	s->nmods = 0;
+	return 0;
+}
+
+static void sess_release_modules(struct backend_cuda *b, struct cb_sess *s)
+{
+	for (uint32_t i = 0; i < s->nmods; i++)
+		b->module_bytes -= s->mods[i].bytes;
+	s->nmods = 0;
 }
 
 static void cuda_session_close(struct backend *be, uint32_t id)
@@ -284,10 +327,12 @@ static void cuda_session_close(struct backend *be, uint32_t id)
 		if (s->regions[i].sent)
 			b->pinned -= s->regions[i].len;
 	s->nregions = 0;
-	if (s->state == CB_S_OPEN && b->sock >= 0) {
+	sess_release_modules(b, s);
+	if (s->state == CB_S_OPEN && s->w.sock >= 0) {
 		s->state = CB_S_CLOSING;
 		internal(b, s, CB_I_CLOSE, 0);
 	} else {
+		cb_worker_retire(b, &s->w);
 		s->state = CB_S_FREE;
 	}
 	s->id = 0;
@@ -308,14 +353,13 @@ static int cuda_region_add(struct backend *be, uint32_t id,
 	if (!n)
 		return -ENOMEM;
 	s->regions = n;
-	send = r->fd >= 0 && !b->o.stage_all && s->state == CB_S_OPEN &&
-	       r->len <= b->cfg.pinned_limit - b->pinned;
+	send = r->fd >= 0 && !b->o.stage_all &&
+	       r->len <= b->cfg.pinned_limit - b->pinned && sess_bind(b, s);
 	if (send) {
-		m.slot = cb_slot_of(b, s);
 		m.id = r->id;
 		m.len = r->len;
 		m.off = r->fd_off;
-		send = cb_send_msg(b->sock, &m, sizeof(m), &r->fd, 1) == 0;
+		send = cb_send_msg(s->w.sock, &m, sizeof(m), &r->fd, 1) == 0;
 	}
 	n[s->nregions].id = r->id;
 	n[s->nregions].len = r->len;
@@ -350,28 +394,75 @@ static void cuda_region_del(struct backend *be, uint32_t id,
 	}
 }
 
+/* ---- module bytes, per VM ---- */
+
+/* Room for @r's image (reserved until its completion), or false. */
+static bool module_reserve(struct backend_cuda *b, const struct be_req *r)
+{
+	if (r->module.len > b->cfg.module_limit - b->module_bytes)
+		return false;
+	b->module_bytes += r->module.len;
+	return true;
+}
+
+void cb_module_done(struct backend_cuda *b, struct cb_sess *s,
+		    const struct be_req *r)
+{
+	struct cb_module *n;
+
+	if (r->op == VGPU_OP_MODULE_UNLOAD && r->status == VGPU_S_OK) {
+		for (uint32_t i = 0; i < s->nmods; i++)
+			if (s->mods[i].id == r->module.module) {
+				b->module_bytes -= s->mods[i].bytes;
+				s->mods[i] = s->mods[--s->nmods];
+				break;
+			}
+		return;
+	}
+	if (r->op != VGPU_OP_MODULE_LOAD)
+		return;
+	n = r->status == VGPU_S_OK && s->state == CB_S_OPEN ?
+		    realloc(s->mods, (s->nmods + 1) * sizeof(*n)) :
+		    NULL;
+	if (!n) { /* failed, or the session is gone: not held */
+		b->module_bytes -= r->module.len;
+		return;
+	}
+	s->mods = n;
+	n[s->nmods].id = (uint32_t)r->result;
+	n[s->nmods].bytes = r->module.len;
+	s->nmods++;
+}
+
 static void cuda_submit(struct backend *be, struct be_req *r)
 {
 	struct backend_cuda *b = cb(be);
 	struct cb_sess *s = sess_find(b, r->session);
 	uint32_t t;
 
+	b->stats.submits++;
 	if (!s) {
 		cb_local_complete(b, CB_NONE, r, VGPU_S_INVALID, 0);
 		return;
 	}
-	if (s->state == CB_S_DEAD) {
-		cb_local_complete(b, CB_NONE, r, VGPU_S_BACKEND, 0);
-		return;
-	}
-	if (r->op == VGPU_OP_DEVICE_INFO) {
+	if (r->op == VGPU_OP_DEVICE_INFO && s->state == CB_S_OPEN) {
 		if (r->devinfo)
 			*r->devinfo = b->devinfo;
 		cb_local_complete(b, CB_NONE, r, VGPU_S_OK, 0);
 		return;
 	}
+	if (!sess_bind(b, s)) {
+		cb_local_complete(b, CB_NONE, r, s->dead_status, 0);
+		return;
+	}
+	if (r->op == VGPU_OP_MODULE_LOAD && !module_reserve(b, r)) {
+		cb_local_complete(b, CB_NONE, r, VGPU_S_LIMIT, 0);
+		return;
+	}
 	t = tok_alloc(b, r, cb_slot_of(b, s));
 	if (t == CB_NONE) {
+		if (r->op == VGPU_OP_MODULE_LOAD)
+			b->module_bytes -= r->module.len;
 		cb_local_complete(b, CB_NONE, r, VGPU_S_LIMIT, 0);
 		return;
 	}
@@ -389,22 +480,23 @@ static int cuda_poll_fd(struct backend *be)
 static void cuda_poll(struct backend *be)
 {
 	struct backend_cuda *b = cb(be);
-	struct epoll_event ev[2];
-	int n = epoll_wait(b->ep_fd, ev, 2, 0);
+	struct epoll_event ev[16];
+	int n = epoll_wait(b->ep_fd, ev, 16, 0);
 	uint64_t v;
 
-	/* one system call tells which of the two needs one more */
+	/* one system call tells what needs one more */
 	for (int i = 0; i < n; i++) {
-		if (ev[i].data.fd == b->notify_fd &&
-		    read(b->notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		if (ev[i].data.u64 != CB_EP_NOTIFY)
+			continue;
+		b->stats.notify_reads++;
+		if (read(b->notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			cb_log(b, LOG_WARNING, "notify: %s", strerror(errno));
 	}
 	/* what a worker finished before it died still counts */
-	if (b->sock >= 0 && !cb_drain_all(b))
-		cb_worker_died(b, "it wrote a malformed completion", true);
+	cb_drain_all(b);
 	for (int i = 0; i < n; i++)
-		if (b->sock >= 0 && ev[i].data.fd == b->sock)
-			cb_check_worker(b);
+		if (ev[i].data.u64 != CB_EP_NOTIFY)
+			cb_worker_event(b, ev[i].data.u64);
 	cb_deliver_local(b);
 }
 
@@ -413,26 +505,24 @@ static void cuda_poll(struct backend *be)
 void cb_destroy(struct backend *be)
 {
 	struct backend_cuda *b = cb(be);
-	struct cw_msg m = { .magic = CW_MAGIC, .type = CW_MSG_EXIT };
+	struct cuda_be_stats st;
+	char line[1024];
 
-	if (b->sock >= 0) {
-		cb_send_msg(b->sock, &m, sizeof(m), NULL, 0);
-		close(b->sock);
+	if (b->log && b->tok) {
+		backend_cuda_stats(be, &st);
+		backend_cuda_stats_line(&st, line, sizeof(line));
+		cb_log(b, LOG_INFO, "CUDA backend of %s: %s", b->vm, line);
 	}
-	__atomic_fetch_add(&b->epoch, 1, __ATOMIC_SEQ_CST);
+	for (uint32_t i = 0; i < CB_MAX_SESSIONS; i++)
+		__atomic_fetch_add(&b->sess[i].epoch, 1, __ATOMIC_SEQ_CST);
 	cb_stage_stop(b);
-	for (uint32_t i = 0; i < CW_MAX_SESSIONS; i++) {
+	cb_worker_retire(b, &b->spare);
+	for (uint32_t i = 0; i < CB_MAX_SESSIONS; i++) {
+		cb_worker_retire(b, &b->sess[i].w);
 		free(b->sess[i].regions);
+		free(b->sess[i].mods);
 		pthread_mutex_destroy(&b->sess[i].lock);
 	}
-	if (b->shm)
-		munmap(b->shm, b->shm_len);
-	if (b->stage)
-		munmap(b->stage, b->stage_len);
-	if (b->shm_fd >= 0)
-		close(b->shm_fd);
-	if (b->stage_fd >= 0)
-		close(b->stage_fd);
 	if (b->notify_fd >= 0)
 		close(b->notify_fd);
 	if (b->ep_fd >= 0)

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The CUDA backend's proxy: creating one. The shared memory (rings) and
- * the staging memory are memfds made here, before the privilege drop, and
- * outlive any one worker; the worker is started and must say hello (CUDA
- * up, the device found) before the backend exists.
+ * The CUDA backend's proxy: creating one, and its figures. A VM's backend
+ * starts its first worker and waits for its hello (CUDA up, the device
+ * found) before it exists; that worker then waits as the spare for the
+ * first session. Threads (staging) are made here, before the privilege
+ * drop; workers are started through the spawner at any time.
  */
 #include "config.h"
 
@@ -13,7 +14,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "backend_cuda_int.h"
@@ -30,9 +30,9 @@ static void configure(struct backend_cuda *b, const struct cuda_be_opts *o)
 	c->magic = CW_MAGIC;
 	c->type = CW_MSG_CONFIG;
 	c->version = CW_VERSION;
-	c->max_sessions = or_default(o->max_sessions, 16);
-	if (c->max_sessions > CW_MAX_SESSIONS)
-		c->max_sessions = CW_MAX_SESSIONS;
+	b->max_sessions = or_default(o->max_sessions, 16);
+	if (b->max_sessions > CB_MAX_SESSIONS)
+		b->max_sessions = CB_MAX_SESSIONS;
 	c->req_bytes = 256u << 10;
 	c->cpl_bytes = 64u << 10;
 	c->nslots = or_default(o->nslots, 8);
@@ -43,61 +43,26 @@ static void configure(struct backend_cuda *b, const struct cuda_be_opts *o)
 	c->module_limit = o->module_limit ? o->module_limit : 256ull << 20;
 	c->timeout_ms = o->timeout_ms;
 	c->spin_us = or_default(o->spin_us, 50);
+	c->busy_spin_us = or_default(o->busy_spin_us, c->spin_us);
 	c->hang_ms = or_default(o->hang_ms, 30000);
-	c->flags = o->no_zero ? CW_CFG_NO_ZERO : 0;
+	c->flags = (o->no_zero ? CW_CFG_NO_ZERO : 0) |
+		   (o->profile ? CW_CFG_PROFILE : 0);
 	snprintf(c->gpu, sizeof(c->gpu), "%s", o->gpu ? o->gpu : "");
 	if (o->cache_dir && *o->cache_dir)
 		cb_cache_path(c->cache_dir, sizeof(c->cache_dir), o->cache_dir,
 			      b->vm);
-	c->shm_bytes =
-		cw_sess_off() +
-		c->max_sessions * cw_sess_stride(c->req_bytes, c->cpl_bytes);
-	c->staging_bytes =
-		(uint64_t)c->max_sessions * c->nslots * c->slot_bytes;
-}
-
-static int map_memfd(const char *name, uint64_t len, int *fd, void **va)
-{
-	*fd = memfd_create(name, MFD_CLOEXEC);
-	if (*fd < 0)
-		return -errno;
-	if (ftruncate(*fd, (off_t)len) < 0)
-		return -errno;
-	*va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
-	if (*va == MAP_FAILED) {
-		*va = NULL;
-		return -errno;
-	}
-	return 0;
+	c->shm_bytes = cw_stage_off(c->req_bytes, c->cpl_bytes) +
+		       (uint64_t)c->nslots * c->slot_bytes;
 }
 
 static int setup(struct backend_cuda *b)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
-	int rc;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = CB_EP_NOTIFY };
 
-	rc = map_memfd("vgpu-cuda-shm", b->cfg.shm_bytes, &b->shm_fd,
-		       (void **)&b->shm);
-	if (rc == 0)
-		rc = map_memfd("vgpu-cuda-staging", b->cfg.staging_bytes,
-			       &b->stage_fd, (void **)&b->stage);
-	if (rc < 0)
-		return rc;
-	b->shm_len = b->cfg.shm_bytes;
-	b->stage_len = b->cfg.staging_bytes;
-	b->shm->magic = CW_MAGIC;
-	b->shm->version = CW_VERSION;
-	b->shm->max_sessions = b->cfg.max_sessions;
-	b->shm->req_bytes = b->cfg.req_bytes;
-	b->shm->cpl_bytes = b->cfg.cpl_bytes;
-	b->shm->sess_off = cw_sess_off();
-	b->shm->sess_stride =
-		cw_sess_stride(b->cfg.req_bytes, b->cfg.cpl_bytes);
 	b->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	b->ep_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (b->notify_fd < 0 || b->ep_fd < 0)
 		return -errno;
-	ev.data.fd = b->notify_fd;
 	if (epoll_ctl(b->ep_fd, EPOLL_CTL_ADD, b->notify_fd, &ev) < 0)
 		return -errno;
 	b->tok = calloc(CB_MAX_TOKENS, sizeof(*b->tok));
@@ -107,21 +72,6 @@ static int setup(struct backend_cuda *b)
 		b->tok[t].next = t + 1 < CB_MAX_TOKENS ? t + 1 : CB_NONE;
 	b->tok_free = 0;
 	return cb_stage_start(b);
-}
-
-/* The device as a session sees it: ours, checked, with the VM's quota. */
-static void take_devinfo(struct backend_cuda *b)
-{
-	struct vgpu_device_info *d = &b->devinfo;
-
-	memcpy(d, &b->shm->devinfo, sizeof(*d));
-	d->name[sizeof(d->name) - 1] = '\0';
-	if (d->nattrs > VGPU_ATTRS_MAX)
-		d->nattrs = VGPU_ATTRS_MAX;
-	memset(d->backend, 0, sizeof(d->backend));
-	memcpy(d->backend, "cuda", 4);
-	if (b->o.quota && b->o.quota < d->total_mem)
-		d->total_mem = b->o.quota;
 }
 
 struct backend *backend_cuda_create(const struct cuda_be_opts *o, char *err,
@@ -136,16 +86,18 @@ struct backend *backend_cuda_create(const struct cuda_be_opts *o, char *err,
 	}
 	b->o = *o;
 	b->log = o->log;
-	b->sock = -1;
-	b->shm_fd = b->stage_fd = b->notify_fd = b->ep_fd = -1;
+	b->notify_fd = b->ep_fd = -1;
+	b->spare.sock = -1;
 	snprintf(b->vm, sizeof(b->vm), "%s", o->vm ? o->vm : "vm");
 	b->o.vm = b->vm;
 	b->o.gpu = NULL;
 	b->o.cache_dir = NULL;
 	b->be.ops = &cb_ops;
 	pthread_mutex_init(&b->done_lock, NULL);
-	for (uint32_t i = 0; i < CW_MAX_SESSIONS; i++)
+	for (uint32_t i = 0; i < CB_MAX_SESSIONS; i++) {
 		pthread_mutex_init(&b->sess[i].lock, NULL);
+		b->sess[i].w.sock = -1;
+	}
 	configure(b, o);
 	rc = setup(b);
 	if (rc < 0) {
@@ -153,10 +105,10 @@ struct backend *backend_cuda_create(const struct cuda_be_opts *o, char *err,
 		cb_destroy(&b->be);
 		return NULL;
 	}
-	rc = cb_worker_start(b);
+	rc = cb_worker_spawn(b, &b->spare);
 	if (rc == 0)
-		rc = cb_wait_hello(b, or_default(o->hello_ms, 60000), err,
-				   errlen);
+		rc = cb_wait_hello(b, &b->spare, or_default(o->hello_ms, 60000),
+				   err, errlen);
 	else
 		snprintf(
 			err, errlen,
@@ -168,9 +120,8 @@ struct backend *backend_cuda_create(const struct cuda_be_opts *o, char *err,
 		cb_destroy(&b->be);
 		return NULL;
 	}
-	take_devinfo(b);
 	cb_log(b, LOG_INFO,
-	       "CUDA backend for %s: %s, %llu MiB for this VM, a session costs %llu MiB",
+	       "CUDA backend for %s: %s, %llu MiB for this VM, a session (a worker process and its context) costs %llu MiB of it",
 	       b->vm, b->devinfo.name,
 	       (unsigned long long)(b->devinfo.total_mem >> 20),
 	       (unsigned long long)(b->be.session_overhead >> 20));
@@ -190,7 +141,69 @@ int backend_cuda_parse(const char *spec, const char **gpu)
 	return -1;
 }
 
-int backend_cuda_worker_pid(struct backend *be)
+int backend_cuda_worker_pid(struct backend *be, uint32_t session)
 {
-	return ((struct backend_cuda *)be)->worker_pid;
+	struct backend_cuda *b = (struct backend_cuda *)be;
+
+	if (!session)
+		return b->spare.sock >= 0 ? b->spare.pid : 0;
+	for (uint32_t i = 0; i < b->max_sessions; i++)
+		if (b->sess[i].id == session && b->sess[i].w.sock >= 0)
+			return b->sess[i].w.pid;
+	return 0;
+}
+
+/* ---- figures ---- */
+
+void cb_stats_add(struct cw_stats *to, const struct cw_stats *from)
+{
+	uint64_t *t = (uint64_t *)to;
+	const uint64_t *f = (const uint64_t *)from;
+
+	for (size_t i = 0; i < sizeof(*to) / sizeof(uint64_t); i++)
+		t[i] += f[i];
+}
+
+void backend_cuda_stats(struct backend *be, struct cuda_be_stats *st)
+{
+	struct backend_cuda *b = (struct backend_cuda *)be;
+	struct cw_stats w;
+
+	*st = b->stats; /* the staging threads' sums: figures, not exact */
+	for (uint32_t i = 0; i <= b->max_sessions; i++) {
+		struct cb_worker *k = i < b->max_sessions ? &b->sess[i].w :
+							    &b->spare;
+
+		if (!k->map)
+			continue;
+		memcpy(&w, &k->hdr->stats, sizeof(w));
+		cb_stats_add(&st->w, &w);
+	}
+}
+
+static double per(uint64_t ns, uint64_t n)
+{
+	return n ? (double)ns / (double)n / 1e3 : 0;
+}
+
+void backend_cuda_stats_line(const struct cuda_be_stats *s, char *buf,
+			     size_t len)
+{
+	const struct cw_stats *w = &s->w;
+
+	snprintf(
+		buf, len,
+		"%llu workers (%.0f ms to hello), %llu requests, %llu launches (%.2f us in the call), %llu copies (%.2f us in the call), %llu event groups (%.2f us record, %llu queries of %.2f us, done %.2f us after the record), %llu sleeps, %llu host functions (woke the thread %.2f us later), ring %.2f us, completions %llu (%.2f us back), %llu notifies, %llu wakes, %llu local, %llu staged",
+		(unsigned long long)s->workers,
+		per(s->spawn_ns, s->workers) / 1e3, (unsigned long long)w->reqs,
+		(unsigned long long)w->launches, per(w->launch_ns, w->launches),
+		(unsigned long long)w->copies, per(w->copy_ns, w->copies),
+		(unsigned long long)w->groups, per(w->record_ns, w->records),
+		(unsigned long long)w->queries, per(w->query_ns, w->queries),
+		per(w->group_ns, w->groups), (unsigned long long)w->sleeps,
+		(unsigned long long)w->hostfn,
+		per(w->hostfn_wake_ns, w->hostfn), per(w->ring_ns, w->reqs),
+		(unsigned long long)s->cpls, per(s->cpl_ns, s->cpls),
+		(unsigned long long)w->notifies, (unsigned long long)s->wakes,
+		(unsigned long long)s->local, (unsigned long long)s->staged);
 }

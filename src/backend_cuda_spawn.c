@@ -5,8 +5,15 @@
  * socket and starts a worker for each request (a socketpair end passed
  * with SCM_RIGHTS): a new session, a new process group, descriptor 3 the
  * control socket, optionally its own user, exec. So a deprivileged
- * daemon can still replace a crashed worker, and no worker inherits a
+ * daemon can still start a worker per session, and no worker inherits a
  * Xen handle or another VM's descriptor.
+ *
+ * What a context costs in device memory is measured once, by the
+ * spawner, before it starts any worker (so while nothing else of this
+ * daemon uses the GPU): it runs the worker as a probe (--probe), which
+ * samples the free memory a second context takes and keeps only samples
+ * that nothing else on the GPU disturbed; every worker is told the figure
+ * (--ctx-cost) and says it in its hello. None kept: WK_CTX_COST_DEFAULT.
  */
 #include "config.h"
 
@@ -39,10 +46,17 @@ struct spawn_req {
 	char vm[64];
 };
 
+/* An H200's context (523-527 MiB measured, results/gpu-2026-11-29-1),
+ * charged when the probe could not measure. */
+#define CTX_COST_DEFAULT (512ull << 20)
+#define PROBE_MS 120000
+
 struct spawner {
 	int sock;
 	char worker[256];
 	char cache[256];
+	char gpu[96];
+	uint64_t ctx_cost;
 	uid_t uid;
 	gid_t gid;
 	bool as_user;
@@ -133,10 +147,10 @@ static void mkdir_parents(const char *path)
 	mkdir(p, 0755);
 }
 
-/* In the grandchild: become the worker. Never returns. */
-static void exec_worker(const struct spawner *sp, int fd, const char *vm)
+/* In the child: become the worker (descriptor 3: @fd). Never returns. */
+static void exec_worker(const struct spawner *sp, int fd, const char *vm,
+			char *const argv[])
 {
-	char *argv[] = { (char *)"vgpu-cuda-worker", NULL };
 	char dir[512];
 	sigset_t none;
 	int nul;
@@ -152,7 +166,7 @@ static void exec_worker(const struct spawner *sp, int fd, const char *vm)
 		dup2(nul, 0);
 		close(nul);
 	}
-	if (sp->cache[0]) {
+	if (sp->cache[0] && vm) {
 		cb_cache_path(dir, sizeof(dir), sp->cache, vm);
 		mkdir_parents(sp->cache);
 		if (mkdir(dir, 0700) == 0 && sp->as_user &&
@@ -166,16 +180,16 @@ static void exec_worker(const struct spawner *sp, int fd, const char *vm)
 	_exit(127);
 }
 
-static void sp_log(struct spawner *sp, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void sp_log(struct spawner *sp, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static void sp_log(struct spawner *sp, const char *fmt, ...)
+static void sp_log(struct spawner *sp, int prio, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	if (sp->log)
-		log_vmsg(sp->log, LOG_WARNING, fmt, ap);
+		log_vmsg(sp->log, prio, fmt, ap);
 	else
 		vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -192,22 +206,85 @@ static void reap(struct spawner *sp)
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 			continue;
 		if (WIFEXITED(st))
-			sp_log(sp,
+			sp_log(sp, LOG_WARNING,
 			       "vgpu-cuda-worker %ld exited with status %d%s",
 			       (long)pid, WEXITSTATUS(st),
 			       WEXITSTATUS(st) == 127 ?
 				       " (could not run it, or libcuda.so.1 is missing)" :
 				       "");
 		else if (WIFSIGNALED(st))
-			sp_log(sp, "vgpu-cuda-worker %ld killed by signal %d",
+			sp_log(sp, LOG_WARNING,
+			       "vgpu-cuda-worker %ld killed by signal %d",
 			       (long)pid, WTERMSIG(st));
 	}
+}
+
+/* Read the probe's line from @fd for up to PROBE_MS. */
+static void probe_read(int fd, char *line, size_t len)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t got = 0;
+
+	while (got + 1 < len && poll(&p, 1, PROBE_MS) == 1) {
+		ssize_t n = read(fd, line + got, len - 1 - got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	line[got] = '\0';
+}
+
+/* What a context costs, measured before any worker runs. */
+static void probe(struct spawner *sp)
+{
+	char *argv[] = { (char *)"vgpu-cuda-worker", (char *)"--probe", sp->gpu,
+			 NULL };
+	char line[256];
+	unsigned long long cost = 0;
+	unsigned int kept = 0, tries = 0;
+	int p[2], st;
+	pid_t pid;
+
+	sp->ctx_cost = CTX_COST_DEFAULT;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	pid = fork();
+	if (pid == 0)
+		exec_worker(sp, p[1], NULL, argv);
+	close(p[1]);
+	line[0] = '\0';
+	if (pid > 0)
+		probe_read(p[0], line, sizeof(line));
+	close(p[0]);
+	if (pid > 0) {
+		kill(pid, SIGKILL); /* it is done, or stuck */
+		waitpid(pid, &st, 0);
+	}
+	if (sscanf(line, "ctx_cost %llu kept %u of %u", &cost, &kept, &tries) ==
+		    3 &&
+	    kept && cost) {
+		sp->ctx_cost = cost;
+		sp_log(sp, LOG_INFO,
+		       "CUDA: a context takes %llu MiB of device memory (the median of %u undisturbed samples of %u)",
+		       cost >> 20, kept, tries);
+	} else if (tries) {
+		sp_log(sp, LOG_WARNING,
+		       "CUDA: the GPU's free memory kept changing while a context's cost was measured (%u samples): charging %llu MiB per context",
+		       tries, CTX_COST_DEFAULT >> 20);
+	}
+	/* no line at all: no CUDA here, which each worker will say */
 }
 
 static void serve_requests(struct spawner *sp)
 {
 	struct pollfd p = { .fd = sp->sock, .events = POLLIN };
+	char cost[32];
+	char *argv[] = { (char *)"vgpu-cuda-worker", (char *)"--ctx-cost", cost,
+			 NULL };
 
+	probe(sp);
+	snprintf(cost, sizeof(cost), "%llu", (unsigned long long)sp->ctx_cost);
 	for (;;) {
 		struct spawn_req rq;
 		char cbuf[CMSG_SPACE(sizeof(int))];
@@ -240,9 +317,10 @@ static void serve_requests(struct spawner *sp)
 		rq.vm[sizeof(rq.vm) - 1] = '\0';
 		pid = fork();
 		if (pid == 0)
-			exec_worker(sp, fd, rq.vm);
+			exec_worker(sp, fd, rq.vm, argv);
 		if (pid < 0)
-			sp_log(sp, "cannot start vgpu-cuda-worker: %s",
+			sp_log(sp, LOG_WARNING,
+			       "cannot start vgpu-cuda-worker: %s",
 			       strerror(errno));
 		close(fd);
 	}
@@ -278,6 +356,8 @@ int cuda_spawner_start(const struct cuda_spawner_opts *o, struct logger *log,
 	snprintf(sp.worker, sizeof(sp.worker), "%s", path);
 	if (o && o->cache_dir)
 		snprintf(sp.cache, sizeof(sp.cache), "%s", o->cache_dir);
+	if (o && o->gpu)
+		snprintf(sp.gpu, sizeof(sp.gpu), "%s", o->gpu);
 	if (resolve_user(&sp, o ? o->user : NULL, err, errlen) < 0)
 		return -1;
 	if (access(sp.worker, X_OK) < 0) {
@@ -338,15 +418,26 @@ int cb_spawn(struct backend_cuda *b)
 	return sv[0];
 }
 
-int cb_send_config(struct backend_cuda *b, int sock)
+/* The device as a session sees it: the worker's, checked, with the VM's
+ * quota. */
+static void take_devinfo(struct backend_cuda *b, const struct cw_shm_hdr *h)
 {
-	int fds[3] = { b->shm_fd, b->stage_fd, b->notify_fd };
+	struct vgpu_device_info *d = &b->devinfo;
 
-	return cb_send_msg(sock, &b->cfg, sizeof(b->cfg), fds, 3);
+	memcpy(d, &h->devinfo, sizeof(*d));
+	d->name[sizeof(d->name) - 1] = '\0';
+	if (d->nattrs > VGPU_ATTRS_MAX)
+		d->nattrs = VGPU_ATTRS_MAX;
+	memset(d->backend, 0, sizeof(d->backend));
+	memcpy(d->backend, "cuda", 4);
+	if (b->o.quota && b->o.quota < d->total_mem)
+		d->total_mem = b->o.quota;
+	b->have_devinfo = true;
 }
 
-static int take_hello(struct backend_cuda *b, const struct cw_hello *h,
-		      ssize_t n, char *err, size_t errlen)
+static int take_hello(struct backend_cuda *b, struct cb_worker *w,
+		      const struct cw_hello *h, ssize_t n, char *err,
+		      size_t errlen)
 {
 	if (n != (ssize_t)sizeof(*h) || h->magic != CW_MAGIC ||
 	    h->type != CW_MSG_HELLO || h->version != CW_VERSION) {
@@ -357,17 +448,21 @@ static int take_hello(struct backend_cuda *b, const struct cw_hello *h,
 		snprintf(err, errlen, "CUDA backend: %.200s", h->msg);
 		return h->status;
 	}
-	b->worker_pid = (int)h->pid;
-	b->hello = true;
+	w->pid = (int)h->pid;
+	w->hello = true;
+	b->stats.spawn_ns += cw_now_ns() - w->t_spawn;
+	if (!b->have_devinfo)
+		take_devinfo(b, w->hdr);
 	if (!b->be.session_overhead)
 		b->be.session_overhead = h->ctx_overhead;
 	return 0;
 }
 
-int cb_read_hello(struct backend_cuda *b, char *err, size_t errlen)
+int cb_read_hello(struct backend_cuda *b, struct cb_worker *w, char *err,
+		  size_t errlen)
 {
 	struct cw_hello h;
-	ssize_t n = recv(b->sock, &h, sizeof(h), MSG_DONTWAIT);
+	ssize_t n = recv(w->sock, &h, sizeof(h), MSG_DONTWAIT);
 
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
@@ -377,13 +472,14 @@ int cb_read_hello(struct backend_cuda *b, char *err, size_t errlen)
 			"the CUDA worker ended before it was ready (see the log: is the NVIDIA driver's libcuda.so.1 installed?)");
 		return -EPIPE;
 	}
-	n = take_hello(b, &h, n, err, errlen);
+	n = take_hello(b, w, &h, n, err, errlen);
 	return n < 0 ? (int)n : 1;
 }
 
-int cb_wait_hello(struct backend_cuda *b, uint32_t ms, char *err, size_t errlen)
+int cb_wait_hello(struct backend_cuda *b, struct cb_worker *w, uint32_t ms,
+		  char *err, size_t errlen)
 {
-	struct pollfd p = { .fd = b->sock, .events = POLLIN };
+	struct pollfd p = { .fd = w->sock, .events = POLLIN };
 	int rc;
 
 	do
@@ -394,6 +490,6 @@ int cb_wait_hello(struct backend_cuda *b, uint32_t ms, char *err, size_t errlen)
 			 "the CUDA worker did not come up within %u ms", ms);
 		return -ETIMEDOUT;
 	}
-	rc = cb_read_hello(b, err, errlen);
+	rc = cb_read_hello(b, w, err, errlen);
 	return rc == 1 ? 0 : rc < 0 ? rc : -EPROTO;
 }

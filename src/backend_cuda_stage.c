@@ -57,10 +57,18 @@ struct cb_arg {
 	uint32_t i;
 };
 
-static bool dead(struct backend_cuda *b, const struct cb_job *j)
+/* The session's worker went (or the backend stops): what the job gets,
+ * else 0. */
+static uint32_t dead(struct backend_cuda *b, const struct cb_job *j)
 {
-	return __atomic_load_n(&b->epoch, __ATOMIC_ACQUIRE) != j->epoch ||
-	       __atomic_load_n(&b->st->stop, __ATOMIC_ACQUIRE);
+	uint32_t st;
+
+	if (__atomic_load_n(&b->st->stop, __ATOMIC_ACQUIRE))
+		return VGPU_S_BACKEND;
+	if (__atomic_load_n(&j->s->epoch, __ATOMIC_ACQUIRE) == j->epoch)
+		return 0;
+	st = __atomic_load_n(&j->s->dead_status, __ATOMIC_ACQUIRE);
+	return st ? st : VGPU_S_BACKEND;
 }
 
 static void fail(struct cb_job *j, uint32_t status)
@@ -80,14 +88,21 @@ static uint32_t failed(struct cb_job *j)
 static uint32_t wait_slot(struct backend_cuda *b, struct cb_job *j, uint32_t *w,
 			  uint32_t want)
 {
+	uint64_t t0 = cb_profiling(b) ? cw_now_ns() : 0;
+
 	for (;;) {
 		struct timespec ts = { 0, CB_WAIT_NS };
 		uint32_t v = cw_load(w);
 
-		if (v == want)
+		if (v == want) {
+			if (t0)
+				__atomic_fetch_add(&b->stats.stage_wait_ns,
+						   cw_now_ns() - t0,
+						   __ATOMIC_RELAXED);
 			return 0;
+		}
 		if (dead(b, j))
-			return VGPU_S_BACKEND;
+			return dead(b, j);
 		if (v == CW_SLOT_ERROR)
 			return VGPU_S_SESSION_LOST;
 		if (failed(j))
@@ -123,8 +138,10 @@ static uint32_t push(struct backend_cuda *b, struct cb_job *j, uint32_t op,
 
 		pthread_mutex_lock(&s->lock);
 		if (dead(b, j) || s->state != CB_S_OPEN) {
+			uint32_t st = dead(b, j);
+
 			pthread_mutex_unlock(&s->lock);
-			return VGPU_S_BACKEND;
+			return st ? st : VGPU_S_BACKEND;
 		}
 		seen = cw_load(&s->shm->req.cons.v);
 		rc = cb_wire_stage(b, s, op, j->stream, end ? j->tok + 1 : 0,
@@ -134,7 +151,7 @@ static uint32_t push(struct backend_cuda *b, struct cb_job *j, uint32_t op,
 				b->tok[j->tok].state = CB_TOK_WORKER;
 				j->end_pushed = true;
 			}
-			cb_wire_publish(s);
+			cb_wire_publish(b, s);
 		}
 		pthread_mutex_unlock(&s->lock);
 		if (rc == 0)
@@ -158,6 +175,17 @@ static void chunk_pushed(struct backend_cuda *b, struct cb_job *j)
 	release(b, j);
 }
 
+static void copy_timed(struct backend_cuda *b, void *to, const void *from,
+		       uint64_t n)
+{
+	uint64_t t0 = cb_profiling(b) ? cw_now_ns() : 0;
+
+	memcpy(to, from, n);
+	if (t0)
+		__atomic_fetch_add(&b->stats.stage_copy_ns, cw_now_ns() - t0,
+				   __ATOMIC_RELAXED);
+}
+
 static void run_chunk(struct backend_cuda *b, struct cb_job *j, uint64_t k)
 {
 	uint32_t sb = b->cfg.slot_bytes, slot = (uint32_t)(k % b->cfg.nslots);
@@ -167,7 +195,7 @@ static void run_chunk(struct backend_cuda *b, struct cb_job *j, uint64_t k)
 	uint32_t rc = wait_slot(b, j, w, CW_SLOT_FREE);
 
 	if (rc == 0 && j->h2d) {
-		memcpy(buf, j->host + off, n);
+		copy_timed(b, buf, j->host + off, n);
 		cw_store(w, CW_SLOT_BUSY);
 		rc = push(b, j, CW_OP_STAGE_H2D, slot, j->dptr + off, n);
 		if (rc == 0)
@@ -180,7 +208,7 @@ static void run_chunk(struct backend_cuda *b, struct cb_job *j, uint64_t k)
 			rc = wait_slot(b, j, w, CW_SLOT_READY);
 		}
 		if (rc == 0) {
-			memcpy(j->host + off, buf, n);
+			copy_timed(b, j->host + off, buf, n);
 			cw_store(w, CW_SLOT_FREE);
 		}
 	}
@@ -313,7 +341,9 @@ void cb_stage_submit(struct backend_cuda *b, struct cb_sess *s, uint32_t t)
 	j->dptr = r->copy.dptr;
 	j->len = r->copy.len;
 	j->nchunks = (j->len + b->cfg.slot_bytes - 1) / b->cfg.slot_bytes;
-	j->epoch = __atomic_load_n(&b->epoch, __ATOMIC_ACQUIRE);
+	j->epoch = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE);
+	__atomic_fetch_add(&b->stats.staged, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&b->stats.staged_bytes, j->len, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&st->lock);
 	*st->tail = j;
 	st->tail = &j->next;

@@ -41,6 +41,8 @@ static struct cw_req *reserve(struct cb_sess *s, uint64_t payload, uint32_t op,
 	q->h.gen = gen;
 	q->op = op;
 	q->stream = stream;
+	if (s->profile)
+		q->stamp = cw_now_ns();
 	return q;
 }
 
@@ -49,9 +51,10 @@ static void commit(struct cb_sess *s, struct cw_req *q)
 	cw_prod_commit(&s->req, q->h.len);
 }
 
-void cb_wire_publish(struct cb_sess *s)
+void cb_wire_publish(struct backend_cuda *b, struct cb_sess *s)
 {
 	if (cw_prod_publish(&s->req)) {
+		__atomic_fetch_add(&b->stats.wakes, 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&s->shm->req.wake.v, 1, __ATOMIC_SEQ_CST);
 		cw_futex_wake(&s->shm->req.wake.v);
 	}

@@ -46,19 +46,18 @@ int backend_prepare(const struct cli *c, struct logger *lg, int *cuda_spawner,
 }
 
 /*
- * The CUDA backend's proxy after the drop: its worker's control socket
- * (sendmsg/recvmsg with SCM_RIGHTS), and after a worker's crash a new
- * socketpair (AF_UNIX only) and the new worker's shared rings (memfd,
- * ftruncate, eventfd), handed over through the spawner forked before.
+ * The CUDA backend's proxy after the drop: its workers' control sockets
+ * (sendmsg/recvmsg with SCM_RIGHTS), and for each new worker (one per
+ * session) a socketpair (AF_UNIX only) handed over through the spawner
+ * forked before, and its shared memory (memfd, ftruncate).
  */
 static const struct depriv_rule cuda_rules[] = {
-	DEPRIV_ANY("sendmsg", "the worker's socket and the spawner's"),
-	DEPRIV_ANY("recvmsg", "the worker's socket and the spawner's"),
-	DEPRIV_ANY("recvfrom", "the worker's socket (recv)"),
-	DEPRIV_ARG("socketpair", 0, AF_UNIX, "a new worker after a crash"),
-	DEPRIV_ANY("memfd_create", "a new worker's shared rings"),
-	DEPRIV_ANY("ftruncate", "a new worker's shared rings"),
-	DEPRIV_ANY("eventfd2", "a new worker's wake-up"),
+	DEPRIV_ANY("sendmsg", "the workers' sockets and the spawner's"),
+	DEPRIV_ANY("recvmsg", "the workers' sockets and the spawner's"),
+	DEPRIV_ANY("recvfrom", "the workers' sockets (recv)"),
+	DEPRIV_ARG("socketpair", 0, AF_UNIX, "a new worker per session"),
+	DEPRIV_ANY("memfd_create", "a new worker's shared memory"),
+	DEPRIV_ANY("ftruncate", "a new worker's shared memory"),
 };
 
 static const struct depriv_rules depriv_cuda = {

@@ -23,16 +23,21 @@
 #
 # What it shows (files under $OUT, and under results/gpu-DATE/):
 #   env.txt            the machine: GPU, driver, toolkit, what was carried
-#   backend-check.txt  the backend below the engine, on the GPU: kernels and
-#                      layouts, zero-copy and staged copies, fresh memory is
-#                      zero, PTX JIT off the request path, a faulting kernel
-#                      and a kernel past its limit end only their session,
-#                      limits refuse and recover, a killed worker is replaced
+#   backend-check.txt  the backend below the engine, on the GPU: a worker
+#                      per session, kernels and layouts, zero-copy and staged
+#                      copies, fresh memory is zero, PTX JIT off the request
+#                      path, a faulting kernel and a kernel past its limit
+#                      end only their session, limits refuse and recover, a
+#                      killed worker costs its session only; what a session's
+#                      worker costs; figures with where their time goes (B
+#                      lines) and DMA inside one worker (dma_*)
 #   e2e.txt            the project's CUDA test programs natively and through
 #                      loopback + --backend cuda, outputs compared; a fault
 #                      in one VM while another VM works; a quota refusal
 #   bench.txt          one bench_cuda run: native and mediated side by side
-#   daemon.log         vgpu-ioreq's log
+#   variants.txt       the mediated figures under variants of the settings
+#                      (profiled, run 1's staging, waits tuned), side by side
+#   daemon.log         vgpu-ioreq's log (daemon-VARIANT.log: the variants')
 #   summary.txt        verdicts and the table
 set -u
 
@@ -84,6 +89,7 @@ prepare() {
 		-o "$G/lib/fake/libcuda.so.1" "$ROOT"/tests/fakecuda/fakecuda.c \
 		"$ROOT"/tests/fakecuda/fakecuda_api.c \
 		"$ROOT"/tests/fakecuda/fakecuda_mem.c \
+		"$ROOT"/tests/fakecuda/fakecuda_dev.c \
 		"$ROOT"/tests/fakecuda/kernels.c -Wl,-soname,libcuda.so.1 \
 		-lpthread || return 1
 	{
@@ -107,6 +113,7 @@ build_here() {
 		-L/usr/local/cuda/lib64/stubs -lcuda -lpthread &&
 	gcc -O2 -std=gnu11 $inc -DFAKE_WORKER='"none"' \
 		-o "$G/bin/gpu_backend_check" "$ROOT"/tests/bench/gpu_backend_check.c \
+		"$ROOT"/tests/bench/gpu_backend_figures.c \
 		"$ROOT"/tests/unit/cuda_harness.c "$ROOT"/src/backend_cuda.c \
 		"$ROOT"/src/backend_cuda_worker.c "$ROOT"/src/backend_cuda_setup.c \
 		"$ROOT"/src/backend_cuda_wire.c "$ROOT"/src/backend_cuda_stage.c \
@@ -145,11 +152,35 @@ environment() {
 
 backend_check() {
 	say "== the backend on the GPU (gpu_backend_check)"
-	VGPU_TEST_WORKER=$WORKER timeout 240 "$G/bin/gpu_backend_check" \
+	VGPU_TEST_WORKER=$WORKER timeout 300 "$G/bin/gpu_backend_check" \
 		"$G/data/bench_kernels.cubin" "$G/data/bench_kernels.ptx" \
 		>"$W/backend-check.txt" 2>&1
 	echo "exit status $?" >>"$W/backend-check.txt"
 	grep -E '^CHECK|failed$' "$W/backend-check.txt" | tee -a "$W/summary.txt"
+}
+
+# daemon_up SOCKET LOG [VAR=VALUE...] [-- DAEMON-OPTION...]: a loopback
+# vgpu-ioreq with the CUDA backend; its pid in $UP
+daemon_up() {
+	local sock=$1 log=$2 envs=() opts=()
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+	[ "${1:-}" = -- ] && shift
+	opts=("$@")
+	env VGPU_CUDA_WORKER="$WORKER" "${envs[@]}" "$G/bin/vgpu-ioreq" \
+		--loopback "$sock" --backend cuda -F --log stderr "${opts[@]}" \
+		>"$log" 2>&1 &
+	UP=$!
+	for _ in $(seq 300); do
+		[ -S "$sock" ] && return 0
+		kill -0 $UP 2>/dev/null || break
+		sleep 0.2
+	done
+	return 1
+}
+
+daemon_down() {
+	kill "$1" 2>/dev/null && wait "$1" 2>/dev/null
 }
 
 start_daemon() {
@@ -163,14 +194,7 @@ start_daemon() {
 		say "SKIP end-to-end: no guest libraries (the guestlib branch is not merged)"
 		return 1; }
 	SOCK=$W/vgpu.sock
-	VGPU_CUDA_WORKER=$WORKER "$d" --loopback "$SOCK" --backend cuda -F \
-		--log stderr >"$W/daemon.log" 2>&1 &
-	DAEMON=$!
-	for _ in $(seq 100); do
-		[ -S "$SOCK" ] && return 0
-		kill -0 $DAEMON 2>/dev/null || break
-		sleep 0.2
-	done
+	daemon_up "$SOCK" "$W/daemon.log" && { DAEMON=$UP; return 0; }
 	say "FAIL end-to-end: vgpu-ioreq --loopback did not come up (daemon.log)"
 	return 1
 }
@@ -195,7 +219,15 @@ compare() {
 		echo "== $name: native exit $rn, mediated exit $rm"
 		echo "-- native output"; cat "$W/n.out"
 		echo "-- mediated output"; cat "$W/m.out"
-		if [ $rn -eq $rm ] && cmp -s <(normal "$W/n.out") <(normal "$W/m.out"); then
+		if [ "$MODE" = selftest ]; then
+			# NVIDIA's libcudart does not run over the fake libcuda:
+			# no native reference here, the mediated run on its own
+			if [ $rm -eq 0 ] && grep -q ": PASS (" "$W/m.out"; then
+				echo "PASS $name (mediated alone: no native run without a GPU)"
+			else
+				echo "FAIL $name (mediated)"
+			fi
+		elif [ $rn -eq $rm ] && cmp -s <(normal "$W/n.out") <(normal "$W/m.out"); then
 			echo "identical ($(wc -l <"$W/n.out") lines)"
 			echo "PASS $name"
 		else
@@ -250,9 +282,71 @@ bench() {
 	echo "exit status $?" >>"$W/bench.txt"
 	tail -5 "$W/bench.log" >>"$W/bench.txt"
 	grep -E '^[|]|^spin' "$W/bench.txt" >>"$W/summary.txt"
-	backend=$(grep -E '^R backend_' "$W/backend-check.txt" 2>/dev/null)
+	backend=$(grep -E '^R (backend_|session_|worker_|spare_|dma_)' "$W/backend-check.txt" 2>/dev/null)
 	[ -n "$backend" ] && say "backend alone (no engine, no guest library):" &&
 		say "$backend"
+	backend=$(grep -E '^B ' "$W/backend-check.txt" 2>/dev/null)
+	[ -n "$backend" ] && say "where the backend's time goes (profiled):" &&
+		say "$backend"
+}
+
+# The mediated figures again under variants of the settings, each with a
+# daemon of its own, side by side: what each part of the path costs.
+#   default        as the table's mediated column (matmul 256 only)
+#   profiled       VGPU_CUDA_PROFILE: the daemon logs, when each VM ends,
+#                  where its time went (daemon-profiled.log, "CUDA backend")
+#   first-staging  the guest's staging as in run 1: whole chunks, one thread
+#   tuned-waits    nobody sleeps soon: --poll-us 1000, the worker polls
+#                  2 ms with GPU work in flight, the guest 1 ms
+VARIANTS="default profiled first-staging tuned-waits"
+variant_env() {
+	case $1 in
+	profiled) echo "DAEMON VGPU_CUDA_PROFILE=1" ;;
+	first-staging) echo "CLIENT VGPU_COPY_THREADS=1 VGPU_COPY_SPLIT=0" ;;
+	tuned-waits) echo "DAEMON VGPU_CUDA_BUSY_SPIN_US=2000 -- --poll-us 1000"
+		echo "CLIENT VGPU_SPIN_US=1000" ;;
+	esac
+}
+
+variants() {
+	local v sock denv cenv keys k
+	[ -n "$SOCK" ] || return 0
+	say "== variants: bench_cuda run, mediated, one daemon each (variants.txt)"
+	for v in $VARIANTS; do
+		sock=$W/var-$v.sock
+		denv=$(variant_env "$v" | sed -n 's/^DAEMON //p')
+		cenv=$(variant_env "$v" | sed -n 's/^CLIENT //p')
+		# shellcheck disable=SC2086
+		if ! daemon_up "$sock" "$W/daemon-$v.log" $denv; then
+			echo "$v: the daemon did not come up" >>"$W/variants.txt"
+			continue
+		fi
+		# shellcheck disable=SC2086
+		env LD_LIBRARY_PATH="$G/guestlib:$LD_LIBRARY_PATH" \
+			VGPU_LOOPBACK="$sock" $cenv timeout 180 "$G/bin/bench_cuda" \
+			run --cubin "$G/data/bench_kernels.cubin" --matmul 256 \
+			>"$W/var-$v.out" 2>&1
+		daemon_down "$UP"
+		rm -f "$sock"
+	done
+	keys=$(grep -h '^R ' "$W"/var-*.out | awk '{ print $2 }' | sort -u)
+	{
+		printf '%-28s' figure
+		for v in $VARIANTS; do printf ' %14s' "$v"; done
+		echo
+		for k in $keys; do
+			printf '%-28s' "$k"
+			for v in $VARIANTS; do
+				printf ' %14s' "$(awk -v k="$k" '$1 == "R" && $2 == k { print $3 }' \
+					"$W/var-$v.out" 2>/dev/null)"
+			done
+			echo
+		done
+		echo "-- where the time went (profiled daemon, per VM):"
+		grep -h 'CUDA backend of' "$W/daemon-profiled.log" 2>/dev/null
+		grep -h 'a context takes' "$W/daemon.log" 2>/dev/null
+	} >>"$W/variants.txt"
+	cat "$W/variants.txt" >>"$W/summary.txt"
 }
 
 run() {
@@ -260,7 +354,7 @@ run() {
 	# cut short at its time limit
 	W=${OUT:-$(mktemp -d /tmp/gpu-check.XXXXXX)}
 	mkdir -p "$W"
-	: >"$W/summary.txt"; : >"$W/e2e.txt"; : >"$W/daemon.log"
+	: >"$W/summary.txt"; : >"$W/e2e.txt"; : >"$W/daemon.log"; : >"$W/variants.txt"
 	say "gpu-check $MODE $(date -u '+%Y-%m-%d %H:%M UTC')"
 	export LD_LIBRARY_PATH=$G/lib${NATIVE_LIBCUDA_DIR:+:$NATIVE_LIBCUDA_DIR}:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 	if [ ! -x "$G/bin/vgpu-cuda-worker" ] || ! runs "$G/bin/vgpu-cuda-worker" --version ||
@@ -274,13 +368,14 @@ run() {
 	DAEMON=
 	start_daemon && e2e
 	bench
-	[ -n "$DAEMON" ] && kill $DAEMON 2>/dev/null && wait $DAEMON 2>/dev/null
+	[ -n "$DAEMON" ] && daemon_down "$DAEMON"
+	variants
 	say "== $(grep -cE '(^CHECK .* PASS|^PASS)' "$W/summary.txt") passed, $(grep -cE '(^CHECK .* FAIL|^FAIL)' "$W/summary.txt") failed"
-	rm -f "$W"/{n,m}.{out,err} "$W"/{work,fault}.out "$W/build.log" "$W/bench.log" "$W/vgpu.sock"
+	rm -f "$W"/{n,m}.{out,err} "$W"/{work,fault}.out "$W/build.log" "$W/bench.log" "$W/vgpu.sock" "$W"/var-*.out
 	rm -rf "$W/build"
 	if [ "$MODE" = run ]; then
 		mkdir -p "$ROOT/results/gpu-$DATE"
-		cp "$W"/*.txt "$W/daemon.log" "$ROOT/results/gpu-$DATE/" 2>/dev/null
+		cp "$W"/*.txt "$W"/daemon*.log "$ROOT/results/gpu-$DATE/" 2>/dev/null
 	fi
 	cat "$W/summary.txt"
 	[ -n "${OUT:-}" ] || echo "(outputs in $W)"

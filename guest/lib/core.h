@@ -53,6 +53,7 @@ struct vgpu_sess_stats {
 	uint64_t doorbells; /* doorbells rung */
 	uint64_t waits; /* sleeps in the transport */
 	uint64_t sq_full; /* times a submitter found the SQ full */
+	uint64_t copy_threads; /* the most threads a staged copy ran on */
 };
 void vgpu_sess_stats(struct vgpu_sess *s, struct vgpu_sess_stats *st);
 

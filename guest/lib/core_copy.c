@@ -3,7 +3,9 @@
  * Copies and memset. Pinned host memory (the pool, regions) goes to the
  * device straight by (region, offset); ordinary memory is staged through
  * the pool's staging chunks, pipelined: the CPU fills chunk i+1 (H2D) or
- * drains chunk i-1 (D2H) while the device moves chunk i.
+ * drains chunk i-1 (D2H) while the device moves chunk i. A small copy
+ * gets smaller chunks (at least 4 in flight); a large one runs its CPU
+ * copies on several threads (core_copier.c), each with its own chunks.
  */
 #include <string.h>
 
@@ -28,115 +30,187 @@ static int run(struct vgpu_sess *s, struct vgpu_sqe *e, int async)
 		       vgpu_exec(s, e, NULL, 0, NULL);
 }
 
-static uint64_t chunk_len(const struct vgpu_sess *s, uint64_t left)
+/*
+ * A staged copy, planned: chunks of @chunk bytes (smaller than the
+ * session's for a copy that would fill few of them, so that even 1 MiB is
+ * pipelined), @parts threads, thread i taking chunks i, i + parts, ...
+ * through staging chunks i, i + parts, ... of its own.
+ */
+struct staged {
+	struct vgpu_sess *s;
+	bool h2d;
+	char *host;
+	uint64_t dptr, len, chunk, nchunks;
+	uint32_t stream, parts;
+	int rc; /* the first failure */
+};
+
+#define CHUNK_MIN (256u << 10)
+#define MT_MIN (4u << 20) /* copies from this size use the helpers */
+
+static void fail(struct staged *c, int rc)
 {
-	return left < s->chunk ? left : s->chunk;
+	int zero = 0;
+
+	if (rc)
+		__atomic_compare_exchange_n(&c->rc, &zero, rc, false,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
-/* Wait for every chunk still in flight; the first failure wins. */
-static int drain(struct vgpu_sess *s, const unsigned *ticket, bool *busy,
-		 int rc)
+static bool failed(struct staged *c)
 {
-	uint32_t b;
-
-	for (b = 0; b < s->nchunks; b++) {
-		if (busy[b]) {
-			int r = vgpu_wait(s, ticket[b], NULL);
-
-			busy[b] = false;
-			if (!rc)
-				rc = r;
-		}
-	}
-	return rc;
+	return __atomic_load_n(&c->rc, __ATOMIC_ACQUIRE) != 0;
 }
 
-static int staged_h2d(struct vgpu_sess *s, uint64_t dptr, const char *src,
-		      uint64_t len, uint32_t stream)
+static uint64_t piece(const struct staged *c, uint64_t k)
 {
-	unsigned ticket[VGPU_STAGING_CHUNKS_MAX];
-	bool busy[VGPU_STAGING_CHUNKS_MAX] = { false };
-	uint64_t done = 0;
-	uint32_t i = 0;
-	int rc = VGPU_S_OK;
+	uint64_t left = c->len - k * c->chunk;
 
-	pthread_mutex_lock(&s->staging_lock);
-	while (done < len) {
-		uint32_t b = i++ % s->nchunks;
-		uint64_t n = chunk_len(s, len - done);
-		struct vgpu_sqe e;
-
-		if (busy[b]) {
-			busy[b] = false;
-			rc = vgpu_wait(s, ticket[b], NULL);
-			if (rc)
-				break;
-		}
-		memcpy((char *)s->tr.pool + b * s->chunk, src + done, n);
-		copy_entry(&e, VGPU_OP_COPY_H2D, dptr + done, s->tr.pool_region,
-			   b * s->chunk, n, stream);
-		rc = vgpu_submit(s, &e, &ticket[b]);
-		if (rc)
-			break;
-		busy[b] = true;
-		done += n;
-	}
-	rc = drain(s, ticket, busy, rc);
-	pthread_mutex_unlock(&s->staging_lock);
-	return rc;
+	return left < c->chunk ? left : c->chunk;
 }
 
-/* Submit the D2H chunk at byte offset at into staging chunk b. */
-static int d2h_chunk(struct vgpu_sess *s, uint64_t dptr, uint64_t at,
-		     uint64_t len, uint32_t stream, uint32_t b,
-		     unsigned *ticket)
+/* Staging chunk @b: where it is in the pool. */
+static char *buf(const struct staged *c, uint32_t b)
+{
+	return (char *)c->s->tr.pool + (uint64_t)b * c->chunk;
+}
+
+static int submit(struct staged *c, uint64_t k, uint32_t b, unsigned *ticket)
 {
 	struct vgpu_sqe e;
 
-	copy_entry(&e, VGPU_OP_COPY_D2H, dptr + at, s->tr.pool_region,
-		   b * s->chunk, chunk_len(s, len - at), stream);
-	return vgpu_submit(s, &e, ticket);
+	copy_entry(&e, c->h2d ? VGPU_OP_COPY_H2D : VGPU_OP_COPY_D2H,
+		   c->dptr + k * c->chunk, c->s->tr.pool_region,
+		   (uint64_t)b * c->chunk, piece(c, k), c->stream);
+	return vgpu_submit(c->s, &e, ticket);
 }
 
-static int staged_d2h(struct vgpu_sess *s, char *dst, uint64_t dptr,
-		      uint64_t len, uint32_t stream)
+/* Wait for every chunk still in flight (each ticket exactly once). */
+static void drain(struct staged *c, const unsigned *ticket, bool *busy)
+{
+	for (uint32_t b = 0; b < VGPU_STAGING_CHUNKS_MAX; b++) {
+		if (busy[b]) {
+			busy[b] = false;
+			fail(c, vgpu_wait(c->s, ticket[b], NULL));
+		}
+	}
+}
+
+/* Thread @part: fill its chunks, send each on. */
+static void part_h2d(struct staged *c, uint32_t part)
 {
 	unsigned ticket[VGPU_STAGING_CHUNKS_MAX];
 	bool busy[VGPU_STAGING_CHUNKS_MAX] = { false };
-	uint64_t sub = 0, done = 0; /* bytes submitted, bytes drained */
-	uint32_t b, k = 0;
-	int rc = VGPU_S_OK;
+	uint32_t mine = c->s->nchunks / c->parts, j = 0;
 
-	pthread_mutex_lock(&s->staging_lock);
-	for (b = 0; b < s->nchunks && sub < len; b++) {
-		rc = d2h_chunk(s, dptr, sub, len, stream, b, &ticket[b]);
-		if (rc)
+	for (uint64_t k = part; k < c->nchunks && !failed(c);
+	     k += c->parts, j++) {
+		uint32_t b = part + (j % mine) * c->parts;
+
+		if (busy[b]) {
+			busy[b] = false;
+			fail(c, vgpu_wait(c->s, ticket[b], NULL));
+			if (failed(c))
+				break;
+		}
+		memcpy(buf(c, b), c->host + k * c->chunk, piece(c, k));
+		fail(c, submit(c, k, b, &ticket[b]));
+		busy[b] = !failed(c);
+	}
+	drain(c, ticket, busy);
+}
+
+/* Thread @part: ask for its chunks, take each out as it comes. */
+static void part_d2h(struct staged *c, uint32_t part)
+{
+	unsigned ticket[VGPU_STAGING_CHUNKS_MAX];
+	bool busy[VGPU_STAGING_CHUNKS_MAX] = { false };
+	uint32_t mine = c->s->nchunks / c->parts;
+	uint64_t sub = part, k = part; /* next to submit, next to take */
+
+	for (uint32_t j = 0; j < mine && sub < c->nchunks; j++) {
+		uint32_t b = part + j * c->parts;
+
+		fail(c, submit(c, sub, b, &ticket[b]));
+		if (failed(c))
 			break;
 		busy[b] = true;
-		sub += chunk_len(s, len - sub);
+		sub += c->parts;
 	}
-	while (!rc && done < len) {
-		uint64_t n = chunk_len(s, len - done);
+	for (uint32_t j = 0; k < c->nchunks && !failed(c); j++) {
+		uint32_t b = part + (j % mine) * c->parts;
 
-		b = k++ % s->nchunks;
 		busy[b] = false;
-		rc = vgpu_wait(s, ticket[b], NULL);
-		if (rc)
+		fail(c, vgpu_wait(c->s, ticket[b], NULL));
+		if (failed(c))
 			break;
-		memcpy(dst + done, (char *)s->tr.pool + b * s->chunk, n);
-		done += n;
-		if (sub < len) {
-			rc = d2h_chunk(s, dptr, sub, len, stream, b,
-				       &ticket[b]);
-			if (rc)
-				break;
-			busy[b] = true;
-			sub += chunk_len(s, len - sub);
+		memcpy(c->host + k * c->chunk, buf(c, b), piece(c, k));
+		k += c->parts;
+		if (sub < c->nchunks) {
+			fail(c, submit(c, sub, b, &ticket[b]));
+			busy[b] = !failed(c);
+			sub += c->parts;
 		}
 	}
-	rc = drain(s, ticket, busy, rc);
+	drain(c, ticket, busy);
+}
+
+static void run_part(void *arg, uint32_t part)
+{
+	struct staged *c = arg;
+
+	if (part >= c->parts)
+		return;
+	if (c->h2d)
+		part_h2d(c, part);
+	else
+		part_d2h(c, part);
+}
+
+/* How many threads (a power of two dividing the staging chunks). */
+static uint32_t plan_parts(struct vgpu_sess *s, const struct staged *c)
+{
+	uint32_t have, p = 1;
+
+	if (c->len < MT_MIN || c->nchunks < 4)
+		return 1;
+	have = vgpu_copiers_start(s);
+	/* each with two staging chunks at least, and a chunk to copy */
+	while (p * 2 <= have && p * 4 <= s->nchunks && p * 2 <= c->nchunks)
+		p *= 2;
+	return p;
+}
+
+static int staged(struct vgpu_sess *s, bool h2d, char *host, uint64_t dptr,
+		  uint64_t len, uint32_t stream)
+{
+	struct staged c = { .s = s,
+			    .h2d = h2d,
+			    .host = host,
+			    .dptr = dptr,
+			    .len = len,
+			    .stream = stream };
+
+	/* a copy that would fill fewer than 4 chunks gets smaller ones */
+	c.chunk = s->chunk;
+	if (len < 4 * c.chunk && s->copy_split) {
+		c.chunk = ((len / 4) + 4095) & ~4095ull;
+		if (c.chunk < CHUNK_MIN)
+			c.chunk = CHUNK_MIN;
+		if (c.chunk > s->chunk)
+			c.chunk = s->chunk;
+	}
+	c.nchunks = (len + c.chunk - 1) / c.chunk;
+	pthread_mutex_lock(&s->staging_lock);
+	c.parts = plan_parts(s, &c);
+	if (c.parts > s->stats.copy_threads)
+		s->stats.copy_threads = c.parts;
+	if (c.parts > 1)
+		vgpu_copiers_run(s, run_part, &c);
+	else
+		run_part(&c, 0);
 	pthread_mutex_unlock(&s->staging_lock);
-	return rc;
+	return c.rc;
 }
 
 int vgpu_copy_h2d(struct vgpu_sess *s, uint64_t dptr, const void *src,
@@ -154,7 +228,7 @@ int vgpu_copy_h2d(struct vgpu_sess *s, uint64_t dptr, const void *src,
 			   stream);
 		return run(s, &e, async);
 	}
-	return staged_h2d(s, dptr, src, len, stream);
+	return staged(s, true, (char *)src, dptr, len, stream);
 }
 
 int vgpu_copy_d2h(struct vgpu_sess *s, void *dst, uint64_t dptr, uint64_t len,
@@ -172,7 +246,7 @@ int vgpu_copy_d2h(struct vgpu_sess *s, void *dst, uint64_t dptr, uint64_t len,
 			   stream);
 		return run(s, &e, async);
 	}
-	return staged_d2h(s, dst, dptr, len, stream);
+	return staged(s, false, dst, dptr, len, stream);
 }
 
 int vgpu_copy_d2d(struct vgpu_sess *s, uint64_t dst, uint64_t src, uint64_t len,

@@ -18,7 +18,7 @@
 /* At least one command in this many SQ slots asks for a completion, so
  * that a submitter finding the SQ full has a completion to sleep on. */
 #define VGPU_MARK_DIV 4u
-#define VGPU_STAGING_CHUNKS_MAX 4u /* staging chunks in flight */
+#define VGPU_STAGING_CHUNKS_MAX 8u /* staging chunks in flight */
 
 struct vgpu_slot {
 	bool busy; /* handed out, completion not yet consumed by its owner */
@@ -60,6 +60,10 @@ struct vgpu_sess {
 	pthread_mutex_t staging_lock;
 	uint64_t chunk;
 	uint32_t nchunks;
+	struct vgpu_copiers *copiers; /* helper threads (core_copier.c) */
+	uint32_t copiers_want; /* helpers wanted (at open, from the env) */
+	bool copy_split; /* cut small copies finer (VGPU_COPY_SPLIT=0: no) */
+	bool copiers_tried;
 
 	struct vgpu_device_info *info; /* cached DEVICE_INFO */
 	uint64_t spin_ns; /* poll the CQ this long before sleeping */
@@ -78,5 +82,15 @@ int vgpu_scratch_get(struct vgpu_sess *s, uint64_t len,
 		     struct vgpu_scratch *sc);
 void vgpu_scratch_put(struct vgpu_sess *s, struct vgpu_scratch *sc);
 void vgpu_regions_free_all(struct vgpu_sess *s);
+
+/* core_copier.c: threads for large staged copies. The helpers a session
+ * wants (VGPU_COPY_THREADS, or the CPUs), read at its open; how many can
+ * run a copy, the caller included (they are started on the first call). */
+uint32_t vgpu_copiers_wanted(void);
+uint32_t vgpu_copiers_start(struct vgpu_sess *s);
+/* fn(arg, part) for every part 0..n-1 at once, part 0 on the caller. */
+void vgpu_copiers_run(struct vgpu_sess *s, void (*fn)(void *, uint32_t),
+		      void *arg);
+void vgpu_copiers_stop(struct vgpu_sess *s);
 
 #endif

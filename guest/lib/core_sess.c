@@ -10,7 +10,7 @@
 
 #include "core_priv.h"
 
-#define STAGING_MAX (8u << 20) /* bytes of the pool for staging, at most */
+#define STAGING_MAX (16u << 20) /* bytes of the pool for staging, at most */
 #define STAGING_CHUNKS VGPU_STAGING_CHUNKS_MAX
 /* The transports poll briefly before they sleep (the driver's WAIT, the
  * loopback client), so the core does not by default: a second spinner
@@ -84,6 +84,11 @@ static int sess_init(struct vgpu_sess *s)
 	s->sq_tail = __atomic_load_n(&s->tr.hdr->sq_tail.v, __ATOMIC_ACQUIRE);
 	s->cq_head = __atomic_load_n(&s->tr.hdr->cq_head.v, __ATOMIC_ACQUIRE);
 	s->spin_ns = spin_from_env();
+	s->copiers_want = vgpu_copiers_wanted();
+	/* figures: VGPU_COPY_SPLIT=0 and VGPU_COPY_THREADS=1 stage as the
+	 * first version did (whole chunks, one thread) */
+	s->copy_split = !getenv("VGPU_COPY_SPLIT") ||
+			strcmp(getenv("VGPU_COPY_SPLIT"), "0") != 0;
 	plan_staging(s);
 	if (vgpu_pool_init(&s->pool, s->chunk * s->nchunks,
 			   s->tr.pool_len - s->chunk * s->nchunks))
@@ -157,6 +162,7 @@ void vgpu_sess_close(struct vgpu_sess *s)
 {
 	if (!s)
 		return;
+	vgpu_copiers_stop(s);
 	vgpu_regions_free_all(s);
 	vgpu_pool_fini(&s->pool);
 	s->tr.ops->close(&s->tr);

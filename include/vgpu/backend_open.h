@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * vgpu-ioreq's backend for one VM, as --backend says: the CPU reference
- * backend, or the CUDA backend (a worker process per VM, started through
- * a spawner that is forked once, on first use). Call it before the
+ * backend, or the CUDA backend (a worker process per session, started
+ * through a spawner that is forked once, on first use). Call it before the
  * privilege drop: both start threads, the CUDA one a process.
  */
 #ifndef VGPU_BACKEND_OPEN_H

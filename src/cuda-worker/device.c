@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * vgpu-cuda-worker: the GPU. cuInit, the device by index or UUID, every
- * attribute for DEVICE_INFO, the device memory a context takes (measured:
- * the free memory before and after a second context). The first of the
- * two serves the first session (it is made anyway; later sessions make
- * their own, as a native program's first CUDA call does).
+ * attribute for DEVICE_INFO, the session's context, and the probe that
+ * measures what a context costs in device memory (the spawner runs it
+ * once, before any worker: see src/backend_cuda_spawn.c).
  */
 #include "config.h"
 
@@ -44,15 +43,15 @@ static bool uuid_match(const char *spec, const uint8_t *u)
 	return strcmp(want, have) == 0;
 }
 
-static int pick(struct worker *w, int count, char *msg, size_t len)
+static int pick(const char *spec, int count, CUdevice *dev, char *msg,
+		size_t len)
 {
-	const char *spec = w->cfg.gpu;
 	char *end;
 	long idx;
 
 	if (!spec[0]) {
-		w->dev = 0;
-		return cuDeviceGet(&w->dev, 0) == CUDA_SUCCESS ? 0 : -ENODEV;
+		*dev = 0;
+		return cuDeviceGet(dev, 0) == CUDA_SUCCESS ? 0 : -ENODEV;
 	}
 	idx = strtol(spec, &end, 10);
 	if (*end == '\0' && end != spec) {
@@ -62,8 +61,7 @@ static int pick(struct worker *w, int count, char *msg, size_t len)
 				 count);
 			return -ENODEV;
 		}
-		return cuDeviceGet(&w->dev, (int)idx) == CUDA_SUCCESS ? 0 :
-									-ENODEV;
+		return cuDeviceGet(dev, (int)idx) == CUDA_SUCCESS ? 0 : -ENODEV;
 	}
 	for (int i = 0; i < count; i++) {
 		CUuuid u;
@@ -72,7 +70,7 @@ static int pick(struct worker *w, int count, char *msg, size_t len)
 		if (cuDeviceGet(&d, i) == CUDA_SUCCESS &&
 		    cuDeviceGetUuid(&u, d) == CUDA_SUCCESS &&
 		    uuid_match(spec, (const uint8_t *)u.bytes)) {
-			w->dev = d;
+			*dev = d;
 			return 0;
 		}
 	}
@@ -113,10 +111,10 @@ static void fill_info(struct worker *w)
 	w->sm = (int)(di->cc_major * 10 + di->cc_minor);
 }
 
-static CUresult ctx_new(struct worker *w, CUcontext *ctx)
+static CUresult ctx_new(CUdevice dev, CUcontext *ctx)
 {
 	CUcontext old;
-	CUresult rc = cuCtxCreate(ctx, NULL, CU_CTX_SCHED_AUTO, w->dev);
+	CUresult rc = cuCtxCreate(ctx, NULL, CU_CTX_SCHED_AUTO, dev);
 
 	if (rc == CUDA_SUCCESS)
 		cuCtxPopCurrent(&old);
@@ -135,26 +133,66 @@ static uint64_t mem_free(CUcontext ctx)
 	return fr;
 }
 
-/* What a context costs: free memory with one context, then two. */
-static void probe(struct worker *w)
+static int cmp_u64(const void *a, const void *b)
 {
-	CUcontext b = NULL;
-	uint64_t f1, f2;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-	w->ctx_overhead = WK_DEFAULT_OVERHEAD;
-	if (ctx_new(w, &w->spare) != CUDA_SUCCESS) {
-		w->spare = NULL;
-		return;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * What a second context takes of the free memory (a first one in a
+ * process costs the same within a few MiB: 527 against 523 MiB on an
+ * H200). A sample counts only if the free memory is back where it was
+ * once that context is gone: nothing else changed it meanwhile. Up to
+ * PROBE_TRIES samples; PROBE_KEEP undisturbed ones are enough.
+ */
+#define PROBE_TRIES 6
+#define PROBE_KEEP 3
+#define PROBE_SLACK (1ull << 20)
+
+static uint32_t probe_samples(CUdevice dev, CUcontext a, uint64_t *kept,
+			      uint32_t *tries)
+{
+	uint32_t n = 0;
+
+	for (*tries = 0; *tries < PROBE_TRIES && n < PROBE_KEEP; (*tries)++) {
+		uint64_t f0 = mem_free(a), f1, f2;
+		CUcontext b;
+
+		if (ctx_new(dev, &b) != CUDA_SUCCESS)
+			break;
+		f1 = mem_free(b);
+		cuCtxDestroy(b);
+		f2 = mem_free(a);
+		if (f0 > f1 && (f0 > f2 ? f0 - f2 : f2 - f0) <= PROBE_SLACK)
+			kept[n++] = f0 - f1;
 	}
-	f1 = mem_free(w->spare);
-	if (ctx_new(w, &b) != CUDA_SUCCESS)
-		return;
-	f2 = mem_free(b);
-	cuCtxDestroy(b);
-	if (f1 > f2 && f1 - f2 >= (16ull << 20) && f1 - f2 <= (4ull << 30))
-		w->ctx_overhead = f1 - f2;
-	__atomic_store_n(&w->shm->dev_free, mem_free(w->spare),
-			 __ATOMIC_RELAXED);
+	return n;
+}
+
+int wk_probe(const char *gpu)
+{
+	uint64_t kept[PROBE_KEEP];
+	uint32_t n, tries = 0;
+	char msg[256] = "";
+	CUdevice dev = 0;
+	CUcontext a;
+	int count = 0;
+	FILE *out = fdopen(3, "w");
+
+	if (!out || cuInit(0) != CUDA_SUCCESS ||
+	    cuDeviceGetCount(&count) != CUDA_SUCCESS ||
+	    pick(gpu, count, &dev, msg, sizeof(msg)) < 0 ||
+	    ctx_new(dev, &a) != CUDA_SUCCESS)
+		return 1; /* the workers will say why */
+	n = probe_samples(dev, a, kept, &tries);
+	qsort(kept, n, sizeof(kept[0]), cmp_u64);
+	fprintf(out, "ctx_cost %llu kept %u of %u\n",
+		(unsigned long long)(n ? kept[n / 2] : 0), n, tries);
+	fclose(out);
+	cuCtxDestroy(a);
+	return 0;
 }
 
 static const char *hint(CUresult rc)
@@ -187,7 +225,7 @@ int wk_device_open(struct worker *w, char *msg, size_t len)
 			 hint(cr ? cr : CUDA_ERROR_NO_DEVICE));
 		return -ENODEV;
 	}
-	rc = pick(w, count, msg, len);
+	rc = pick(w->cfg.gpu, count, &w->dev, msg, len);
 	if (rc < 0) {
 		if (!msg[0])
 			snprintf(msg, len, "cannot open CUDA device %s",
@@ -195,7 +233,8 @@ int wk_device_open(struct worker *w, char *msg, size_t len)
 		return rc;
 	}
 	fill_info(w);
-	probe(w);
+	if (!w->ctx_overhead)
+		w->ctx_overhead = WK_DEFAULT_OVERHEAD;
 	{
 		char u[64];
 
@@ -211,20 +250,15 @@ int wk_device_open(struct worker *w, char *msg, size_t len)
 
 CUresult wk_device_context(struct worker *w, CUcontext *ctx)
 {
-	pthread_mutex_lock(&w->lock);
-	*ctx = w->spare;
-	w->spare = NULL;
-	pthread_mutex_unlock(&w->lock);
-	if (*ctx)
-		return CUDA_SUCCESS;
-	return ctx_new(w, ctx);
+	return ctx_new(w->dev, ctx);
 }
 
 void wk_device_refresh_free(struct worker *w)
 {
 	size_t fr = 0, total = 0;
 
-	if (cuMemGetInfo(&fr, &total) == CUDA_SUCCESS)
-		__atomic_store_n(&w->shm->dev_free, (uint64_t)fr,
-				 __ATOMIC_RELAXED);
+	if (cuMemGetInfo(&fr, &total) != CUDA_SUCCESS)
+		return;
+	__atomic_store_n(&w->shm->dev_free, (uint64_t)fr, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->shm->dev_free_at, wk_now_ns(), __ATOMIC_RELEASE);
 }

@@ -2,11 +2,16 @@
 /*
  * vgpu-cuda-worker: started by vgpu-ioreq (its spawner) with the control
  * socket as descriptor 3. Reads CONFIG, maps the shared memory, brings
- * up CUDA and answers HELLO; then serves the control socket: a thread per
- * session, region files for zero-copy DMA. It watches its session
- * threads: one stuck in a CUDA call past the hang limit (a context that
- * will not die) ends the whole worker, which vgpu-ioreq reports to the
- * VM's sessions as a lost device and replaces.
+ * up CUDA and answers HELLO; then serves the control socket: the session
+ * (SESSION_OPEN starts its thread), region files for zero-copy DMA. It
+ * watches the session thread: one stuck in a CUDA call past the hang
+ * limit (a context that will not die) ends the worker, which vgpu-ioreq
+ * reports to the session as a lost device.
+ *
+ *   vgpu-cuda-worker [--ctx-cost BYTES]   the worker (descriptor 3)
+ *   vgpu-cuda-worker --probe [GPU]        what a context costs (fd 3)
+ *   vgpu-cuda-worker --dma-probe [INDEX]  DMA from pinned and registered
+ *                                         memory (dmaprobe.c)
  */
 #include "config.h"
 
@@ -71,45 +76,38 @@ static bool pow2(uint32_t v)
 	return v >= 4096 && (v & (v - 1)) == 0;
 }
 
-/* The configuration and the three descriptors; -1 with a reason. */
+/* The configuration and the two descriptors; -1 with a reason. */
 static int configure(struct worker *w, char *msg, size_t len)
 {
 	struct cw_config *c = &w->cfg;
-	int fds[3], n = recv_msg(w->sock, c, sizeof(*c), fds, 3);
-	uint64_t need;
+	int fds[2], n = recv_msg(w->sock, c, sizeof(*c), fds, 2);
 
 	if (n != (int)sizeof(*c) || c->magic != CW_MAGIC ||
 	    c->type != CW_MSG_CONFIG || c->version != CW_VERSION ||
-	    fds[2] < 0) {
+	    fds[0] < 0 || fds[1] < 0) {
 		snprintf(msg, len, "bad configuration message");
 		return -1;
 	}
 	c->gpu[sizeof(c->gpu) - 1] = '\0';
 	c->cache_dir[sizeof(c->cache_dir) - 1] = '\0';
-	need = cw_sess_off() +
-	       (uint64_t)c->max_sessions *
-		       cw_sess_stride(c->req_bytes, c->cpl_bytes);
-	if (c->max_sessions == 0 || c->max_sessions > CW_MAX_SESSIONS ||
-	    !pow2(c->req_bytes) || !pow2(c->cpl_bytes) ||
-	    c->nslots > CW_MAX_SLOTS || need > c->shm_bytes ||
-	    (uint64_t)c->max_sessions * c->nslots * c->slot_bytes >
-		    c->staging_bytes) {
+	if (!pow2(c->req_bytes) || !pow2(c->cpl_bytes) ||
+	    c->nslots > CW_MAX_SLOTS ||
+	    cw_stage_off(c->req_bytes, c->cpl_bytes) +
+			    (uint64_t)c->nslots * c->slot_bytes >
+		    c->shm_bytes) {
 		snprintf(msg, len, "inconsistent configuration");
 		return -1;
 	}
 	w->shm_len = c->shm_bytes;
-	w->stage_len = c->staging_bytes;
 	w->shm = map_fd(fds[0], w->shm_len);
-	w->stage = w->stage_len ? map_fd(fds[1], w->stage_len) : NULL;
-	w->notify_fd = fds[2];
+	w->notify_fd = fds[1];
 	close(fds[0]);
-	if (fds[1] >= 0)
-		close(fds[1]);
-	if (!w->shm || (w->stage_len && !w->stage)) {
+	if (!w->shm) {
 		snprintf(msg, len, "cannot map the shared memory: %s",
 			 strerror(errno));
 		return -1;
 	}
+	w->stage = (uint8_t *)w->shm + cw_stage_off(c->req_bytes, c->cpl_bytes);
 	return 0;
 }
 
@@ -129,8 +127,8 @@ static void hello(struct worker *w, int status, const char *msg)
 		wk_log("hello: %s", strerror(errno));
 }
 
-int wk_region_fd_take(struct worker *w, uint32_t slot, uint32_t id,
-		      uint64_t *len, uint64_t *off)
+int wk_region_fd_take(struct worker *w, uint32_t id, uint64_t *len,
+		      uint64_t *off)
 {
 	struct timespec dl;
 	int fd = -1;
@@ -142,7 +140,7 @@ int wk_region_fd_take(struct worker *w, uint32_t slot, uint32_t id,
 		for (uint32_t i = 0; i < w->nrfd; i++) {
 			struct wk_region_fd *r = &w->rfd[i];
 
-			if (r->slot == slot && r->id == id) {
+			if (r->id == id) {
 				fd = r->fd;
 				*len = r->len;
 				*off = r->off;
@@ -196,7 +194,6 @@ static void region_fd(struct worker *w, const struct cw_msg *m, int fd)
 	}
 	r = &w->rfd[w->nrfd++];
 	r->id = m->id;
-	r->slot = m->slot;
 	r->fd = fd;
 	r->len = m->len;
 	r->off = m->off;
@@ -219,11 +216,13 @@ static bool control(struct worker *w)
 	}
 	switch (m.type) {
 	case CW_MSG_SESSION_OPEN:
-		if (wk_session_start(w, m.slot) < 0)
-			wk_log("cannot start session slot %u", m.slot);
+		if (!w->s && wk_session_start(w) < 0) {
+			wk_log("cannot start the session's thread");
+			wk_exit(1);
+		}
 		break;
 	case CW_MSG_REGION:
-		if (fd >= 0 && m.slot < w->cfg.max_sessions && m.len) {
+		if (fd >= 0 && m.len) {
 			region_fd(w, &m, fd);
 			fd = -1;
 		}
@@ -236,28 +235,21 @@ static bool control(struct worker *w)
 	return true;
 }
 
-/* A session thread stuck in a CUDA call: nothing short of ending the
+/* The session thread stuck in a CUDA call: nothing short of ending the
  * process frees the GPU from it. */
 static void watchdog(struct worker *w)
 {
 	uint64_t now = wk_now_ns();
 	uint64_t lim = (uint64_t)w->cfg.hang_ms * 1000000ull;
+	uint64_t b;
 
-	for (uint32_t i = 0; i < w->cfg.max_sessions; i++) {
-		struct wk_session *s = w->sess[i];
-		uint64_t b;
-
-		if (!s)
-			continue;
-		wk_session_reap(w, i, false);
-		if (!w->sess[i])
-			continue;
-		b = __atomic_load_n(&s->blocked_since, __ATOMIC_RELAXED);
-		if (lim && b && now > b && now - b > lim) {
-			wk_log("slot %u stuck in a CUDA call for %llu ms: exiting",
-			       i, (unsigned long long)((now - b) / 1000000));
-			wk_exit(3);
-		}
+	if (!w->s)
+		return;
+	b = __atomic_load_n(&w->s->blocked_since, __ATOMIC_RELAXED);
+	if (lim && b && now > b && now - b > lim) {
+		wk_log("stuck in a CUDA call for %llu ms: exiting",
+		       (unsigned long long)((now - b) / 1000000));
+		wk_exit(3);
 	}
 }
 
@@ -281,16 +273,24 @@ static void serve(struct worker *w)
 
 int main(int argc, char **argv)
 {
-	struct worker *w = calloc(1, sizeof(*w));
+	struct worker *w;
 	char msg[256] = "";
 	sigset_t none;
+	uint64_t t0;
 
 	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
 		printf("vgpu-cuda-worker (CUDA driver API %d)\n", CUDA_VERSION);
 		return 0;
 	}
+	if (argc > 1 && strcmp(argv[1], "--probe") == 0)
+		return wk_probe(argc > 2 ? argv[2] : "");
+	if (argc > 1 && strcmp(argv[1], "--dma-probe") == 0)
+		return wk_dma_probe(argc > 2 ? argv[2] : "");
+	w = calloc(1, sizeof(*w));
 	if (!w)
 		return 1;
+	if (argc > 2 && strcmp(argv[1], "--ctx-cost") == 0)
+		w->ctx_overhead = strtoull(argv[2], NULL, 10);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -305,20 +305,21 @@ int main(int argc, char **argv)
 		free(w);
 		return 1;
 	}
+	t0 = wk_now_ns();
 	if (wk_device_open(w, msg, sizeof(msg)) < 0) {
 		hello(w, -ENODEV, msg);
 		free(w);
 		return 1;
 	}
+	w->shm->stats.init_ns = wk_now_ns() - t0;
 	if (wk_jit_start(w) < 0) {
 		hello(w, -EAGAIN, "cannot start the JIT thread");
 		free(w);
 		return 1;
 	}
-	wk_log("%s", msg);
 	hello(w, 0, msg);
 	serve(w);
 	/* vgpu-ioreq is gone or asked us to go: the driver frees the
-	 * contexts with the process. */
+	 * context with the process. */
 	wk_exit(0);
 }

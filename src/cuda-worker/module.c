@@ -189,7 +189,7 @@ void wk_module_data(struct wk_session *s, const struct cw_req *q, uint32_t len)
 		return;
 	if (n > len - sizeof(*q) || off != s->img_got ||
 	    n > s->img_total - off) {
-		wk_log("slot %u: module image out of order", s->slot);
+		wk_log("module image out of order");
 		if (!s->img_discard)
 			loaded(s, q->h.token, q->h.gen,
 			       CUDA_ERROR_INVALID_IMAGE, NULL, s->img_total);
@@ -352,8 +352,7 @@ static CUresult jit_one(struct wk_jit_job *j, CUmodule *m)
 	cuCtxPopCurrent(&old);
 	if (rc != CUDA_SUCCESS && log[0]) {
 		log[strcspn(log, "\n")] = '\0';
-		wk_log("slot %u: module not loaded: %s: %s", j->s->slot,
-		       wk_errname(rc), log);
+		wk_log("module not loaded: %s: %s", wk_errname(rc), log);
 	}
 	return rc;
 }

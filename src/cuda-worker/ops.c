@@ -14,22 +14,69 @@
 
 #include "worker.h"
 
-void wk_issued(struct wk_session *s, struct wk_stream *st, CUresult rc,
-	       const struct cw_req *q, bool launch)
+struct wk_item *wk_issued(struct wk_session *s, struct wk_stream *st,
+			  CUresult rc, const struct cw_req *q, bool launch)
 {
 	struct wk_item *it;
 
 	if (rc != CUDA_SUCCESS) {
 		wk_session_error(s, rc, q->h.token, q->h.gen);
-		return;
+		return NULL;
 	}
 	it = wk_item_new(s, WK_ITEM_REQ, q->h.token, q->h.gen);
 	if (!it) {
 		wk_session_lose(s, VGPU_S_BACKEND, q->h.token, q->h.gen);
-		return;
+		return NULL;
 	}
 	it->launch = launch;
 	wk_track_push(s, st, it);
+	return it;
+}
+
+/* Profile: a timing event recorded on @st now (NULL: none). */
+static CUevent gpu_mark(struct wk_session *s, struct wk_stream *st)
+{
+	CUevent e = NULL;
+
+	if (!s->profile || cuEventCreate(&e, CU_EVENT_DEFAULT) != CUDA_SUCCESS)
+		return NULL;
+	if (cuEventRecord(e, st->s) != CUDA_SUCCESS) {
+		cuEventDestroy(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* A DMA of @n bytes on @st; the time in the call and, with the
+ * profile, on the GPU (timing events on both sides of it). */
+static CUresult dma(struct wk_session *s, struct wk_stream *st, bool h2d,
+		    CUdeviceptr d, void *h, uint64_t n, CUevent *g0)
+{
+	uint64_t t0;
+	CUresult rc;
+
+	*g0 = gpu_mark(s, st);
+	t0 = wk_prof(s);
+	rc = h2d ? cuMemcpyHtoDAsync(d, h, n, st->s) :
+		   cuMemcpyDtoHAsync(h, d, n, st->s);
+	wk_prof_add(&s->stats->copy_ns, t0);
+	WK_COUNT(s, copies, 1);
+	WK_COUNT(s, copy_bytes, n);
+	return rc;
+}
+
+static void dma_timed(struct wk_session *s, struct wk_stream *st,
+		      struct wk_item *it, CUevent g0, uint64_t n)
+{
+	if (!g0)
+		return;
+	if (!it) {
+		cuEventDestroy(g0);
+		return;
+	}
+	it->gpu0 = g0;
+	it->gpu1 = gpu_mark(s, st);
+	it->bytes = n;
 }
 
 static void post(struct wk_session *s, const struct cw_req *q, uint32_t status,
@@ -91,6 +138,7 @@ static void op_copy(struct wk_session *s, const struct cw_req *q,
 {
 	struct wk_region *r = NULL;
 	void *h = region_at(s, q->u[0], q->a[1], q->a[2], &r);
+	CUevent g0;
 	CUresult rc;
 
 	if (!h) {
@@ -100,12 +148,9 @@ static void op_copy(struct wk_session *s, const struct cw_req *q,
 	if (!r->registered)
 		__atomic_store_n(&s->blocked_since, wk_now_ns(),
 				 __ATOMIC_RELAXED);
-	if (q->op == VGPU_OP_COPY_H2D)
-		rc = cuMemcpyHtoDAsync(q->a[0], h, q->a[2], st->s);
-	else
-		rc = cuMemcpyDtoHAsync(h, q->a[0], q->a[2], st->s);
+	rc = dma(s, st, q->op == VGPU_OP_COPY_H2D, q->a[0], h, q->a[2], &g0);
 	__atomic_store_n(&s->blocked_since, 0, __ATOMIC_RELAXED);
-	wk_issued(s, st, rc, q, false);
+	dma_timed(s, st, wk_issued(s, st, rc, q, false), g0, q->a[2]);
 }
 
 /* The session's staging slice, registered in its context on first use
@@ -121,8 +166,8 @@ static void stage_register(struct wk_session *s)
 	rc = cuMemHostRegister(s->stage, len, 0);
 	s->stage_registered = rc == CUDA_SUCCESS;
 	if (rc != CUDA_SUCCESS)
-		wk_log("slot %u: staging not registered (%s): pageable copies",
-		       s->slot, wk_errname(rc));
+		wk_log("staging not registered (%s): pageable copies",
+		       wk_errname(rc));
 }
 
 static void op_stage(struct wk_session *s, const struct cw_req *q,
@@ -132,30 +177,33 @@ static void op_stage(struct wk_session *s, const struct cw_req *q,
 	uint32_t slot = q->u[0];
 	uint8_t *h = s->stage + (uint64_t)slot * s->w->cfg.slot_bytes;
 	struct wk_item *it;
+	CUevent g0;
 	CUresult rc;
 
 	if (slot >= s->w->cfg.nslots || q->a[2] > s->w->cfg.slot_bytes) {
-		wk_log("slot %u: bad staging request", s->slot);
+		wk_log("bad staging request");
 		return;
 	}
 	stage_register(s);
 	if (!s->stage_registered)
 		__atomic_store_n(&s->blocked_since, wk_now_ns(),
 				 __ATOMIC_RELAXED);
-	rc = h2d ? cuMemcpyHtoDAsync(q->a[0], h, q->a[2], st->s) :
-		   cuMemcpyDtoHAsync(h, q->a[0], q->a[2], st->s);
+	rc = dma(s, st, h2d, q->a[0], h, q->a[2], &g0);
 	__atomic_store_n(&s->blocked_since, 0, __ATOMIC_RELAXED);
 	it = rc == CUDA_SUCCESS ?
 		     wk_item_new(s, h2d ? WK_ITEM_STAGE_H2D : WK_ITEM_STAGE_D2H,
 				 0, 0) :
 		     NULL;
 	if (!it) {
+		if (g0)
+			cuEventDestroy(g0);
 		cw_store(&s->shm->slot[slot].v, CW_SLOT_ERROR);
 		cw_futex_wake(&s->shm->slot[slot].v);
 		wk_session_error(s, rc ? rc : CUDA_ERROR_OUT_OF_MEMORY, 0, 0);
 		return;
 	}
 	it->slot = slot;
+	dma_timed(s, st, it, g0, q->a[2]);
 	wk_track_push(s, st, it);
 }
 
@@ -191,6 +239,7 @@ static void op_launch(struct wk_session *s, const struct cw_req *q,
 	void *extra[] = { CU_LAUNCH_PARAM_BUFFER_POINTER, (void *)(q + 1),
 			  CU_LAUNCH_PARAM_BUFFER_SIZE, &plen,
 			  CU_LAUNCH_PARAM_END };
+	uint64_t t0;
 	CUresult rc;
 
 	if (!f) {
@@ -201,8 +250,11 @@ static void op_launch(struct wk_session *s, const struct cw_req *q,
 		post(s, q, VGPU_S_BAD_PARAMS, 0);
 		return;
 	}
+	t0 = wk_prof(s);
 	rc = cuLaunchKernel(f->f, q->u[1], q->u[2], q->u[3], q->u[4], q->u[5],
 			    q->u[6], q->u[7], st->s, NULL, plen ? extra : NULL);
+	wk_prof_add(&s->stats->launch_ns, t0);
+	WK_COUNT(s, launches, 1);
 	wk_issued(s, st, rc, q, true);
 }
 
@@ -245,7 +297,7 @@ static void op_stream(struct wk_session *s, const struct cw_req *q,
 			      q->h.gen, NULL, q->u);
 		return;
 	case VGPU_OP_STREAM_SYNC:
-		wk_issued(s, st, CUDA_SUCCESS, q, false);
+		wk_marker(s, st, q);
 		return;
 	case VGPU_OP_STREAM_WAIT_EVENT:
 		ev = wk_table_get(&s->events, q->u[1]);
@@ -347,7 +399,7 @@ static void lost_op(struct wk_session *s, const struct cw_req *q)
 		wk_module_data(s, q, (uint32_t)q->h.len);
 		return;
 	case CW_OP_REGION_REG:
-		fd = wk_region_fd_take(s->w, s->slot, q->u[0], &len, &off);
+		fd = wk_region_fd_take(s->w, q->u[0], &len, &off);
 		if (fd >= 0)
 			close(fd);
 		return;
@@ -376,7 +428,7 @@ static void stream_op(struct wk_session *s, const struct cw_req *q,
 		op_stage(s, q, st);
 		return;
 	case CW_OP_STAGE_END:
-		wk_issued(s, st, CUDA_SUCCESS, q, false);
+		wk_marker(s, st, q);
 		return;
 	case VGPU_OP_COPY_D2D:
 		wk_issued(s, st,

@@ -23,21 +23,21 @@ static void region_map(struct wk_session *s, struct wk_region *r, uint64_t off)
 	r->va = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd,
 		     (off_t)off);
 	if (r->va == MAP_FAILED) {
-		wk_log("slot %u: cannot map region %u: %m", s->slot, r->id);
+		wk_log("cannot map region %u: %m", r->id);
 		r->va = NULL;
 		return;
 	}
 	if (!wk_pinned_reserve(s->w, r->len)) {
-		wk_log("slot %u: region %u over the pinned limit: pageable copies",
-		       s->slot, r->id);
+		wk_log("region %u over the pinned limit: pageable copies",
+		       r->id);
 		return;
 	}
 	rc = cuMemHostRegister(r->va, r->len, 0);
 	r->registered = rc == CUDA_SUCCESS;
 	if (!r->registered) {
 		wk_pinned_release(s->w, r->len);
-		wk_log("slot %u: region %u not registered (%s): pageable copies",
-		       s->slot, r->id, wk_errname(rc));
+		wk_log("region %u not registered (%s): pageable copies", r->id,
+		       wk_errname(rc));
 	}
 }
 
@@ -52,9 +52,9 @@ void wk_region_op(struct wk_session *s, const struct cw_req *q)
 			      q->h.gen, NULL, q->u);
 		return;
 	}
-	fd = wk_region_fd_take(s->w, s->slot, q->u[0], &len, &off);
+	fd = wk_region_fd_take(s->w, q->u[0], &len, &off);
 	if (fd < 0) {
-		wk_log("slot %u: region %u never came", s->slot, q->u[0]);
+		wk_log("region %u never came", q->u[0]);
 		return;
 	}
 	n = realloc(s->regions, (s->nregions + 1) * sizeof(*n));

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * vgpu-cuda-worker: a session's thread. It owns the session's context,
+ * vgpu-cuda-worker: the session's thread. It owns the session's context,
  * takes requests from its ring in order, issues them without waiting for
  * the GPU, completes them as the GPU finishes (track.c), spins a little
  * when idle and then sleeps on a futex that the proxy, the GPU (a host
- * function) or the JIT thread bumps. One session's blocking call never
- * stalls another session.
+ * function) or the JIT thread bumps. When the session is lost (a fault,
+ * a time limit) its verdicts go out and the process exits: after a fault
+ * the driver refuses every context of the process anyway, and the exit
+ * is what frees the GPU from a kernel that will not stop.
  */
 #include "config.h"
 
@@ -23,6 +25,7 @@ static void notify(struct wk_session *s)
 {
 	uint64_t one = 1;
 
+	WK_COUNT(s, notifies, 1);
 	if (write(s->w->notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		wk_log("notify: %s", strerror(errno));
 }
@@ -38,7 +41,7 @@ static bool cpl_put(struct wk_session *s, const void *rec, uint32_t len)
 	void *p = cw_prod_reserve(&s->cpl, len);
 
 	if (p == CW_RING_BROKEN) {
-		wk_log("slot %u: completion ring broken: exiting", s->slot);
+		wk_log("completion ring broken: exiting");
 		wk_exit(4);
 	}
 	if (!p)
@@ -68,6 +71,8 @@ void wk_post(struct wk_session *s, uint32_t token, uint32_t gen,
 	c->h.gen = gen;
 	c->status = status;
 	c->result = result;
+	c->stamp = s->profile ? wk_now_ns() : 0;
+	WK_COUNT(s, posts, 1);
 	if (plen)
 		memcpy(c + 1, payload, plen);
 	if (s->ovf || !cpl_put(s, rec, len)) {
@@ -79,8 +84,7 @@ void wk_post(struct wk_session *s, uint32_t token, uint32_t gen,
 			*s->ovf_tail = o;
 			s->ovf_tail = &o->next;
 		} else {
-			wk_log("slot %u: a completion is lost (no memory)",
-			       s->slot);
+			wk_log("a completion is lost (no memory)");
 		}
 	}
 	if (rec != buf)
@@ -187,6 +191,20 @@ static void drop_context(struct wk_session *s)
 	s->zero.s = NULL;
 }
 
+void wk_session_exit(struct wk_session *s, int code)
+{
+	/* everything posted goes out first */
+	cpl_flush(s);
+	while (s->ovf) {
+		struct timespec ts = { 0, 100000000 };
+		uint32_t c = cw_load(&s->shm->cpl.cons.v);
+
+		cw_futex_wait(&s->shm->cpl.cons.v, c, &ts);
+		cpl_flush(s);
+	}
+	wk_exit(code);
+}
+
 void wk_session_lose(struct wk_session *s, uint32_t status, uint32_t token,
 		     uint32_t gen)
 {
@@ -196,8 +214,8 @@ void wk_session_lose(struct wk_session *s, uint32_t status, uint32_t token,
 		wk_post(s, token, gen, s->lost_status, 0, NULL, 0);
 		return;
 	}
-	wk_log("slot %u: session lost (status %u): destroying its context",
-	       s->slot, status);
+	wk_log("session lost (status %u): exiting, the context goes with the process",
+	       status);
 	s->state = CW_SESS_LOST;
 	s->lost_status = VGPU_S_SESSION_LOST;
 	cw_store(&s->shm->state.v, CW_SESS_LOST);
@@ -205,10 +223,7 @@ void wk_session_lose(struct wk_session *s, uint32_t status, uint32_t token,
 	wk_post(s, token, gen, blamed ? VGPU_S_SESSION_LOST : status, 0, NULL,
 		0);
 	slots_error(s);
-	/* the verdicts go out before the context does: a context that will
-	 * not die ends the worker, and they would be lost with it */
-	cpl_flush(s);
-	drop_context(s);
+	wk_session_exit(s, 0);
 }
 
 void wk_session_error(struct wk_session *s, CUresult rc, uint32_t token,
@@ -231,13 +246,14 @@ static bool drain(struct wk_session *s, bool *any)
 		struct cw_req *q = cw_cons_peek(&s->req, &len);
 
 		if (q == CW_RING_BROKEN) {
-			wk_log("slot %u: request ring broken: exiting",
-			       s->slot);
+			wk_log("request ring broken: exiting");
 			wk_exit(4);
 		}
 		if (!q)
 			break;
 		n++;
+		if (q->stamp && s->profile && len >= sizeof(*q))
+			s->stats->ring_ns += wk_now_ns() - q->stamp;
 		if (q->h.type == CW_REC_REQ && len >= sizeof(*q)) {
 			if (q->op == CW_OP_SESSION_CLOSE)
 				open = false;
@@ -254,6 +270,7 @@ static bool drain(struct wk_session *s, bool *any)
 		cw_futex_wake(&s->shm->req.cons.v);
 		notify(s);
 	}
+	WK_COUNT(s, reqs, n);
 	*any = n > 0;
 	return open;
 }
@@ -283,13 +300,34 @@ static void sleep_once(struct wk_session *s)
 		rel = 1000000000ull;
 	ts.tv_sec = (time_t)(rel / 1000000000ull);
 	ts.tv_nsec = (long)(rel % 1000000000ull);
+	WK_COUNT(s, sleeps, 1);
+	now = s->profile ? wk_now_ns() : 0;
 	cw_futex_wait(&s->shm->req.wake.v, w, &ts);
 	cw_store(&s->shm->req.need_wake.v, 0);
+	if (now) {
+		/* woken by a host function (the GPU finished): how late */
+		uint64_t at = __atomic_load_n(&s->w->shm->hostfn_at,
+					      __ATOMIC_ACQUIRE);
+
+		if (at > now)
+			s->stats->hostfn_wake_ns += wk_now_ns() - at;
+	}
+}
+
+/* With GPU work in flight the thread may poll longer before it sleeps
+ * (and lets a host function wake it): busy_spin_us. */
+static bool spin_on(struct wk_session *s, uint64_t idle_since)
+{
+	uint64_t t = wk_now_ns() - idle_since;
+
+	if (t < (uint64_t)s->w->cfg.spin_us * 1000ull)
+		return true;
+	return t < (uint64_t)s->w->cfg.busy_spin_us * 1000ull &&
+	       s->state == CW_SESS_LIVE && wk_track_busy(s);
 }
 
 static void loop(struct wk_session *s)
 {
-	uint64_t spin = (uint64_t)s->w->cfg.spin_us * 1000ull;
 	uint64_t idle_since = wk_now_ns();
 
 	for (;;) {
@@ -311,7 +349,7 @@ static void loop(struct wk_session *s)
 			idle_since = wk_now_ns();
 			continue;
 		}
-		if (wk_now_ns() - idle_since < spin) {
+		if (spin_on(s, idle_since)) {
 			__builtin_ia32_pause();
 			continue;
 		}
@@ -322,15 +360,16 @@ static void loop(struct wk_session *s)
 
 static void start_context(struct wk_session *s)
 {
+	uint64_t t0 = wk_now_ns();
 	CUresult rc = wk_device_context(s->w, &s->ctx);
 
+	s->stats->ctx_ns = wk_now_ns() - t0;
 	if (rc == CUDA_SUCCESS)
 		rc = cuCtxSetCurrent(s->ctx);
 	if (rc == CUDA_SUCCESS)
 		rc = cuStreamCreate(&s->zero.s, CU_STREAM_NON_BLOCKING);
 	if (rc != CUDA_SUCCESS) {
-		wk_log("slot %u: no context for the session: %s", s->slot,
-		       wk_errname(rc));
+		wk_log("no context for the session: %s", wk_errname(rc));
 		if (s->ctx)
 			cuCtxDestroy(s->ctx);
 		s->ctx = NULL;
@@ -357,38 +396,27 @@ static void *session_main(void *arg)
 		wk_track_fail_all(s, VGPU_S_SESSION_LOST);
 		drop_context(s);
 	}
-	wk_track_free(s);
+	cw_store(&s->shm->state.v, CW_SESS_CLOSED);
 	while (!cpl_put(s, &closed, sizeof(closed))) {
-		/* the proxy drains the ring before it forgets the slot */
+		/* the proxy drains the ring before it forgets the session */
 		cpl_flush(s);
 		sleep_once(s);
 	}
-	cpl_flush(s);
-	cpl_flush(s);
-	cw_store(&s->shm->state.v, CW_SESS_CLOSED);
-	__atomic_store_n(&s->done, true, __ATOMIC_RELEASE);
-	return NULL;
+	wk_session_exit(s, 0);
 }
 
-int wk_session_start(struct worker *w, uint32_t slot)
+int wk_session_start(struct worker *w)
 {
-	struct wk_session *s;
-	uint8_t *base;
+	struct wk_session *s = calloc(1, sizeof(*s));
+	uint8_t *base = (uint8_t *)w->shm + cw_sess_off();
 	int rc;
 
-	if (slot >= w->cfg.max_sessions)
-		return -EINVAL;
-	/* the proxy reuses a slot once it read CLOSED, which its thread
-	 * posts as the last thing it does: wait for that thread's end */
-	wk_session_reap(w, slot, true);
-	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	base = (uint8_t *)w->shm + w->shm->sess_off +
-	       (uint64_t)slot * w->shm->sess_stride;
 	s->w = w;
-	s->slot = slot;
 	s->shm = (struct cw_sess_shm *)base;
+	s->stats = &w->shm->stats;
+	s->profile = w->cfg.flags & CW_CFG_PROFILE;
 	cw_cons_init(&s->req, &s->shm->req, base + sizeof(struct cw_sess_shm),
 		     w->cfg.req_bytes);
 	cw_prod_init(&s->cpl, &s->shm->cpl,
@@ -396,38 +424,17 @@ int wk_session_start(struct worker *w, uint32_t slot)
 		     w->cfg.cpl_bytes);
 	s->cpl_pub = s->cpl.pos;
 	s->ovf_tail = &s->ovf;
-	s->stage =
-		w->stage + (uint64_t)slot * w->cfg.nslots * w->cfg.slot_bytes;
+	s->stage = w->stage;
 	s->lost_status = VGPU_S_SESSION_LOST;
 	pthread_mutex_init(&s->jit_lock, NULL);
 	pthread_cond_init(&s->jit_cond, NULL);
 	wk_track_init(s);
+	w->s = s;
 	rc = pthread_create(&s->thread, NULL, session_main, s);
 	if (rc) {
+		w->s = NULL;
 		free(s);
 		return -rc;
 	}
-	s->thread_started = true;
-	w->sess[slot] = s;
 	return 0;
-}
-
-void wk_session_reap(struct worker *w, uint32_t slot, bool wait)
-{
-	struct wk_session *s = slot < CW_MAX_SESSIONS ? w->sess[slot] : NULL;
-
-	if (!s || (!wait && !__atomic_load_n(&s->done, __ATOMIC_ACQUIRE)))
-		return;
-	pthread_join(s->thread, NULL);
-	pthread_mutex_destroy(&s->jit_lock);
-	pthread_cond_destroy(&s->jit_cond);
-	free(s->regions);
-	while (s->ovf) {
-		struct wk_cpl_pending *o = s->ovf;
-
-		s->ovf = o->next;
-		free(o);
-	}
-	free(s);
-	w->sess[slot] = NULL;
 }

@@ -114,8 +114,12 @@ static void record(struct wk_session *s, struct wk_stream *st)
 {
 	struct wk_item *t = st->tail;
 	CUevent e = ev_get(s);
+	uint64_t t0 = wk_prof(s);
 	CUresult rc = e ? cuEventRecord(e, st->s) : CUDA_ERROR_OUT_OF_MEMORY;
 
+	wk_prof_add(&s->stats->record_ns, t0);
+	WK_COUNT(s, records, 1);
+	t->rec_at = t0;
 	if (rc != CUDA_SUCCESS) {
 		if (e)
 			ev_put(s, e);
@@ -146,6 +150,48 @@ void wk_track_push(struct wk_session *s, struct wk_stream *st,
 		record(s, st);
 }
 
+/*
+ * A marker with nothing of the session in flight is done at once; one
+ * behind a group whose event is recorded and not yet seen done joins that
+ * group: the event moves to it (it covers the same GPU work). Either
+ * saves a cuEventRecord and its queries per synchronize after a launch
+ * that went out in an earlier batch. Otherwise it is an item like any
+ * other.
+ */
+void wk_marker(struct wk_session *s, struct wk_stream *st,
+	       const struct cw_req *q)
+{
+	struct wk_item *t = st->tail,
+		       *it = wk_item_new(s, WK_ITEM_REQ, q->h.token, q->h.gen);
+
+	if (!it) {
+		wk_session_lose(s, VGPU_S_BACKEND, q->h.token, q->h.gen);
+		return;
+	}
+	if (!wk_track_busy(s)) { /* nothing of the session is in flight */
+		item_free(s, it);
+		wk_post(s, q->h.token, q->h.gen, VGPU_S_OK, 0, NULL, 0);
+		WK_COUNT(s, markers_joined, 1);
+		return;
+	}
+	if (!t || !t->ev) {
+		wk_track_push(s, st, it);
+		return;
+	}
+	it->next = NULL;
+	it->ev = t->ev;
+	it->nlaunch = t->nlaunch;
+	it->rec_at = t->rec_at;
+	t->ev = NULL;
+	t->nlaunch = 0;
+	t->next = it;
+	st->tail = it;
+	if (st->armed_seq == st->last_ev_seq)
+		st->armed_seq = it->seq;
+	st->last_ev_seq = it->seq;
+	WK_COUNT(s, markers_joined, 1);
+}
+
 void wk_track_close_batch(struct wk_session *s)
 {
 	for (uint32_t i = 0; i < nstreams(s) && s->state == CW_SESS_LIVE; i++) {
@@ -164,8 +210,26 @@ static void slot_set(struct wk_session *s, uint32_t slot, uint32_t v)
 	cw_futex_wake(&s->shm->slot[slot].v);
 }
 
+/* Profile: what the GPU took for a copy, by its timing events. */
+static void gpu_timed(struct wk_session *s, struct wk_item *it)
+{
+	float ms = 0;
+
+	if (cuEventElapsedTime(&ms, it->gpu0, it->gpu1) == CUDA_SUCCESS) {
+		WK_COUNT(s, gpu_copies, 1);
+		WK_COUNT(s, gpu_copy_bytes, it->bytes);
+		WK_COUNT(s, gpu_copy_ns, (uint64_t)(ms * 1e6));
+	}
+	cuEventDestroy(it->gpu0);
+	cuEventDestroy(it->gpu1);
+}
+
 static void item_done(struct wk_session *s, struct wk_item *it)
 {
+	if (it->gpu0 && it->gpu1)
+		gpu_timed(s, it);
+	else if (it->gpu0)
+		cuEventDestroy(it->gpu0);
 	switch (it->kind) {
 	case WK_ITEM_STAGE_H2D:
 		slot_set(s, it->slot, CW_SLOT_FREE);
@@ -199,13 +263,17 @@ static int poll_stream(struct wk_session *s, struct wk_stream *st)
 
 	while (st->head) {
 		struct wk_item *g = st->head, *stop;
+		uint64_t t0;
 		CUresult rc;
 
 		while (g && !g->ev)
 			g = g->next;
 		if (!g)
 			break;
+		t0 = wk_prof(s);
 		rc = cuEventQuery(g->ev);
+		wk_prof_add(&s->stats->query_ns, t0);
+		WK_COUNT(s, queries, 1);
 		if (rc == CUDA_ERROR_NOT_READY)
 			break;
 		if (rc != CUDA_SUCCESS) {
@@ -217,6 +285,9 @@ static int poll_stream(struct wk_session *s, struct wk_stream *st)
 					0, 0);
 			return -1;
 		}
+		WK_COUNT(s, groups, 1);
+		if (g->rec_at)
+			s->stats->group_ns += wk_now_ns() - g->rec_at;
 		stop = g->next;
 		for (struct wk_item *it = st->head, *nx; it != stop; it = nx) {
 			nx = it->next;
@@ -328,8 +399,13 @@ bool wk_track_busy(const struct wk_session *s)
 
 static void CUDA_CB host_wake(void *p)
 {
-	uint32_t *w = p;
+	struct wk_session *s = p;
+	uint32_t *w = &s->shm->req.wake.v;
 
+	if (s->profile)
+		__atomic_store_n(&s->w->shm->hostfn_at, wk_now_ns(),
+				 __ATOMIC_RELEASE);
+	__atomic_fetch_add(&s->stats->hostfn, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(w, 1, __ATOMIC_SEQ_CST);
 	cw_futex_wake(w);
 }
@@ -365,8 +441,7 @@ uint64_t wk_track_arm(struct wk_session *s)
 		if (!st || !st->head)
 			continue;
 		if (st->last_ev_seq > st->armed_seq &&
-		    cuLaunchHostFunc(st->s, host_wake, &s->shm->req.wake.v) ==
-			    CUDA_SUCCESS)
+		    cuLaunchHostFunc(st->s, host_wake, s) == CUDA_SUCCESS)
 			st->armed_seq = st->last_ev_seq;
 		d = deadline(s, st);
 		if (d && (!next || d < next))
@@ -392,8 +467,8 @@ void wk_track_timeouts(struct wk_session *s)
 					s->culprit_seq = it->seq;
 					break;
 				}
-			wk_log("slot %u: a kernel ran past %u ms: its context is destroyed",
-			       s->slot, s->w->cfg.timeout_ms);
+			wk_log("a kernel ran past %u ms: its context is destroyed",
+			       s->w->cfg.timeout_ms);
 			wk_session_lose(s, VGPU_S_TIMEOUT, 0, 0);
 			return;
 		}

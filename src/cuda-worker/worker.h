@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * vgpu-cuda-worker: one process per VM that runs the VM's sessions on a
- * GPU through the CUDA driver API (include/vgpu/cuda_ipc.h says how it
- * talks to vgpu-ioreq). One thread per session owns that session's
- * context; a JIT thread compiles PTX off the request path; the main
- * thread reads the control socket and watches the session threads.
+ * vgpu-cuda-worker: one process per session that runs it on a GPU through
+ * the CUDA driver API (include/vgpu/cuda_ipc.h says how it talks to
+ * vgpu-ioreq, and why a process per session). The session thread owns
+ * the context; a JIT thread compiles PTX off the request path; the main
+ * thread reads the control socket and watches the session thread. Once
+ * the session is closed or lost, the process exits.
  *
  * Files by concern: main.c (start, control, watchdog), device.c (the
- * GPU, its attributes, contexts), session.c (a session's thread),
+ * GPU, its attributes, the context-cost probe), session.c (the thread),
  * track.c (what is in flight on each stream, completions, time limits),
  * ops.c (memory, copies, launches, streams, events), module.c (modules,
  * functions, globals, the JIT thread), table.c (handle tables, errors).
@@ -69,6 +70,9 @@ struct wk_item {
 	uint32_t nlaunch; /* with ev: launches this event covers */
 	uint64_t result;
 	CUevent ev; /* NULL: covered by a later item's event */
+	uint64_t rec_at; /* profile: when ev was recorded */
+	CUevent gpu0, gpu1; /* profile: timing events around a copy */
+	uint64_t bytes; /* profile: the copy's */
 };
 
 struct wk_stream {
@@ -108,6 +112,10 @@ void wk_track_init(struct wk_session *s);
  * event (already recorded by the caller when @it->ev is set). */
 void wk_track_push(struct wk_session *s, struct wk_stream *st,
 		   struct wk_item *it);
+/* A request with no GPU work of its own (STREAM_SYNC, STAGE_END): done
+ * when what was issued on @st before it is. */
+void wk_marker(struct wk_session *s, struct wk_stream *st,
+	       const struct cw_req *q);
 struct wk_item *wk_item_new(struct wk_session *s, uint8_t kind, uint32_t token,
 			    uint32_t gen);
 /* Record events for the items queued since the last call. */
@@ -162,11 +170,10 @@ struct wk_jit_done {
 
 struct wk_session {
 	struct worker *w;
-	uint32_t slot;
 	pthread_t thread;
-	bool thread_started;
-	volatile bool done; /* the thread finished; join it */
 	struct cw_sess_shm *shm;
+	struct cw_stats *stats; /* in the shared header */
+	bool profile; /* CW_CFG_PROFILE */
 	struct cw_cons req;
 	struct cw_prod cpl;
 	uint32_t cpl_pub; /* published completion position */
@@ -174,7 +181,7 @@ struct wk_session {
 	CUcontext ctx;
 	int state; /* enum cw_sess_state */
 	uint32_t lost_status; /* what requests get once lost */
-	uint8_t *stage; /* this slot's staging slice */
+	uint8_t *stage; /* the staging slots */
 	bool stage_tried, stage_registered;
 	/* handles */
 	struct wk_table streams, events, modules, funcs;
@@ -218,9 +225,11 @@ void wk_session_lose(struct wk_session *s, uint32_t status, uint32_t token,
  * request (if any) completes with the error. */
 void wk_session_error(struct wk_session *s, CUresult rc, uint32_t token,
 		      uint32_t gen);
-int wk_session_start(struct worker *w, uint32_t slot);
-/* Join a finished session thread (@wait: even one still finishing). */
-void wk_session_reap(struct worker *w, uint32_t slot, bool wait);
+/* SESSION_OPEN: the session's thread (it makes the context). */
+int wk_session_start(struct worker *w);
+/* The session is over (closed, or lost after its verdicts went out): the
+ * process ends, and the driver frees its context with it. */
+void wk_session_exit(struct wk_session *s, int code) __attribute__((noreturn));
 struct wk_region *wk_region_find(struct wk_session *s, uint32_t id);
 void wk_region_release(struct wk_session *s, struct wk_region *r);
 
@@ -228,9 +237,10 @@ void wk_region_release(struct wk_session *s, struct wk_region *r);
 
 void wk_op(struct wk_session *s, const struct cw_req *q, uint32_t len);
 void wk_waiter_run(struct wk_session *s, struct wk_waiter *wt);
-/* A request issued on @st (@rc its call's result): track it or fail it. */
-void wk_issued(struct wk_session *s, struct wk_stream *st, CUresult rc,
-	       const struct cw_req *q, bool launch);
+/* A request issued on @st (@rc its call's result): track it (its item)
+ * or fail it (NULL). */
+struct wk_item *wk_issued(struct wk_session *s, struct wk_stream *st,
+			  CUresult rc, const struct cw_req *q, bool launch);
 void wk_event_op(struct wk_session *s, const struct cw_req *q,
 		 struct wk_stream *st);
 void wk_region_op(struct wk_session *s, const struct cw_req *q);
@@ -271,14 +281,22 @@ struct wk_module {
 /* ---- device.c ---- */
 
 int wk_device_open(struct worker *w, char *msg, size_t len);
-/* A context for a new session: the probe's, or a new one. */
+/* The session's context (made current, then popped). */
 CUresult wk_device_context(struct worker *w, CUcontext *ctx);
 void wk_device_refresh_free(struct worker *w);
+/* vgpu-cuda-worker --probe GPU: what a context costs, one line to fd 3
+ * ("ctx_cost BYTES kept K of N"); the exit status. */
+int wk_probe(const char *gpu);
+
+/* ---- dmaprobe.c ---- */
+
+/* vgpu-cuda-worker --dma-probe: R lines on stdout; the exit status. */
+int wk_dma_probe(const char *gpu);
 
 /* ---- main.c ---- */
 
 struct wk_region_fd {
-	uint32_t id, slot;
+	uint32_t id;
 	int fd;
 	uint64_t len, off;
 	bool taken;
@@ -295,22 +313,20 @@ struct wk_jit_job {
 struct worker {
 	int sock;
 	struct cw_config cfg;
-	struct cw_shm_hdr *shm;
+	struct cw_shm_hdr *shm; /* the shared memory's header */
 	uint64_t shm_len;
 	uint8_t *stage;
-	uint64_t stage_len;
 	int notify_fd;
 	CUdevice dev;
 	int sm; /* compute capability, e.g. 90 */
-	uint64_t ctx_overhead;
-	pthread_mutex_t lock; /* spare, region fds, pinned */
+	uint64_t ctx_overhead; /* as the spawner's probe measured */
+	pthread_mutex_t lock; /* region fds, pinned, module bytes */
 	pthread_cond_t cond;
-	CUcontext spare; /* the probe's context, for the first session */
 	struct wk_region_fd *rfd;
 	uint32_t nrfd, rfd_cap;
-	uint64_t pinned; /* client bytes registered, all sessions */
-	uint64_t module_bytes; /* module images held, all sessions */
-	struct wk_session *sess[CW_MAX_SESSIONS];
+	uint64_t pinned; /* client bytes registered */
+	uint64_t module_bytes; /* module images held */
+	struct wk_session *s; /* NULL until SESSION_OPEN */
 	/* JIT */
 	pthread_t jit_thread;
 	pthread_mutex_t jit_lock;
@@ -318,11 +334,28 @@ struct worker {
 	struct wk_jit_job *jit_head, **jit_tail;
 };
 
-/* Take the fd the control socket brought for region @id of @slot
- * (waiting a little for it); -1 if none came. */
-int wk_region_fd_take(struct worker *w, uint32_t slot, uint32_t id,
-		      uint64_t *len, uint64_t *off);
+/* Take the fd the control socket brought for region @id (waiting a
+ * little for it); -1 if none came. */
+int wk_region_fd_take(struct worker *w, uint32_t id, uint64_t *len,
+		      uint64_t *off);
 bool wk_pinned_reserve(struct worker *w, uint64_t bytes);
 void wk_pinned_release(struct worker *w, uint64_t bytes);
+
+/* ---- figures (struct cw_stats) ---- */
+
+#define WK_COUNT(s, field, n) ((s)->stats->field += (n))
+
+/* Now, if this worker times its stages; else 0. */
+static inline uint64_t wk_prof(const struct wk_session *s)
+{
+	return s->profile ? wk_now_ns() : 0;
+}
+
+/* Add the time since @t0 (from wk_prof) to *@sum. */
+static inline void wk_prof_add(uint64_t *sum, uint64_t t0)
+{
+	if (t0)
+		*sum += wk_now_ns() - t0;
+}
 
 #endif

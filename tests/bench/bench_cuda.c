@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench_cuda: the CUDA backend's benchmark, an ordinary CUDA driver-API
+ * bench_cuda: the CUDA stack's benchmark, an ordinary CUDA driver-API
  * program. One run prints native and mediated figures side by side: it
  * starts itself as child processes, natively (NVIDIA's libcuda) and
  * through the project's libraries (LD_LIBRARY_PATH=guest library dir,
  * VGPU_LOOPBACK=socket: each process is a loopback VM), and prints one
- * table. The same program also serves the GPU checks (fault, quota,
- * work modes). See tools/gpu-check.sh.
+ * table (issue 10's). With --no-native it prints the mediated column
+ * alone: make bench-cuda, through loopback with the CPU backend
+ * (tests/cuda/bench-cuda.sh, issue 9's figures). The same program also
+ * serves the GPU checks (fault, quota, work modes). See
+ * tools/gpu-check.sh.
  *
  *   bench_cuda table --cubin F [--guestlib DIR --socket S] [--seconds N]
+ *                    [--matmul N] [--no-native 1]
  *   bench_cuda run --cubin F          the single-process figures
+ *   bench_cuda launches --cubin F --n N   asynchronous launches alone
  *   bench_cuda stream --cubin F --iters I --ms D   (waits for a line on
  *                                     stdin, then streams kernels for D ms)
  *   bench_cuda fault|quota|work --cubin F [--ms D]
@@ -82,6 +87,7 @@ struct gpu {
 	CUfunction null_k, spin_k, matmul_k, vec_add_k, poke_k;
 	int sms;
 	double t_load_first;
+	double t_open; /* cuInit to the module's functions */
 };
 
 static void *slurp(const char *path, size_t *len)
@@ -110,7 +116,7 @@ static void gpu_open(struct gpu *g, const char *cubin)
 {
 	size_t len;
 	void *img = slurp(cubin, &len);
-	double t0;
+	double t0, t_open = now();
 
 	CK(cuInit(0));
 	CK(cuDeviceGet(&g->dev, 0));
@@ -126,6 +132,7 @@ static void gpu_open(struct gpu *g, const char *cubin)
 	CK(cuModuleGetFunction(&g->matmul_k, g->mod, "_Z6matmulPKfS0_Pfi"));
 	CK(cuModuleGetFunction(&g->vec_add_k, g->mod, "_Z7vec_addPKfS0_Pfi"));
 	CK(cuModuleGetFunction(&g->poke_k, g->mod, "_Z4pokePii"));
+	g->t_open = now() - t_open;
 }
 
 static CUresult null_launch(struct gpu *g)
@@ -156,6 +163,7 @@ static void bench_launch(struct gpu *g)
 		t[i] = now() - t0;
 	}
 	res("null_launch_sync_us", "%.2f", median(t, N) * 1e6);
+	res("null_launch_sync_p99_us", "%.2f", t[N * 99 / 100] * 1e6);
 	for (int r = 0; r < 3; r++) {
 		t0 = now();
 		for (int i = 0; i < ASYNC; i++)
@@ -328,6 +336,7 @@ void mode_run(const struct opts *o)
 
 	gpu_open(&g, o->cubin);
 	res("first_module_load_us", "%.1f", g.t_load_first * 1e6);
+	res("open_ms", "%.1f", g.t_open * 1e3);
 	bench_launch(&g);
 	bench_copies();
 	bench_module(o->cubin);
@@ -359,6 +368,22 @@ void mode_stream(const struct opts *o)
 		t = now() - t0;
 	} while (t * 1e3 < o->ms);
 	res("stream_kernels_per_s", "%.1f", n / t);
+	CK(cuCtxDestroy(g.ctx));
+}
+
+/* Asynchronous launches alone (the daemon's doorbells per launch). */
+void mode_launches(const struct opts *o)
+{
+	struct gpu g;
+	double t0;
+
+	gpu_open(&g, o->cubin);
+	t0 = now();
+	for (long i = 0; i < o->launches; i++)
+		CK(null_launch(&g));
+	CK(sync0());
+	res("async_launch_per_s", "%.0f", o->launches / (now() - t0));
+	res("launches", "%ld", o->launches);
 	CK(cuCtxDestroy(g.ctx));
 }
 
@@ -461,6 +486,7 @@ int main(int argc, char **argv)
 			  .ms = 3000,
 			  .seconds = 3,
 			  .matmul = 4096,
+			  .launches = 100000,
 			  .self = argv[0] };
 
 	for (int i = 2; i + 1 < argc; i += 2) {
@@ -478,10 +504,14 @@ int main(int argc, char **argv)
 			o.seconds = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--matmul"))
 			o.matmul = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--no-native"))
+			o.no_native = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--n"))
+			o.launches = atol(argv[i + 1]);
 	}
 	if (!o.cubin) {
 		fprintf(stderr,
-			"usage: bench_cuda table|run|stream|fault|quota|work --cubin FILE [...]\n");
+			"usage: bench_cuda table|run|stream|fault|quota|work|launches --cubin FILE [...]\n");
 		return 2;
 	}
 	if (!strcmp(o.mode, "table"))
@@ -496,6 +526,8 @@ int main(int argc, char **argv)
 		mode_fault(&o);
 	else if (!strcmp(o.mode, "quota"))
 		mode_quota(&o);
+	else if (!strcmp(o.mode, "launches"))
+		mode_launches(&o);
 	else
 		return 2;
 	return 0;

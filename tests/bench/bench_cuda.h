@@ -9,6 +9,8 @@ struct opts {
 	long iters, ms;
 	double seconds;
 	int matmul; /* n of the n x n product */
+	int no_native; /* table: the mediated column only (CPU backend) */
+	long launches; /* launches mode: how many */
 };
 
 /* the modes a child runs */
@@ -17,6 +19,7 @@ void mode_stream(const struct opts *o);
 void mode_work(const struct opts *o);
 void mode_fault(const struct opts *o);
 void mode_quota(const struct opts *o);
+void mode_launches(const struct opts *o);
 /* the parent */
 int mode_table(const struct opts *o);
 

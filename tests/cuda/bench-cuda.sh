@@ -1,12 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# make bench-cuda: bench_cuda on the project's libraries through loopback
-# to a vgpu-ioreq (CPU backend) this script starts, with the device's
-# doorbell and command counts: once for the whole table, once for the
-# asynchronous launches alone (doorbells per launch while streaming).
-# The same program on NVIDIA's libraries and a GPU is the reference.
+# make bench-cuda: tests/bench/bench_cuda (issue 10's table program) on
+# the project's libraries through loopback to a vgpu-ioreq with the CPU
+# backend, the mediated column alone (no GPU here): null launch +
+# synchronize, asynchronous launches per second, copies, module loads,
+# 1, 2 and 4 VMs streaming kernels. Then the asynchronous launches alone,
+# with the device's doorbells per launch (its log's VM line). The same
+# program on a GPU prints NVIDIA's figures beside them
+# (tools/gpu-check.sh).
 #   bench-cuda.sh BUILDDIR [SCALE]
 b=${1:-.}
+scale=${2:-1}
 set -u
 dir=$(mktemp -d) || exit 1
 pid=
@@ -15,8 +19,7 @@ stop() {
 	pid=
 }
 trap 'stop; rm -rf "$dir"' EXIT
-# One daemon per run: its log's VM line holds that run's counts.
-bench() {
+daemon() {
 	rm -f "$dir/ready" "$dir/s"
 	mkfifo "$dir/ready" || exit 1
 	"$b/src/vgpu-ioreq" --loopback "$dir/s" -F --log stderr --ready-fd 3 \
@@ -26,13 +29,19 @@ bench() {
 		cat "$dir/daemon.log"
 		exit 1
 	}
-	env LD_LIBRARY_PATH="$b/guest/lib" VGPU_LOOPBACK="$dir/s" \
-		"$b/tests/cuda/bench_cuda" "$@"
-	stop
-	grep -o 'queues: [0-9]* doorbells, [0-9]* commands, [0-9]* launches' \
-		"$dir/daemon.log" |
-		awk '{ printf "  device: %d doorbells, %d commands, %d launches: %.4f doorbells per launch\n",
-			$2, $4, $6, $6 ? $2 / $6 : 0 }'
 }
-bench "${2:-1}"
-bench "${2:-1}" launches
+bench=$b/tests/bench/bench_cuda
+cubin=$b/tests/bench/bench_kernels.cubin
+daemon
+env LD_LIBRARY_PATH="$b/guest/lib" "$bench" table --cubin "$cubin" \
+	--guestlib "$b/guest/lib" --socket "$dir/s" --no-native 1 \
+	--matmul 256 --seconds 1 2>"$dir/bench.log" || tail -5 "$dir/bench.log"
+stop
+daemon
+env LD_LIBRARY_PATH="$b/guest/lib" VGPU_LOOPBACK="$dir/s" "$bench" launches \
+	--cubin "$cubin" --n $((100000 * scale)) | sed 's/^R /  /'
+stop
+grep -o 'queues: [0-9]* doorbells, [0-9]* commands, [0-9]* launches' \
+	"$dir/daemon.log" |
+	awk '{ printf "  device: %d doorbells, %d commands, %d launches: %.4f doorbells per launch\n",
+		$2, $4, $6, $6 ? $2 / $6 : 0 }'

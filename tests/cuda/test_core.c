@@ -138,6 +138,37 @@ static void t_staged_copies(void **state)
 	vgpu_sess_close(s);
 }
 
+/* A large copy runs on several threads, each through chunks of its own;
+ * a small one is cut finer than the staging chunks, to be pipelined. */
+static void t_staged_copies_threads(void **state)
+{
+	struct vgpu_sess *s;
+	size_t n = (6 << 20) + 123;
+	uint8_t *src = malloc(n), *dst = calloc(1, n);
+	struct vgpu_sess_stats st;
+	uint64_t d;
+
+	(void)state;
+	setenv("VGPU_COPY_THREADS", "4", 1);
+	s = open_fake(0, 8 << 20); /* staging: 8 chunks of 512 KiB */
+	unsetenv("VGPU_COPY_THREADS");
+	fill(src, n, 9);
+	assert_int_equal(vgpu_mem_alloc(s, n, &d), VGPU_S_OK);
+	assert_int_equal(vgpu_copy_h2d(s, d, src, n, 0, 0), VGPU_S_OK);
+	vgpu_sess_stats(s, &st);
+	assert_int_equal(st.copy_threads, 4); /* 8 chunks: 2 each */
+	assert_int_equal(vgpu_copy_d2h(s, dst, d, n, 0, 0), VGPU_S_OK);
+	assert_memory_equal(src, dst, n);
+	/* 1 MiB: four chunks of 256 KiB, one thread */
+	memset(dst, 0, n);
+	assert_int_equal(vgpu_copy_d2h(s, dst, d + 100, 1 << 20, 0, 0),
+			 VGPU_S_OK);
+	assert_memory_equal(src + 100, dst, 1 << 20);
+	free(src);
+	free(dst);
+	vgpu_sess_close(s);
+}
+
 /* Pinned memory goes to the device by (region, offset), no staging. */
 static void t_pinned_copies(void **state)
 {
@@ -414,6 +445,7 @@ int main(void)
 		cmocka_unit_test(t_out_of_order),
 		cmocka_unit_test(t_doorbell_protocol),
 		cmocka_unit_test(t_staged_copies),
+		cmocka_unit_test(t_staged_copies_threads),
 		cmocka_unit_test(t_pinned_copies),
 		cmocka_unit_test(t_launch_continuation),
 		cmocka_unit_test(t_sq_full),

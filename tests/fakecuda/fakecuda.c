@@ -79,7 +79,9 @@ CUresult cuInit(unsigned int flags)
 		fk_g.reg_fail = env_u64("FAKECUDA_REGISTER_FAIL", 0);
 		fk_g.hang_destroy = env_u64("FAKECUDA_HANG_DESTROY", 0);
 		fk_g.no_paraminfo = env_u64("FAKECUDA_NO_PARAMINFO", 0);
-		fk_g.ctx_left = env_u64("FAKECUDA_CTX_LIMIT", ~0ull);
+		fk_g.ctx_fail_if = getenv("FAKECUDA_CTX_FAIL_IF");
+		fk_g.drift = env_u64("FAKECUDA_FREE_DRIFT", 0);
+		fk_dev_init(getenv("FAKECUDA_DEVSTATE"));
 		fk_g.jit_ms = env_u64("FAKECUDA_JIT_MS", 0);
 		fk_g.crash = getenv("FAKECUDA_CRASH_KERNEL");
 		fk_g.next = FK_BASE;
@@ -266,6 +268,43 @@ static CUresult run_op(struct fk_ctx *c, struct fk_op *o)
 	}
 }
 
+/* Faults the real driver makes sticky for the whole process: every
+ * context of it answers them from then on, and no new one is made, until
+ * the process exits (seen on an H200, driver 580: results/gpu-2026-11-29-1). */
+static bool process_fatal(CUresult rc)
+{
+	switch (rc) {
+	case CUDA_ERROR_ILLEGAL_ADDRESS:
+	case CUDA_ERROR_LAUNCH_FAILED:
+	case CUDA_ERROR_MISALIGNED_ADDRESS:
+	case CUDA_ERROR_INVALID_ADDRESS_SPACE:
+	case CUDA_ERROR_INVALID_PC:
+	case CUDA_ERROR_ILLEGAL_INSTRUCTION:
+	case CUDA_ERROR_HARDWARE_STACK_ERROR:
+	case CUDA_ERROR_ASSERT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Lock held: what @c answers, the process's poison first. */
+static CUresult sticky_of(const struct fk_ctx *c)
+{
+	return fk_g.poison ? fk_g.poison : c->sticky;
+}
+
+/* Lock held: a fault in one context poisons every context. */
+static void poison(CUresult rc)
+{
+	if (fk_g.poison || !process_fatal(rc))
+		return;
+	fk_g.poison = rc;
+	fk_trace("poisoned");
+	for (struct fk_ctx *c = fk_g.ctxs; c; c = c->next)
+		pthread_cond_broadcast(&c->cond);
+}
+
 static void *exec_main(void *arg)
 {
 	struct fk_ctx *c = arg;
@@ -284,7 +323,7 @@ static void *exec_main(void *arg)
 		c->head = o->next;
 		if (!c->head)
 			c->tail = &c->head;
-		if (c->sticky && o->type != FK_HOSTFN) {
+		if (sticky_of(c) && o->type != FK_HOSTFN) {
 			if (o->done)
 				*o->done = true;
 			pthread_cond_broadcast(&c->cond);
@@ -298,6 +337,8 @@ static void *exec_main(void *arg)
 		c->running = false;
 		if (rc != CUDA_SUCCESS && !c->sticky)
 			c->sticky = rc;
+		if (rc != CUDA_SUCCESS)
+			poison(rc);
 		if (o->type == FK_RECORD && o->ev->done < o->ev_count) {
 			o->ev->done = o->ev_count;
 			o->ev->t_ms = now_ms();
@@ -334,7 +375,7 @@ CUresult fk_enqueue(struct fk_op *o, bool wait)
 		return CUDA_ERROR_INVALID_CONTEXT;
 	}
 	pthread_mutex_lock(&fk_g.lock);
-	rc = c->sticky;
+	rc = sticky_of(c);
 	if (rc != CUDA_SUCCESS) {
 		pthread_mutex_unlock(&fk_g.lock);
 		free(o);
@@ -347,7 +388,7 @@ CUresult fk_enqueue(struct fk_op *o, bool wait)
 	pthread_cond_broadcast(&c->cond);
 	while (wait && !done)
 		pthread_cond_wait(&c->cond, &fk_g.lock);
-	rc = wait ? c->sticky : CUDA_SUCCESS;
+	rc = wait ? sticky_of(c) : CUDA_SUCCESS;
 	pthread_mutex_unlock(&fk_g.lock);
 	return rc;
 }
@@ -360,7 +401,7 @@ CUresult fk_sticky(void)
 	if (!c)
 		return CUDA_ERROR_INVALID_CONTEXT;
 	pthread_mutex_lock(&fk_g.lock);
-	rc = c->sticky;
+	rc = sticky_of(c);
 	pthread_mutex_unlock(&fk_g.lock);
 	return rc;
 }
@@ -376,18 +417,27 @@ CUresult cuCtxCreate_v4(CUcontext *pctx, CUctxCreateParams *p,
 	(void)flags;
 	(void)dev;
 	pthread_mutex_lock(&fk_g.lock);
-	if (fk_g.mem - fk_g.used < fk_g.ctx_mem || !fk_g.ctx_left) {
+	if (fk_g.poison) {
+		CUresult rc = fk_g.poison;
+
+		pthread_mutex_unlock(&fk_g.lock);
+		return rc;
+	}
+	if ((fk_g.ctx_fail_if && access(fk_g.ctx_fail_if, F_OK) == 0) ||
+	    !fk_mem_take(fk_g.ctx_mem)) {
 		pthread_mutex_unlock(&fk_g.lock);
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
-	fk_g.ctx_left--;
-	fk_g.used += fk_g.ctx_mem;
 	pthread_mutex_unlock(&fk_g.lock);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	pthread_cond_init(&c->cond, NULL);
 	c->tail = &c->head;
+	pthread_mutex_lock(&fk_g.lock);
+	c->next = fk_g.ctxs;
+	fk_g.ctxs = c;
+	pthread_mutex_unlock(&fk_g.lock);
 	pthread_create(&c->exec, NULL, exec_main, c);
 	if (depth < FK_DEPTH)
 		stack[depth++] = c;
@@ -417,11 +467,11 @@ CUresult cuCtxDestroy_v2(CUcontext ctx)
 		struct fk_alloc *a = c->allocs;
 
 		c->allocs = a->next;
-		fk_g.used -= a->len;
+		fk_mem_give(a->len);
 		free(a->p);
 		free(a);
 	}
-	fk_g.used -= fk_g.ctx_mem;
+	fk_mem_give(fk_g.ctx_mem);
 	pthread_mutex_unlock(&fk_g.lock);
 	for (int i = 0; i < depth; i++)
 		if (stack[i] == c)

@@ -9,7 +9,9 @@
  * (all streams in one order); kernels are C twins of the project's test
  * kernels (tests/cuda/test_kernels.cuh), found in a module image by their
  * (mangled) names; a kernel touching memory outside the context's
- * allocations sets the context's sticky CUDA_ERROR_ILLEGAL_ADDRESS.
+ * allocations faults with CUDA_ERROR_ILLEGAL_ADDRESS, which, as in the
+ * real driver, poisons the whole process: every context answers it from
+ * then on and no new context is made until the process exits.
  *
  * Knobs (environment, read by cuInit):
  *   FAKECUDA_NO_DEVICE=1        cuInit fails with CUDA_ERROR_NO_DEVICE
@@ -17,7 +19,12 @@
  *   FAKECUDA_DEVICES=n          devices (default 1)
  *   FAKECUDA_MEM=bytes          device memory (default 1 GiB)
  *   FAKECUDA_CTX_MEM=bytes      what a context takes (default 64 MiB)
- *   FAKECUDA_CTX_LIMIT=n        only n contexts are ever created
+ *   FAKECUDA_DEVSTATE=path      the device's memory is shared by the
+ *                               processes that name the same file (a
+ *                               process that is gone holds none)
+ *   FAKECUDA_CTX_FAIL_IF=path   no context while that file exists
+ *   FAKECUDA_FREE_DRIFT=1       the free memory cuMemGetInfo says shrinks
+ *                               by 1 MiB more each call (another tenant)
  *   FAKECUDA_CLEAN_ALLOC=1      cuMemAlloc returns zeros (default: 0xdb,
  *                               as if another tenant's data)
  *   FAKECUDA_REGISTER_FAIL=1    cuMemHostRegister fails

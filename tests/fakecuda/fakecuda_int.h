@@ -93,12 +93,14 @@ struct fk_global {
 	int ndev;
 	uint64_t mem, used, ctx_mem;
 	bool clean, reg_fail, hang_destroy, no_paraminfo;
-	uint64_t ctx_left; /* contexts that may still be created */
+	const char *ctx_fail_if; /* no context while this file exists */
+	uint64_t drift; /* FAKECUDA_FREE_DRIFT: free memory seen shrinking */
 	const char *crash;
 	uint64_t jit_ms;
 	FILE *trace;
 	CUdeviceptr next;
 	struct fk_ctx *ctxs;
+	CUresult poison; /* a fault: every context of the process has it */
 	struct fk_reg *regs;
 };
 
@@ -109,7 +111,13 @@ void fk_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct fk_op *fk_op_new(int type);
 /* Queue @o on the current context; with @wait, until it ran. */
 CUresult fk_enqueue(struct fk_op *o, bool wait);
-/* The current context's sticky error (or none). */
+/* The current context's sticky error, or the process's poison. */
 CUresult fk_sticky(void);
+
+/* fakecuda_dev.c: the device memory, shared by processes (lock held) */
+void fk_dev_init(const char *path);
+uint64_t fk_mem_used(void);
+bool fk_mem_take(uint64_t n);
+void fk_mem_give(uint64_t n);
 
 #endif

@@ -17,10 +17,12 @@
 CUresult cuMemGetInfo_v2(size_t *fr, size_t *total)
 {
 	pthread_mutex_lock(&fk_g.lock);
-	*fr = fk_g.mem - fk_g.used;
+	*fr = fk_g.mem - fk_mem_used();
 	*total = fk_g.mem;
+	if (fk_g.drift) /* another tenant allocating all the time */
+		*fr -= *fr > (fk_g.drift << 20) ? (fk_g.drift++ << 20) : 0;
 	pthread_mutex_unlock(&fk_g.lock);
-	return fk_cur() ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT;
+	return fk_cur() ? fk_sticky() : CUDA_ERROR_INVALID_CONTEXT;
 }
 
 CUresult cuMemAlloc_v2(CUdeviceptr *d, size_t len)
@@ -32,11 +34,10 @@ CUresult cuMemAlloc_v2(CUdeviceptr *d, size_t len)
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&fk_g.lock);
-	if (len > fk_g.mem - fk_g.used) {
+	if (!fk_mem_take(len)) {
 		pthread_mutex_unlock(&fk_g.lock);
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
-	fk_g.used += len;
 	pthread_mutex_unlock(&fk_g.lock);
 	a = calloc(1, sizeof(*a));
 	if (a)
@@ -44,7 +45,7 @@ CUresult cuMemAlloc_v2(CUdeviceptr *d, size_t len)
 	if (!a || !a->p) {
 		free(a);
 		pthread_mutex_lock(&fk_g.lock);
-		fk_g.used -= len;
+		fk_mem_give(len);
 		pthread_mutex_unlock(&fk_g.lock);
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
@@ -74,7 +75,7 @@ CUresult cuMemFree_v2(CUdeviceptr d)
 
 		if (a->d == d) {
 			*pp = a->next;
-			fk_g.used -= a->len;
+			fk_mem_give(a->len);
 			pthread_mutex_unlock(&fk_g.lock);
 			free(a->p);
 			free(a);

@@ -53,30 +53,39 @@ static void set_knobs(const char *knobs, bool set)
 	}
 }
 
-struct vm *vm_new(const char *knobs, const struct cuda_be_opts *o)
+static unsigned int seq;
+
+int vm_spawner(const char *knobs, const char *gpu, char *devstate, char *err,
+	       size_t len)
 {
-	static unsigned int seq;
-	struct vm_priv *p = calloc(1, sizeof(*p));
 	/* VGPU_TEST_WORKER: the real worker, for the checks on a GPU */
 	const char *w = getenv("VGPU_TEST_WORKER");
-	struct cuda_spawner_opts so = { .worker = w ? w : FAKE_WORKER };
+	struct cuda_spawner_opts so = { .worker = w ? w : FAKE_WORKER,
+					.gpu = gpu };
+	int sp;
+
+	snprintf(devstate, 64, "/tmp/fakecuda-%d-%u.dev", (int)getpid(), seq++);
+	unlink(devstate);
+	/* the VM's workers share one fake GPU, as processes share a GPU */
+	setenv("FAKECUDA_DEVSTATE", devstate, 1);
+	set_knobs(knobs, true);
+	sp = cuda_spawner_start(&so, NULL, err, len);
+	set_knobs(knobs, false);
+	unsetenv("FAKECUDA_DEVSTATE");
+	return sp;
+}
+
+static struct vm *vm_make(int spawner, const struct cuda_be_opts *o)
+{
+	struct vm_priv *p = calloc(1, sizeof(*p));
 	struct cuda_be_opts bo = { 0 };
 	struct vm *v = &p->v;
 	char vmname[32];
 
-	snprintf(v->trace, sizeof(v->trace), "/tmp/fakecuda-%d-%u.trace",
-		 (int)getpid(), seq++);
-	unlink(v->trace);
-	setenv("FAKECUDA_TRACE", v->trace, 1);
-	set_knobs(knobs, true);
-	v->spawner = cuda_spawner_start(&so, NULL, v->err, sizeof(v->err));
-	set_knobs(knobs, false);
-	unsetenv("FAKECUDA_TRACE");
-	if (v->spawner < 0)
-		return v;
 	if (o)
 		bo = *o;
-	bo.spawner_fd = v->spawner;
+	v->spawner = -1;
+	bo.spawner_fd = spawner;
 	snprintf(vmname, sizeof(vmname), "test-vm-%u", seq);
 	if (!bo.vm)
 		bo.vm = vmname;
@@ -87,6 +96,36 @@ struct vm *vm_new(const char *knobs, const struct cuda_be_opts *o)
 		v->b->complete = completed;
 		v->b->ctx = v;
 	}
+	return v;
+}
+
+struct vm *vm_on(int spawner, const struct cuda_be_opts *o)
+{
+	return vm_make(spawner, o);
+}
+
+struct vm *vm_new(const char *knobs, const struct cuda_be_opts *o)
+{
+	char trace[64], devstate[64], err[256] = "";
+	struct vm *v;
+	int sp;
+
+	snprintf(trace, sizeof(trace), "/tmp/fakecuda-%d-%u.trace",
+		 (int)getpid(), seq);
+	unlink(trace);
+	setenv("FAKECUDA_TRACE", trace, 1);
+	sp = vm_spawner(knobs, o ? o->gpu : NULL, devstate, err, sizeof(err));
+	unsetenv("FAKECUDA_TRACE");
+	if (sp < 0) {
+		v = calloc(1, sizeof(struct vm_priv));
+		v->spawner = -1;
+		snprintf(v->err, sizeof(v->err), "%s", err);
+	} else {
+		v = vm_make(sp, o);
+		v->spawner = sp;
+	}
+	snprintf(v->trace, sizeof(v->trace), "%s", trace);
+	snprintf(v->devstate, sizeof(v->devstate), "%s", devstate);
 	return v;
 }
 
@@ -101,6 +140,7 @@ void vm_free(struct vm *v)
 	for (unsigned int i = 0; i < p->nreqs; i++)
 		free(p->reqs[i]);
 	unlink(v->trace);
+	unlink(v->devstate);
 	free(p);
 }
 

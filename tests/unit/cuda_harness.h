@@ -16,9 +16,10 @@
 #include <vgpu/backend_cuda.h>
 
 struct vm {
-	int spawner;
+	int spawner; /* owned, or -1 (vm_on) */
 	struct backend *b;
 	char trace[64];
+	char devstate[64]; /* the fake GPU its workers share */
 	char err[256];
 };
 
@@ -27,6 +28,12 @@ struct vm {
  * vm->err) if creation failed. @o may be NULL. */
 struct vm *vm_new(const char *knobs, const struct cuda_be_opts *o);
 void vm_free(struct vm *v);
+/* A spawner alone (knobs as for vm_new, its probe on @gpu; the fake's
+ * devstate file named in @devstate, 64 bytes), and a VM on it that does
+ * not own it. */
+int vm_spawner(const char *knobs, const char *gpu, char *devstate, char *err,
+	       size_t len);
+struct vm *vm_on(int spawner, const struct cuda_be_opts *o);
 /* The fake's trace so far (a static buffer). */
 const char *vm_trace(struct vm *v);
 

@@ -61,6 +61,18 @@ static void device_info(void **state)
 	vm_free(v);
 }
 
+/* The probe keeps only samples that nothing else disturbed: with the
+ * free memory changing all the time, it charges the default. */
+static void context_cost_disturbed(void **state)
+{
+	struct vm *v = vm_new("FAKECUDA_FREE_DRIFT=1", NULL);
+
+	(void)state;
+	assert_non_null(v->b);
+	assert_int_equal(v->b->session_overhead, 512ull << 20);
+	vm_free(v);
+}
+
 static void no_gpu(void **state)
 {
 	struct vm *v = vm_new("FAKECUDA_NO_DEVICE=1", NULL);
@@ -411,6 +423,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(device_info),
+		cmocka_unit_test(context_cost_disturbed),
 		cmocka_unit_test(no_gpu),
 		cmocka_unit_test(gpu_by_index_and_uuid),
 		cmocka_unit_test(real_worker_without_gpu),

@@ -3,7 +3,10 @@
  * The CUDA backend when things go wrong: a faulting kernel, a kernel
  * past its time limit, a context that will not die, a crashed worker, a
  * worker that writes nonsense, limits that refuse and recover; other
- * sessions and other VMs never notice.
+ * sessions and other VMs never notice. The fake libcuda poisons a whole
+ * process on a fault, as the real driver does: one worker per VM would
+ * fail fault_is_isolated (the VM's other session, and any new one, would
+ * be lost with it).
  */
 #include "config.h"
 
@@ -11,6 +14,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -57,6 +61,35 @@ static struct be_req *poke(struct vm *v, uint32_t s, uint32_t f, uint64_t where)
 	return launch(v, s, f, 0, 1, 1, p, 12);
 }
 
+/* SIGSTOP @pid and wait until it has stopped (it may be spinning on
+ * another core when the signal comes). */
+static void stop(int pid)
+{
+	char path[64], buf[256], *p = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	kill(pid, SIGSTOP);
+	for (int i = 0; i < 100000; i++) {
+		FILE *f = fopen(path, "r");
+
+		p = f && fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		if (f)
+			fclose(f);
+		if (p && p[1] == ' ' && p[2] == 'T')
+			return;
+		sched_yield();
+	}
+	fail_msg("worker %d did not stop", pid);
+}
+
+/* Poll until session @s of @v has no worker any more. */
+static bool worker_gone(struct vm *v, uint32_t s)
+{
+	for (int i = 0; i < 200 && backend_cuda_worker_pid(v->b, s); i++)
+		vm_poll(v, 10);
+	return backend_cuda_worker_pid(v->b, s) == 0;
+}
+
 static struct be_req *spin(struct vm *v, uint32_t s, uint32_t f, long long ns)
 {
 	uint8_t p[16] = { 0 };
@@ -85,14 +118,12 @@ static void works(struct vm *v, uint32_t s, struct be_region *reg)
 static void fault_is_isolated(void **state)
 {
 	struct vm *a = vm_new(NULL, NULL), *b = vm_new(NULL, NULL);
-	struct be_region *ra1, *ra2, *rs, *rb;
+	struct be_region *ra1, *ra2, *ra3, *rs, *rb;
 	struct be_req *bad, *after, *staged, *r;
 	uint32_t m, f;
 	uint64_t d;
 
 	(void)state;
-	assert_true(backend_cuda_worker_pid(a->b) !=
-		    backend_cuda_worker_pid(b->b));
 	assert_int_equal(a->b->ops->session_open(a->b, 1), 0);
 	assert_int_equal(a->b->ops->session_open(a->b, 2), 0);
 	assert_int_equal(b->b->ops->session_open(b->b, 1), 0);
@@ -103,6 +134,11 @@ static void fault_is_isolated(void **state)
 	m = load(a, 1);
 	f = fn(a, 1, m, K_POKE);
 	d = mem_alloc(a, 1, 6 << 20);
+	works(a, 2, ra2);
+	/* a process per session */
+	assert_true(backend_cuda_worker_pid(a->b, 1) > 0);
+	assert_true(backend_cuda_worker_pid(a->b, 1) !=
+		    backend_cuda_worker_pid(a->b, 2));
 	bad = poke(a, 1, f, 0x1000); /* no allocation there */
 	after = rq(a, 1, VGPU_OP_COPY_D2H); /* in flight behind it */
 	after->copy.dptr = d;
@@ -122,17 +158,21 @@ static void fault_is_isolated(void **state)
 	assert_int_equal(rq_run(a, r), VGPU_S_SESSION_LOST);
 	assert_int_equal(copy(a, 1, VGPU_OP_COPY_H2D, d, rs, 0, 4096, 0),
 			 VGPU_S_SESSION_LOST);
+	/* the fault poisoned its process, which is gone with its context */
+	assert_non_null(strstr(vm_trace(a), "poisoned"));
+	assert_true(worker_gone(a, 1));
 	/* the VM's other session and the other VM go on */
 	works(a, 2, ra2);
 	works(b, 1, rb);
-	assert_non_null(strstr(vm_trace(a), "ctx_destroy"));
 	region_free(a, 1, ra1);
 	region_free(a, 1, rs);
 	a->b->ops->session_close(a->b, 1);
-	/* the slot comes back once the worker closed it */
-	for (int i = 0; i < 50; i++)
-		vm_poll(a, 20);
+	/* and a new session of the VM gets a context of its own */
 	assert_int_equal(a->b->ops->session_open(a->b, 3), 0);
+	ra3 = region_new(a, 3, 4, 1 << 20, true);
+	works(a, 3, ra3);
+	works(a, 2, ra2);
+	region_free(a, 3, ra3);
 	region_free(a, 2, ra2);
 	region_free(b, 1, rb);
 	vm_free(a);
@@ -164,6 +204,7 @@ static void timeout_is_isolated(void **state)
 	works(b, 1, rb);
 	assert_int_equal(rq_wait(a, hung), VGPU_S_TIMEOUT);
 	assert_int_equal(rq_wait(a, r), VGPU_S_SESSION_LOST);
+	assert_true(worker_gone(a, 1)); /* its exit stopped the kernel */
 	works(a, 2, ra2);
 	works(b, 1, rb);
 	region_free(a, 2, ra2);
@@ -172,36 +213,46 @@ static void timeout_is_isolated(void **state)
 	vm_free(b);
 }
 
-/* A context that does not die ends its worker; the VM gets a new one. */
+/* A kernel that will not stop, in a context that will not die: past its
+ * time limit the session's worker exits, which is the end of both; a
+ * session closed with such a kernel running ends its worker through the
+ * watchdog. The VM's other session never notices. */
 static void hung_context(void **state)
 {
-	struct cuda_be_opts o = { .timeout_ms = 200, .hang_ms = 500 };
+	struct cuda_be_opts o = { .timeout_ms = 200,
+				  .hang_ms = 500,
+				  .max_sessions = 2 };
 	struct vm *v = vm_new("FAKECUDA_HANG_DESTROY=1", &o);
 	struct be_region *reg;
-	struct be_req *hung, *r;
-	int pid = backend_cuda_worker_pid(v->b);
+	struct be_req *hung;
 	uint32_t m, f;
 
 	(void)state;
 	assert_int_equal(v->b->ops->session_open(v->b, 1), 0);
 	assert_int_equal(v->b->ops->session_open(v->b, 2), 0);
+	reg = region_new(v, 2, 1, 1 << 20, true);
 	m = load(v, 1);
 	f = fn(v, 1, m, K_SPIN);
 	hung = spin(v, 1, f, 1000000000000000ll);
 	assert_int_equal(rq_wait(v, hung), VGPU_S_TIMEOUT);
-	/* the worker exits; session 2 is then lost with it */
-	r = rq(v, 2, VGPU_OP_MEM_ALLOC);
-	r->mem.bytes = 64;
-	for (int i = 0; i < 100 && backend_cuda_worker_pid(v->b); i++)
-		vm_poll(v, 50);
-	assert_int_equal(rq_run(v, r), VGPU_S_BACKEND);
+	assert_true(worker_gone(v, 1));
+	works(v, 2, reg);
 	v->b->ops->session_close(v->b, 1);
-	v->b->ops->session_close(v->b, 2);
+	/* closed while such a kernel runs (no time limit hits it first) */
 	assert_int_equal(v->b->ops->session_open(v->b, 3), 0);
-	reg = region_new(v, 3, 1, 1 << 20, true);
-	works(v, 3, reg);
-	assert_true(backend_cuda_worker_pid(v->b) != pid);
-	region_free(v, 3, reg);
+	m = load(v, 3);
+	f = fn(v, 3, m, K_SPIN);
+	spin(v, 3, f, 150000000); /* within the limit, still running */
+	v->b->ops->session_close(v->b, 3);
+	/* its slot comes back once the watchdog ended that worker (no
+	 * CLOSED comes from a context that will not die) */
+	assert_int_equal(v->b->ops->session_open(v->b, 4), -EMFILE);
+	for (int i = 0; i < 300 && v->b->ops->session_open(v->b, 4); i++)
+		vm_poll(v, 10);
+	assert_int_equal(backend_cuda_worker_pid(v->b, 3), 0);
+	works(v, 4, NULL);
+	works(v, 2, reg);
+	region_free(v, 2, reg);
 	vm_free(v);
 }
 
@@ -209,9 +260,8 @@ static void worker_crash(void **state)
 {
 	struct vm *v = vm_new("FAKECUDA_CRASH_KERNEL=" K_NULL, NULL);
 	struct vm *other = vm_new(NULL, NULL);
-	struct be_region *reg, *ro;
+	struct be_region *reg, *ro, *r2;
 	struct be_req *boom, *r;
-	int pid = backend_cuda_worker_pid(v->b);
 	uint32_t m, f;
 
 	(void)state;
@@ -219,22 +269,24 @@ static void worker_crash(void **state)
 	assert_int_equal(v->b->ops->session_open(v->b, 2), 0);
 	assert_int_equal(other->b->ops->session_open(other->b, 1), 0);
 	ro = region_new(other, 1, 1, 1 << 20, true);
+	r2 = region_new(v, 2, 2, 1 << 20, true);
 	m = load(v, 1);
 	f = fn(v, 1, m, K_NULL);
 	boom = launch(v, 1, f, 0, 1, 1, NULL, 0);
 	assert_int_equal(rq_wait(v, boom), VGPU_S_BACKEND);
-	r = rq(v, 2, VGPU_OP_MEM_ALLOC);
+	r = rq(v, 1, VGPU_OP_MEM_ALLOC);
 	r->mem.bytes = 64;
 	assert_int_equal(rq_run(v, r), VGPU_S_BACKEND);
-	assert_int_equal(backend_cuda_worker_pid(v->b), 0);
+	assert_int_equal(backend_cuda_worker_pid(v->b, 1), 0);
+	/* the VM's other session (its own worker) and the other VM */
+	works(v, 2, r2);
 	works(other, 1, ro);
 	v->b->ops->session_close(v->b, 1);
-	v->b->ops->session_close(v->b, 2);
 	assert_int_equal(v->b->ops->session_open(v->b, 1), 0);
 	reg = region_new(v, 1, 1, 1 << 20, true);
 	works(v, 1, reg);
-	assert_true(backend_cuda_worker_pid(v->b) != pid);
 	region_free(v, 1, reg);
+	region_free(v, 2, r2);
 	region_free(other, 1, ro);
 	vm_free(v);
 	vm_free(other);
@@ -253,8 +305,8 @@ static void worker_killed_mid_copy(void **state)
 	assert_int_equal(v->b->ops->session_open(v->b, 1), 0);
 	reg = region_new(v, 1, 1, 16 << 20, false);
 	d = mem_alloc(v, 1, 8 << 20);
-	pid = backend_cuda_worker_pid(v->b);
-	kill(pid, SIGSTOP);
+	pid = backend_cuda_worker_pid(v->b, 1);
+	stop(pid);
 	r = rq(v, 1, VGPU_OP_COPY_D2H);
 	r->copy.dptr = d;
 	r->copy.region = reg;
@@ -265,11 +317,17 @@ static void worker_killed_mid_copy(void **state)
 	assert_int_equal(rq_wait(v, r), VGPU_S_BACKEND);
 	region_free(v, 1, reg);
 	v->b->ops->session_close(v->b, 1);
-	/* the spawner is gone too: no worker, a clear refusal */
+	/* the spawner is gone too: the spare serves one more session, the
+	 * next one gets no worker and says so */
 	nul = open("/dev/null", O_RDONLY);
 	dup2(nul, v->spawner);
 	close(nul);
-	assert_int_equal(v->b->ops->session_open(v->b, 2), -EIO);
+	assert_int_equal(v->b->ops->session_open(v->b, 2), 0);
+	works(v, 2, NULL);
+	assert_int_equal(v->b->ops->session_open(v->b, 3), 0);
+	r = rq(v, 3, VGPU_OP_MEM_ALLOC);
+	r->mem.bytes = 64;
+	assert_int_equal(rq_run(v, r), VGPU_S_BACKEND);
 	vm_free(v);
 }
 
@@ -279,6 +337,7 @@ static void limits_refuse_and_recover(void **state)
 	struct vm *v = vm_new("FAKECUDA_MEM=268435456", &o);
 	struct be_region *reg;
 	struct be_req *r;
+	char flag[64], knobs[128];
 	uint64_t d;
 
 	(void)state;
@@ -310,14 +369,18 @@ static void limits_refuse_and_recover(void **state)
 	vm_free(v);
 
 	/* the driver refuses a context: that session's requests say so */
-	v = vm_new("FAKECUDA_CTX_LIMIT=2", NULL);
+	snprintf(flag, sizeof(flag), "/tmp/fakecuda-noctx-%d", (int)getpid());
+	snprintf(knobs, sizeof(knobs), "FAKECUDA_CTX_FAIL_IF=%s", flag);
+	v = vm_new(knobs, NULL);
 	assert_int_equal(v->b->ops->session_open(v->b, 1), 0);
-	works(v, 1, NULL); /* it has the probe's context */
+	works(v, 1, NULL);
+	close(open(flag, O_CREAT | O_WRONLY, 0600));
 	assert_int_equal(v->b->ops->session_open(v->b, 2), 0);
 	r = rq(v, 2, VGPU_OP_MEM_ALLOC);
 	r->mem.bytes = 64;
 	assert_int_equal(rq_run(v, r), VGPU_S_NO_MEMORY);
 	works(v, 1, NULL);
+	unlink(flag);
 	vm_free(v);
 }
 
@@ -368,10 +431,11 @@ static void hostile_worker(void **state)
 	/* a completion for no request: the worker is done for */
 	v = vm_new(NULL, NULL);
 	assert_int_equal(v->b->ops->session_open(v->b, 1), 0);
+	works(v, 1, NULL);
 	r = rq(v, 1, VGPU_OP_MEM_ALLOC);
 	r->mem.bytes = 64;
-	pid = backend_cuda_worker_pid(v->b);
-	kill(pid, SIGSTOP);
+	pid = backend_cuda_worker_pid(v->b, 1);
+	stop(pid);
 	rq_submit(v, r);
 	inject(v, 0, &c, sizeof(c));
 	assert_int_equal(rq_wait(v, r), VGPU_S_BACKEND);
@@ -382,8 +446,8 @@ static void hostile_worker(void **state)
 	v = vm_new(NULL, NULL);
 	assert_int_equal(v->b->ops->session_open(v->b, 1), 0);
 	m = load(v, 1);
-	pid = backend_cuda_worker_pid(v->b);
-	kill(pid, SIGSTOP);
+	pid = backend_cuda_worker_pid(v->b, 1);
+	stop(pid);
 	r = rq(v, 1, VGPU_OP_FUNC_GET);
 	r->sym.module = m;
 	r->sym.name = K_NULL;
@@ -406,8 +470,9 @@ static void hostile_worker(void **state)
 	/* a record longer than the ring holds */
 	v = vm_new(NULL, NULL);
 	assert_int_equal(v->b->ops->session_open(v->b, 1), 0);
-	pid = backend_cuda_worker_pid(v->b);
-	kill(pid, SIGSTOP);
+	works(v, 1, NULL);
+	pid = backend_cuda_worker_pid(v->b, 1);
+	stop(pid);
 	r = rq(v, 1, VGPU_OP_CTX_SYNC);
 	rq_submit(v, r);
 	c.h.len = 1u << 20;
@@ -499,46 +564,40 @@ static void completion_ring_full(void **state)
 	vm_free(v);
 }
 
-/* The replacement worker cannot start: the VM's sessions say so. */
-static void replacement_fails(void **state)
+/* A worker that cannot bring CUDA up (the driver went away): the spare
+ * it was to be is dropped, and a session that finds no worker says
+ * device lost; the sessions that have theirs go on. */
+static void spare_cannot_start(void **state)
 {
 	char flag[64], knobs[128];
 	struct vm *v;
-	struct be_req *boom, *r;
-	uint32_t m, f;
-	int fd;
+	struct be_req *r;
 
 	(void)state;
 	snprintf(flag, sizeof(flag), "/tmp/fakecuda-gone-%d", (int)getpid());
 	unlink(flag);
-	snprintf(knobs, sizeof(knobs),
-		 "FAKECUDA_CRASH_KERNEL=" K_NULL " FAKECUDA_NO_DEVICE_IF=%s",
-		 flag);
+	snprintf(knobs, sizeof(knobs), "FAKECUDA_NO_DEVICE_IF=%s", flag);
 	v = vm_new(knobs, NULL);
+	close(open(flag, O_CREAT | O_WRONLY, 0600));
 	assert_int_equal(v->b->ops->session_open(v->b, 1), 0);
-	m = load(v, 1);
-	f = fn(v, 1, m, K_NULL);
-	fd = open(flag, O_CREAT | O_WRONLY, 0600);
-	close(fd);
-	boom = launch(v, 1, f, 0, 1, 1, NULL, 0);
-	assert_int_equal(rq_wait(v, boom), VGPU_S_BACKEND);
-	v->b->ops->session_close(v->b, 1);
+	works(v, 1, NULL); /* the spare made at the start */
 	assert_int_equal(v->b->ops->session_open(v->b, 2), 0);
 	r = rq(v, 2, VGPU_OP_MEM_ALLOC);
 	r->mem.bytes = 64;
 	assert_int_equal(rq_run(v, r), VGPU_S_BACKEND);
+	works(v, 1, NULL);
 	unlink(flag);
 	vm_free(v);
 }
 
-/* The worker died and no poll() has noticed: opening a session starts a
- * new one all the same. */
+/* The spare died and no poll() has noticed: the session that takes it
+ * gets a new worker all the same. */
 static void open_after_unnoticed_death(void **state)
 {
 	struct vm *v = vm_new(NULL, NULL);
-	int pid = backend_cuda_worker_pid(v->b);
+	int pid = backend_cuda_worker_pid(v->b, 0);
 	struct be_region *reg;
-	struct pollfd pf = { .fd = ((struct backend_cuda *)v->b)->sock };
+	struct pollfd pf = { .fd = ((struct backend_cuda *)v->b)->spare.sock };
 
 	(void)state;
 	kill(pid, SIGKILL);
@@ -546,9 +605,9 @@ static void open_after_unnoticed_death(void **state)
 	assert_int_equal(poll(&pf, 1, 10000), 1);
 	assert_true(pf.revents & POLLHUP);
 	assert_int_equal(v->b->ops->session_open(v->b, 1), 0);
-	assert_true(backend_cuda_worker_pid(v->b) != pid);
 	reg = region_new(v, 1, 1, 1 << 20, true);
 	works(v, 1, reg);
+	assert_true(backend_cuda_worker_pid(v->b, 1) != pid);
 	region_free(v, 1, reg);
 	vm_free(v);
 }
@@ -566,7 +625,7 @@ int main(void)
 		cmocka_unit_test(odd_calls),
 		cmocka_unit_test(fault_during_jit),
 		cmocka_unit_test(completion_ring_full),
-		cmocka_unit_test(replacement_fails),
+		cmocka_unit_test(spare_cannot_start),
 		cmocka_unit_test(open_after_unnoticed_death),
 	};
 

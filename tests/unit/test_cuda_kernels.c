@@ -225,7 +225,7 @@ static void modules(void **state)
 }
 
 /* An image larger than a ring record travels in chunks; the per-VM
- * module limit refuses and recovers. */
+ * module limit refuses and recovers, across the VM's sessions. */
 static void big_module_and_limit(void **state)
 {
 	struct cuda_be_opts o = { .module_limit = 1 << 20 };
@@ -253,6 +253,13 @@ static void big_module_and_limit(void **state)
 	assert_int_equal(st, VGPU_S_OK);
 	assert_true(m2 != 0);
 	assert_non_null(strstr(vm_trace(v), "module_load inline 716800"));
+	/* the limit is the VM's: another session (another worker) too */
+	assert_int_equal(v->b->ops->session_open(v->b, 2), 0);
+	module_load(v, 2, img, len, &st);
+	assert_int_equal(st, VGPU_S_LIMIT);
+	v->b->ops->session_close(v->b, 1);
+	m2 = module_load(v, 2, img, len, &st);
+	assert_int_equal(st, VGPU_S_OK);
 	free(cub);
 	free(img);
 	vm_free(v);
@@ -361,6 +368,39 @@ static void streams_events(void **state)
 	assert_int_equal(rq_wait(f->v, r), VGPU_S_BAD_HANDLE);
 }
 
+/* A synchronize needs no event of its own: done at once when nothing
+ * is in flight, else by the event of the batch before it; never before
+ * the work it follows. */
+static void sync_shares_events(void **state)
+{
+	struct fx *f = *state;
+	struct vgpu_func_info fi;
+	uint32_t st, spin = func_get(f->v, 1, f->mod, K_SPIN, &fi, &st);
+	struct cuda_be_stats a, b;
+	struct be_req *k, *sync;
+	uint8_t p[16];
+
+	backend_cuda_stats(f->v->b, &a);
+	sync = obj(f->v, VGPU_OP_STREAM_SYNC, 0, 0, 0, 0);
+	assert_int_equal(rq_wait(f->v, sync), VGPU_S_OK);
+	backend_cuda_stats(f->v->b, &b);
+	assert_int_equal(b.w.markers_joined - a.w.markers_joined, 1);
+	assert_int_equal(b.w.records, a.w.records);
+	spin_params(p, 300000000); /* 300 ms */
+	k = launch(f->v, 1, spin, 0, 1, 1, p, 16);
+	/* until its batch is closed: its event recorded */
+	do
+		backend_cuda_stats(f->v->b, &b);
+	while (b.w.records == a.w.records);
+	sync = obj(f->v, VGPU_OP_STREAM_SYNC, 0, 0, 0, 0);
+	assert_int_equal(rq_wait(f->v, sync), VGPU_S_OK);
+	assert_true(rq_done(k)); /* the kernel's completion came first */
+	assert_int_equal(rq_wait(f->v, k), VGPU_S_OK);
+	backend_cuda_stats(f->v->b, &b);
+	assert_int_equal(b.w.markers_joined - a.w.markers_joined, 2);
+	assert_int_equal(b.w.records - a.w.records, 1);
+}
+
 /* Many launches at once: the ring fills, the FIFO holds the rest in
  * order, everything completes exactly once. */
 static void ring_full(void **state)
@@ -436,6 +476,8 @@ int main(void)
 		cmocka_unit_test(big_module_and_limit),
 		cmocka_unit_test(params_unsupported),
 		cmocka_unit_test_setup_teardown(streams_events, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(sync_shares_events, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(ring_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(compute_1_1, setup, teardown),
