@@ -43,7 +43,10 @@ static void configure(struct backend_cuda *b, const struct cuda_be_opts *o)
 	c->module_limit = o->module_limit ? o->module_limit : 256ull << 20;
 	c->timeout_ms = o->timeout_ms;
 	c->spin_us = or_default(o->spin_us, 50);
-	c->busy_spin_us = or_default(o->busy_spin_us, c->spin_us);
+	/* with GPU work in flight the session thread polls its events this
+	 * long before it sleeps: CUDA's own spin-wait; at 50 us a 16 MiB
+	 * copy came back 100-160 us late (results/gpu-2026-11-29-2) */
+	c->busy_spin_us = or_default(o->busy_spin_us, 2000);
 	c->hang_ms = or_default(o->hang_ms, 30000);
 	c->flags = (o->no_zero ? CW_CFG_NO_ZERO : 0) |
 		   (o->profile ? CW_CFG_PROFILE : 0);

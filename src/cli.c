@@ -382,6 +382,7 @@ static int engine_opt(struct cli *c, int opt, const char *a, char *err,
 		return count_opt("--cpu-threads", a, 1, 16, &c->cpu_threads,
 				 err, errlen);
 	case OPT_POLL_US:
+		c->poll_us_given = true;
 		return count_opt("--poll-us", a, 0, 1000000, &l->poll_us, err,
 				 errlen);
 	case OPT_MAX_SESSIONS:

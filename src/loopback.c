@@ -503,7 +503,14 @@ static int setup(struct lb *lb)
 		.hello_ms = VGPU_LOOP_HELLO_MS,
 		.cli = c,
 		.cuda_spawner = -1,
+		.limits = c->limits,
 	};
+	/* Loopback clients run beside the daemon on a host with cores to
+	 * spare: keep a queue polled 1 ms after its last command (doorbells
+	 * cost an eventfd wake of ~11 us here), unless --poll-us says. */
+	if (!c->poll_us_given &&
+	    sysconf(_SC_NPROCESSORS_ONLN) >= LOOP_POLL_CPUS_MIN)
+		lb->vm.limits.poll_us = LOOP_POLL_US;
 	rc = resolve_path(lb);
 	if (rc == 0)
 		rc = resolve_group(lb);

@@ -171,7 +171,7 @@ static int open_backend(struct vm *vm, const struct loopback_vm_cfg *cfg,
 	if (!vm->be)
 		return -ENODEV;
 	vm->dcfg = (struct vgpu_stub_cfg){ .be = vm->be,
-					   .limits = cfg->cli->limits };
+					   .limits = cfg->limits };
 	return 0;
 }
 

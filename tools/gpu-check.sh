@@ -37,7 +37,7 @@
 #   bench.txt          one bench_cuda run: native and mediated side by side
 #   variants.txt       the mediated figures under variants of the settings
 #                      (profiled, run 1's staging, waits tuned), side by side
-#   daemon.log         vgpu-ioreq's log (daemon-VARIANT.log: the variants')
+#   daemon.log         vgpu-ioreq's log, then each variant's daemon's
 #   summary.txt        verdicts and the table
 set -u
 
@@ -371,6 +371,13 @@ run() {
 	[ -n "$DAEMON" ] && daemon_down "$DAEMON"
 	variants
 	say "== $(grep -cE '(^CHECK .* PASS|^PASS)' "$W/summary.txt") passed, $(grep -cE '(^CHECK .* FAIL|^FAIL)' "$W/summary.txt") failed"
+	# the variants' daemon logs into daemon.log: the device tool brings
+	# back 8 files at most
+	for v in $VARIANTS; do
+		[ -f "$W/daemon-$v.log" ] || continue
+		{ echo "==== daemon of variant $v"; cat "$W/daemon-$v.log"; } >>"$W/daemon.log"
+		rm -f "$W/daemon-$v.log"
+	done
 	rm -f "$W"/{n,m}.{out,err} "$W"/{work,fault}.out "$W/build.log" "$W/bench.log" "$W/vgpu.sock" "$W"/var-*.out
 	rm -rf "$W/build"
 	if [ "$MODE" = run ]; then

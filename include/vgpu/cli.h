@@ -42,6 +42,7 @@ struct cli {
 	uint32_t cpu_threads; /* the CPU backend's executors */
 	struct engine_limits limits; /* per VM; engine_limits_default() */
 	bool devmem_given; /* --devmem: else the backend's default */
+	bool poll_us_given; /* --poll-us: else the mode's default */
 	/* --backend cuda */
 	const char *cuda_gpu; /* cuda:GPU: index or UUID; NULL: the first */
 	const char *cuda_user; /* run the CUDA workers as this user */

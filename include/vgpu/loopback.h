@@ -21,6 +21,10 @@
  * the listener kills it (a process stuck in a backend, say). */
 #define LOOP_GRACE_MS 2000
 
+/* --poll-us by default with loopback, on a host of this many CPUs */
+#define LOOP_POLL_US 1000
+#define LOOP_POLL_CPUS_MIN 4
+
 /* main() of vgpu-ioreq --loopback: returns the exit status. */
 int loopback_main(const struct cli *c, struct logger *lg);
 
@@ -30,7 +34,8 @@ struct loopback_vm_cfg {
 	uint32_t sbdf;
 	const struct depriv *depriv; /* NULL: keep privileges */
 	int hello_ms; /* how long to wait for HELLO */
-	const struct cli *cli; /* --backend, the per-VM limits */
+	const struct cli *cli; /* --backend */
+	struct engine_limits limits; /* per VM: the command line's */
 	int cuda_spawner; /* the listener's, or -1 (backend_open.h) */
 };
 
