@@ -98,6 +98,47 @@ static int check_domain(struct daemon *dm)
 }
 
 /*
+ * The run directory (RUNSTATEDIR/vgpu-ioreq) holds the slot locks, the
+ * state files and --depriv's empty chroot. Created here with its parents
+ * (root's, 0755); refused if it is not a directory or anyone else may
+ * write to it (a planted state file would steer this process). Without it
+ * the daemon would serve with neither its lock nor its crash safety.
+ */
+static int make_run_dir(struct logger *lg)
+{
+	char dir[] = RUNSTATEDIR "/vgpu-ioreq";
+	struct stat st;
+	char *p;
+
+	for (p = dir + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		if (*p == '\0' || p[1] != '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+				log_err(lg,
+					"cannot create the run directory %s: %s",
+					dir, strerror(errno));
+				return -errno;
+			}
+			*p = c;
+		}
+		if (*p == '\0')
+			break;
+	}
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 022)) {
+		log_err(lg,
+			"the run directory %s must be a directory of this user's (uid %u) that no one else may write to",
+			dir, (unsigned int)geteuid());
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
  * One vgpu-ioreq per function: a lock file per domain and slot, held for
  * the process's life. After locking, make sure the path still names the
  * locked file (an exiting holder unlinks it).
@@ -116,15 +157,6 @@ static int lock_slot(struct daemon *dm, char *holder, size_t len)
 		 (s >> 3) & 0x1f, s & 7);
 	for (;;) {
 		fd = open(dm->slot_lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0 && errno == ENOENT) {
-			char dir[128];
-
-			snprintf(dir, sizeof(dir), "%s/vgpu-ioreq",
-				 RUNSTATEDIR);
-			if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-				return -errno;
-			continue;
-		}
 		if (fd < 0)
 			return -errno;
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -150,8 +182,12 @@ static int check_slot(struct daemon *dm)
 {
 	uint32_t s = dm->cli.sbdf;
 	char holder[64] = "", path[64], desc[96];
-	int rc = lock_slot(dm, holder, sizeof(holder));
 	struct timespec t0;
+	int rc = make_run_dir(&dm->log);
+
+	if (rc < 0)
+		return rc; /* never serve without the lock */
+	rc = lock_slot(dm, holder, sizeof(holder));
 
 	if (rc == -EBUSY) {
 		log_err(&dm->log,
@@ -159,9 +195,11 @@ static int check_slot(struct daemon *dm)
 			(s >> 3) & 0x1f, s & 7, dm->cli.domid, holder);
 		return rc;
 	}
-	if (rc < 0)
-		log_warn(&dm->log, "cannot lock %s: %s", dm->slot_lock,
-			 strerror(-rc));
+	if (rc < 0) {
+		log_err(&dm->log, "cannot lock %s: %s", dm->slot_lock,
+			strerror(-rc));
+		return rc;
+	}
 	snprintf(path, sizeof(path), QMP_SOCKET_FMT, dm->cli.domid);
 	if (access(path, F_OK) < 0)
 		return 0; /* no QEMU of libxl's (a stub domain, say) */
@@ -196,12 +234,10 @@ static int map_state(struct daemon *dm, const struct vdev_ops *ops)
 		dm->st_mapped = true;
 		return 0;
 	}
-	log_warn(
-		&dm->log,
-		"cannot map %s (%s): a restart will not find this device's state",
-		dm->state_path, strerror(-rc));
-	dm->st = calloc(1, size);
-	return dm->st ? 0 : -ENOMEM;
+	/* never serve without it: a restart could not take the server over */
+	log_err(&dm->log, "cannot map the state file %s: %s", dm->state_path,
+		strerror(-rc));
+	return rc;
 }
 
 /* The server a dead predecessor left for this domain and function. */
