@@ -240,6 +240,25 @@ static int map_state(struct daemon *dm, const struct vdev_ops *ops)
 	return rc;
 }
 
+/*
+ * No state names a server for this function, yet one may claim it: a
+ * predecessor that died without its state file left it, maybe with a vCPU
+ * blocked on it. Released before a new server is created beside it, or
+ * that vCPU would hang for good (see xen_host_release_orphan()).
+ */
+static int release_orphan(struct daemon *dm, uint32_t resumable)
+{
+	struct timespec t0;
+	int rc;
+
+	if (resumable != XEN_NO_SERVER)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = xen_host_release_orphan(dm->cli.domid, dm->cli.sbdf, &dm->log);
+	dm->ms_xen += ms_since(&t0);
+	return rc < 0 ? rc : 0;
+}
+
 /* The server a dead predecessor left for this domain and function. */
 static uint32_t resumable_server(const struct daemon *dm)
 {
@@ -278,6 +297,8 @@ static int start(struct daemon *dm)
 	if (rc < 0)
 		return rc;
 	rc = map_state(dm, ops);
+	if (rc == 0)
+		rc = release_orphan(dm, resumable_server(dm));
 	if (rc < 0)
 		return rc;
 	clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -682,6 +682,21 @@ static void stale_server_id_is_not_taken(void **state)
 	assert_int_equal(fake_xen_violations(), 0);
 }
 
+/* A vCPU of the guest in its own thread: one request, then its answer. */
+struct vcpu_arg {
+	unsigned int v;
+	uint64_t data;
+	bool answered;
+};
+
+static void *vcpu_waits(void *p)
+{
+	struct vcpu_arg *a = p;
+
+	a->answered = fake_vcpu_wait(a->v, &a->data, WAIT_MS);
+	return NULL;
+}
+
 /*
  * The first emulator serves BAR0 at 0xf1000000; vCPU 0 reads BAR0 and the
  * emulator dies before answering, leaving no state file behind.
@@ -747,6 +762,52 @@ static void new_server_beside_a_dead_one_leaves_the_vcpu_hung(void **state)
 	xen_host_close(w2.x);
 }
 
+/* The fix: the successor releases the orphan before it creates a server. */
+static void restart_without_state_releases_the_dead_server(void **state)
+{
+	struct vcpu_arg a = { .v = 0 };
+	struct world w1, w2;
+	pthread_t t;
+
+	die_mid_request(&w1);
+	assert_int_equal(pthread_create(&t, NULL, vcpu_waits, &a), 0);
+	log_init(&w2.lg, LOG_SINK_STDERR, LOG_CRIT);
+	assert_int_equal(xen_host_release_orphan(DOMID, SBDF, &w2.lg), 1);
+	pthread_join(t, NULL);
+	/* the read completed, with all-ones: the device's state is gone */
+	assert_true(a.answered);
+	assert_int_equal(a.data, 0xffffffff);
+	assert_int_equal(fake_xen_servers(), 0);
+	assert_int_equal(fake_xen_count("destroy"), 1);
+	/* QEMU's server was asked, answered ENOENT, and kept its claims */
+	assert_true(fake_xen_server_claims(0, 2u << 3));
+	successor(&w2);
+	assert_int_equal(xen_host_ioservid(w2.x), 1); /* the free slot */
+	cfg_wr(&w2, PCI_BASE_ADDRESS_0, 4, 0xf1000000);
+	cfg_wr(&w2, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_int_equal(xact(&w2, 0, mmio(0xf1000000, IO_READ, 4, 0)),
+			 VGPU_MAGIC);
+	down(&w2);
+}
+
+static void no_orphan_and_a_live_claimant_are_left_alone(void **state)
+{
+	struct world w;
+	struct logger lg;
+
+	log_init(&lg, LOG_SINK_STDERR, LOG_CRIT);
+	up(&w, 1);
+	/* a running emulator (bound channels) holds the function */
+	assert_int_equal(xen_host_release_orphan(DOMID, SBDF, &lg), -EBUSY);
+	assert_true(fake_xen_server_claims(1, SBDF)); /* given back */
+	assert_int_equal(cfg_rd(&w, 0, 4), 0x11111af4);
+	/* another function: nobody claims it, nothing changes */
+	assert_int_equal(xen_host_release_orphan(DOMID, 6u << 3, &lg), 0);
+	assert_int_equal(fake_xen_count("destroy"), 0);
+	assert_int_equal(fake_xen_count("disable"), 0);
+	down(&w);
+}
+
 static void domain_queries(void **state)
 {
 	struct fake_xen_cfg cfg = {
@@ -785,6 +846,9 @@ int main(void)
 		cmocka_unit_test(stale_server_id_is_not_taken),
 		cmocka_unit_test(
 			new_server_beside_a_dead_one_leaves_the_vcpu_hung),
+		cmocka_unit_test(
+			restart_without_state_releases_the_dead_server),
+		cmocka_unit_test(no_orphan_and_a_live_claimant_are_left_alone),
 		cmocka_unit_test(domain_queries),
 	};
 
