@@ -178,9 +178,11 @@ watch_boot() {
 	t_change=$T_START
 	T_UP="" T_DONE="" END=""
 	set_limit "$sum"
+	CPU_TICKS=0
 	while kill -0 "$QPID" 2>/dev/null; do
 		sleep 0.25
 		t=$(now_us)
+		qemu_cpu
 		sz=$(stat -c %s "$log" 2>/dev/null || echo 0)
 		if [ "$sz" != "$size" ]; then
 			size=$sz
@@ -215,6 +217,17 @@ watch_boot() {
 		grep -aq 'LAB-DOM0-DONE' "$log" && END=done || END=exit
 	fi
 	[ -n "$T_DONE" ] || ! grep -aq 'LAB-DOM0-DONE' "$log" || T_DONE=$T_EXIT
+}
+
+# qemu_cpu: QEMU's CPU time so far (utime + stime, in clock ticks) in
+# CPU_TICKS: how many of the host's cores a boot keeps busy tells whether
+# two boots at once could gain anything.
+qemu_cpu() {
+	local st f
+	read -r st 2>/dev/null <"/proc/$QPID/stat" || return 0
+	st=${st##*) }
+	read -ra f <<<"$st"
+	CPU_TICKS=$((f[11] + f[12]))
 }
 
 # running_fn LOG: the function that began and did not end
@@ -254,6 +267,7 @@ boot_report() {
 	gr=$(grep -ac 'LAB-GUEST-RETRY:' "$log")
 	tf=$(grep -ac 'Triple fault' "$log")
 	[ -n "$SPEED" ] && up="$up$SPEED x the reference boot, so a ${LIMIT} s limit; "
+	down="$down; QEMU used $(awk -v c="$CPU_TICKS" -v h="$(getconf CLK_TCK)" -v w="$((T_EXIT - T_START))" 'BEGIN{printf "%.0f CPU-s, %.2f cores on average", c / h, c / h / (w / 1e6)}')"
 	case $END in
 	done) echo "lab: shard $s: boot $a: done in $(secs "$T_START" "$T_EXIT") s (${up}scenarios $(secs "${T_UP:-$T_START}" "${T_DONE:-$T_EXIT}") s$down; longest serial silence $GAP s)" ;;
 	freeze) echo "lab: shard $s: boot $a: FROZE: no serial output for ${FREEZE_S} s in $(running_fn "$log"), killed $(secs "$T_START" "$T_EXIT") s after QEMU start" ;;
