@@ -109,7 +109,7 @@ show_guest() {
 # daemon, unpause, wait for DONE_PATTERN; retried on a guest crash. Leaves
 # DOMID, DPID, READY_MS set.
 boot_guest() {
-	local name=$1 attempt
+	local name=$1 attempt t0
 	mkcfg "$name" "$2" "$3"
 	for attempt in $(seq 1 $TRIES); do
 		rm -f "/tmp/$name-serial.log" "/tmp/$name-vgpu.log"
@@ -135,7 +135,12 @@ boot_guest() {
 			tr '\n' ';' >"/tmp/$name.maps"
 		GUEST_RSS_QEMU=$(rss_kb "$(pgrep -f "xen-domid $DOMID " | head -n 1)")
 		xl unpause "$name"
-		wait_log "$name" "$4" "$GUEST_TIMEOUT" && return 0
+		t0=$(ms_now)
+		# the guest's boot (hvmloader, SeaBIOS, kernel) up to its init
+		if wait_log "$name" GUEST-BEGIN "$GUEST_TIMEOUT"; then
+			info "$name: guest up $(($(ms_now) - t0)) ms after unpause ($(grep -ao 'GUEST-BEGIN.*' "/tmp/$name-serial.log" | tr -d '\r'))"
+			wait_log "$name" "$4" "$GUEST_TIMEOUT" && return 0
+		fi
 		guest_retry "$name" "$attempt" "$DOMID"
 		grep -a "GUEST-" "/tmp/$name-serial.log" 2>/dev/null | tail -n 3
 		xl destroy "$name" 2>/dev/null
