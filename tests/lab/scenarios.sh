@@ -583,6 +583,9 @@ scenario_kill_restart_nostate() {
 	grep -q 'with no state file for it.*answered [0-9]* waiting request' /tmp/vgpu-n-vgpu.log ||
 		why="$why [no release of the dead worker's server in the new worker's log]"
 	grep -aq 'TRAFFIC-DEVICE: present' $g || why="$why [the guest lost the function]"
+	# the traffic stops at its first wrong value: all-ones, the reset
+	grep -aq 'TRAFFIC-RESULT: FAIL .*first_error=+0x[0-9a-f]*:0xffffffff' $g ||
+		why="$why [the guest did not read all-ones after the restart: $(grep -ao 'TRAFFIC-RESULT.*' $g | tr -d '\r')]"
 	[ "$n" = 2 ] || why="$why [$n ioreq servers after the restart, 2 expected: qemu's and the new one]"
 	show_guest vgpu-n
 	xl destroy vgpu-n
