@@ -256,6 +256,10 @@ static int release_orphan(struct daemon *dm, uint32_t resumable)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = xen_host_release_orphan(dm->cli.domid, dm->cli.sbdf, &dm->log);
 	dm->ms_xen += ms_since(&t0);
+	if (rc < 0 && rc != -EBUSY) /* -EBUSY: said why already */
+		log_err(&dm->log,
+			"cannot release the ioreq server left on this function: %s",
+			strerror(-rc));
 	return rc < 0 ? rc : 0;
 }
 
