@@ -11,14 +11,14 @@
 #   VGPU_LAB_SHARD       shards to run (names, space or comma separated)
 #   VGPU_LAB_SCENARIOS   scenarios to run (their functions' shards boot)
 #   VGPU_LAB_JOBS        boots at once (default 1: see README, "Speed")
-#   VGPU_LAB_SLOWDOWN    how much slower than the budgets a machine may be (2)
+#   VGPU_LAB_SLOWDOWN    how much slower than its budgets a boot may run (3)
 #   VGPU_LAB_BOOT_S      the fixed cost of a boot where the budgets were
 #                        measured (8): QEMU start to toolstack up
 #   VGPU_LAB_FREEZE_S    seconds without serial output that mean a freeze (45)
 #   VGPU_LAB_FREEZE      test hook: the named shard's first boot is frozen
 #                        (SIGSTOP to its QEMU) once its first scenario runs
 
-SLOWDOWN=${VGPU_LAB_SLOWDOWN:-2}
+SLOWDOWN=${VGPU_LAB_SLOWDOWN:-3}
 BOOT_S=${VGPU_LAB_BOOT_S:-8}
 FREEZE_S=${VGPU_LAB_FREEZE_S:-45}
 JOBS=${VGPU_LAB_JOBS:-1}
