@@ -107,6 +107,47 @@ static int check_domain(struct daemon *dm)
 }
 
 /*
+ * The run directory (RUNSTATEDIR/vgpu-ioreq) holds the slot locks, the
+ * state files and --depriv's empty chroot. Created here with its parents
+ * (root's, 0755); refused if it is not a directory or anyone else may
+ * write to it (a planted state file would steer this process). Without it
+ * the daemon would serve with neither its lock nor its crash safety.
+ */
+static int make_run_dir(struct logger *lg)
+{
+	char dir[] = RUNSTATEDIR "/vgpu-ioreq";
+	struct stat st;
+	char *p;
+
+	for (p = dir + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		if (*p == '\0' || p[1] != '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+				log_err(lg,
+					"cannot create the run directory %s: %s",
+					dir, strerror(errno));
+				return -errno;
+			}
+			*p = c;
+		}
+		if (*p == '\0')
+			break;
+	}
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 022)) {
+		log_err(lg,
+			"the run directory %s must be a directory of this user's (uid %u) that no one else may write to",
+			dir, (unsigned int)geteuid());
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
  * One vgpu-ioreq per function: a lock file per domain and slot, held for
  * the process's life (pidlock.h: it holds our pid, and disappears with
  * us, also after a privilege drop).
@@ -124,14 +165,6 @@ static int lock_slot(struct daemon *dm, char *holder, size_t len)
 		 "%s/vgpu-ioreq/d%u-%02x.%u.state", RUNSTATEDIR, dm->cli.domid,
 		 (s >> 3) & 0x1f, s & 7);
 	rc = pidlock_take(&dm->slot, dm->slot_lock, &pid);
-	if (rc == -ENOENT) {
-		char dir[128];
-
-		snprintf(dir, sizeof(dir), "%s/vgpu-ioreq", RUNSTATEDIR);
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		rc = pidlock_take(&dm->slot, dm->slot_lock, &pid);
-	}
 	if (rc == -EBUSY && pid)
 		snprintf(holder, len, "%ld", pid);
 	else if (rc == -EBUSY)
@@ -144,8 +177,12 @@ static int check_slot(struct daemon *dm)
 {
 	uint32_t s = dm->cli.sbdf;
 	char holder[64] = "", path[64], desc[96];
-	int rc = lock_slot(dm, holder, sizeof(holder));
 	struct timespec t0;
+	int rc = make_run_dir(&dm->log);
+
+	if (rc < 0)
+		return rc; /* never serve without the lock */
+	rc = lock_slot(dm, holder, sizeof(holder));
 
 	if (rc == -EBUSY) {
 		log_err(&dm->log,
@@ -153,9 +190,11 @@ static int check_slot(struct daemon *dm)
 			(s >> 3) & 0x1f, s & 7, dm->cli.domid, holder);
 		return rc;
 	}
-	if (rc < 0)
-		log_warn(&dm->log, "cannot lock %s: %s", dm->slot_lock,
-			 strerror(-rc));
+	if (rc < 0) {
+		log_err(&dm->log, "cannot lock %s: %s", dm->slot_lock,
+			strerror(-rc));
+		return rc;
+	}
 	snprintf(path, sizeof(path), QMP_SOCKET_FMT, dm->cli.domid);
 	if (access(path, F_OK) < 0)
 		return 0; /* no QEMU of libxl's (a stub domain, say) */
@@ -190,12 +229,33 @@ static int map_state(struct daemon *dm, const struct vdev_ops *ops)
 		dm->st_mapped = true;
 		return 0;
 	}
-	log_warn(
-		&dm->log,
-		"cannot map %s (%s): a restart will not find this device's state",
-		dm->state_path, strerror(-rc));
-	dm->st = calloc(1, size);
-	return dm->st ? 0 : -ENOMEM;
+	/* never serve without it: a restart could not take the server over */
+	log_err(&dm->log, "cannot map the state file %s: %s", dm->state_path,
+		strerror(-rc));
+	return rc;
+}
+
+/*
+ * No state names a server for this function, yet one may claim it: a
+ * predecessor that died without its state file left it, maybe with a vCPU
+ * blocked on it. Released before a new server is created beside it, or
+ * that vCPU would hang for good (see xen_host_release_orphan()).
+ */
+static int release_orphan(struct daemon *dm, uint32_t resumable)
+{
+	struct timespec t0;
+	int rc;
+
+	if (resumable != XEN_NO_SERVER)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = xen_host_release_orphan(dm->cli.domid, dm->cli.sbdf, &dm->log);
+	dm->ms_xen += ms_since(&t0);
+	if (rc < 0 && rc != -EBUSY) /* -EBUSY: said why already */
+		log_err(&dm->log,
+			"cannot release the ioreq server left on this function: %s",
+			strerror(-rc));
+	return rc < 0 ? rc : 0;
 }
 
 /* The server a dead predecessor left for this domain and function. */
@@ -352,6 +412,8 @@ static int start(struct daemon *dm)
 		rc = check_slot(dm);
 	if (rc == 0)
 		rc = map_state(dm, ops);
+	if (rc == 0)
+		rc = release_orphan(dm, resumable_server(dm));
 	if (rc == 0)
 		rc = setup_xen(dm, ops);
 	/* Nothing from the guest has been read yet: restrict the handles,

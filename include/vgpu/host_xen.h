@@ -37,6 +37,17 @@ int xen_domain_lookup(const char *name, uint32_t *domid);
 #define XEN_NO_SERVER 0xffffffffu
 int xen_host_open(struct xen_host **out, uint32_t domid, uint32_t reuse_id,
 		  struct logger *lg);
+/*
+ * Before creating a server for @sbdf when no state names one: a vgpu-ioreq
+ * that died without its state file may have left a server claiming the
+ * function, and a vCPU blocked on it (Xen keeps a dead emulator's server,
+ * and the vCPU waits until someone answers; destroying the server does
+ * not wake it). Find it, stop routing to it, answer what waits (reads get
+ * all-ones: the device's state died with it), destroy it. 1 if one was
+ * released, 0 if none claims @sbdf, -EBUSY if the claimant's emulator
+ * runs (its claim is left as it was), other -errno. Logs what it did.
+ */
+int xen_host_release_orphan(uint32_t domid, uint32_t sbdf, struct logger *lg);
 /* True if xen_host_open() took over an existing server. */
 bool xen_host_reattached(const struct xen_host *x);
 /* Restrict every Xen handle of the process to the domain (after setup:

@@ -33,10 +33,12 @@
 #define MAX_PORTS 1024
 #define MAX_DMOPS 4096
 #define MAX_RANGES 16
+#define MAX_PCIDEVS 8
 #define MAX_MAPS 16
+#define MAX_SERVERS 8 /* Xen's MAX_NR_IOREQ_SERVERS */
 #define PAGE 4096u
 #define LOCAL_PORT_BASE 40 /* local ports: 40, 43, 46, ... */
-#define REMOTE_PORT_BASE 7
+#define REMOTE_PORT_BASE 7 /* server s, vCPU v: 7 + s * MAX_VCPUS + v */
 
 struct xendevicemodel_handle {
 	int unused;
@@ -45,7 +47,7 @@ struct xenforeignmemory_handle {
 	int unused;
 };
 struct xenforeignmemory_resource_handle {
-	int unused;
+	unsigned int id; /* the server whose page it maps */
 };
 struct xenevtchn_handle {
 	int unused;
@@ -68,28 +70,39 @@ struct gmap {
 	bool scattered; /* frames not in a row: a range of its own */
 };
 
+/*
+ * An ioreq server, as Xen 4.17 keeps it (xen/common/ioreq.c): its own
+ * page and claims; it lives until destroyed, whether or not its emulator
+ * process still runs. QEMU's (cfg.qemu) belongs to another process.
+ */
+struct server {
+	bool live, enabled, published, page_mapped, qemu;
+	shared_iopage_t *page;
+	uint32_t pcidev[MAX_PCIDEVS];
+	unsigned int nr_pcidev;
+	struct range ranges[MAX_RANGES];
+	unsigned int nr_ranges;
+	int port[MAX_VCPUS]; /* local port bound to each vCPU's channel, 0: none */
+};
+
 static struct fake {
 	pthread_mutex_t lock;
 	pthread_cond_t answered;
 	struct fake_xen_cfg cfg;
 	bool alive;
-	/* server (one at a time is enough for the daemon) */
-	bool server, enabled, page_mapped, bound_before_enable;
-	uint32_t sbdf;
-	bool pcidev;
-	shared_iopage_t *page;
-	struct range ranges[MAX_RANGES];
-	unsigned int nr_ranges;
-	/* event channels */
+	struct server srv[MAX_SERVERS];
+	/* event channels: local port -> server and vCPU */
 	int evfd;
-	int local_of_vcpu[MAX_VCPUS];
+	int next_port;
+	int port_srv[MAX_PORTS], port_vcpu[MAX_PORTS];
 	bool bound[MAX_PORTS];
 	bool masked[MAX_PORTS];
 	bool pending_masked[MAX_PORTS];
 	int queue[MAX_PORTS];
 	unsigned int qhead, qlen;
-	/* vCPU bookkeeping */
-	bool outstanding[MAX_VCPUS];
+	/* vCPUs: the server each waits on (-1: none), and the last one */
+	int waits_on[MAX_VCPUS];
+	int last_srv[MAX_VCPUS];
 	uint64_t notifies;
 	/* guest RAM and its foreign mappings */
 	uint8_t *ram;
@@ -107,7 +120,7 @@ static struct fake {
 
 static struct xendevicemodel_handle dm_handle;
 static struct xenforeignmemory_handle fm_handle;
-static struct xenforeignmemory_resource_handle res_handle;
+static struct xenforeignmemory_resource_handle res_handle[MAX_SERVERS];
 static struct xenevtchn_handle ev_handle;
 static struct xc_interface_core xc_handle;
 static struct xs_handle xs_h;
@@ -190,20 +203,117 @@ static void *map_scattered(size_t pages, const xen_pfn_t arr[])
 	return va;
 }
 
+/* ---- the hypervisor's side ---- */
+
+static struct server *get_server(unsigned int id)
+{
+	return id < MAX_SERVERS && fx.srv[id].live ? &fx.srv[id] : NULL;
+}
+
+/* A new server in the lowest free slot, as Xen's ioreq_server_create(). */
+static int new_server(bool qemu)
+{
+	unsigned int id;
+
+	for (id = 0; id < MAX_SERVERS && fx.srv[id].live; id++)
+		;
+	if (id == MAX_SERVERS)
+		return -1;
+	free(fx.srv[id].page); /* a destroyed server's page */
+	memset(&fx.srv[id], 0, sizeof(fx.srv[id]));
+	fx.srv[id].live = true;
+	fx.srv[id].qemu = qemu;
+	fx.srv[id].page = aligned_alloc(PAGE, PAGE);
+	memset(fx.srv[id].page, 0, PAGE);
+	return (int)id;
+}
+
+static bool claims_pcidev(const struct server *sv, uint32_t sbdf)
+{
+	unsigned int i;
+
+	for (i = 0; i < sv->nr_pcidev; i++)
+		if (sv->pcidev[i] == sbdf)
+			return true;
+	return false;
+}
+
+static bool claims_mmio(const struct server *sv, uint64_t first, uint64_t last)
+{
+	unsigned int i;
+
+	for (i = 0; i < sv->nr_ranges; i++)
+		if (sv->ranges[i].start <= first && last <= sv->ranges[i].end)
+			return true;
+	return false;
+}
+
+/*
+ * Xen's ioreq_server_select(): the enabled server with the highest id that
+ * claims the address (FOR_EACH_IOREQ_SERVER runs from the top; ids are
+ * the lowest free slot, so this is the newest one unless an older one was
+ * destroyed). A request no server claims never reaches an emulator in
+ * Xen; here it goes to the newest enabled server that is not QEMU's, so
+ * that tests can hand the daemon requests a guest cannot produce.
+ */
+static int select_server(const struct io_req *r)
+{
+	uint64_t last =
+		r->addr + (uint64_t)r->size * (r->count ? r->count : 1) - 1;
+	int id;
+
+	for (id = MAX_SERVERS - 1; id >= 0; id--) {
+		const struct server *sv = &fx.srv[id];
+
+		if (!sv->live || !sv->enabled)
+			continue;
+		if (r->type == IO_PCI_CONFIG &&
+		    claims_pcidev(sv, r->addr >> 32))
+			return id;
+		if (r->type == IO_MMIO && !r->df &&
+		    claims_mmio(sv, r->addr, last))
+			return id;
+	}
+	for (id = MAX_SERVERS - 1; id >= 0; id--)
+		if (fx.srv[id].live && fx.srv[id].enabled && !fx.srv[id].qemu)
+			return id;
+	return -1;
+}
+
 /* ---- test API ---- */
 
 void fake_xen_reset(const struct fake_xen_cfg *cfg)
 {
+	static const uint32_t qemu_slots[] = { 0 << 3, 1 << 3, 1 << 3 | 1,
+					       1 << 3 | 3, 2 << 3 };
+	unsigned int i, v;
+	int id;
+
 	pthread_mutex_lock(&fx.lock);
 	if (fx.evfd >= 0)
 		close(fx.evfd);
-	free(fx.page);
+	for (i = 0; i < MAX_SERVERS; i++)
+		free(fx.srv[i].page);
 	ram_free();
 	memset(&fx.cfg, 0, sizeof(fx) - offsetof(struct fake, cfg));
 	fx.cfg = *cfg;
 	fx.alive = true;
 	fx.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	fx.next_port = LOCAL_PORT_BASE;
 	ram_alloc(cfg->guest_pages ? cfg->guest_pages : 1);
+	for (v = 0; v < MAX_VCPUS; v++)
+		fx.waits_on[v] = fx.last_srv[v] = -1;
+	if (cfg->qemu) {
+		/* QEMU's server: created first, enabled, its channels bound
+		 * by QEMU (another process: not in our port table) */
+		id = new_server(true);
+		fx.srv[id].enabled = fx.srv[id].published = true;
+		for (i = 0; i < sizeof(qemu_slots) / sizeof(qemu_slots[0]); i++)
+			fx.srv[id].pcidev[fx.srv[id].nr_pcidev++] =
+				qemu_slots[i];
+		for (v = 0; v < cfg->nr_vcpus; v++)
+			fx.srv[id].port[v] = -1;
+	}
 	pthread_mutex_unlock(&fx.lock);
 }
 
@@ -237,9 +347,9 @@ static void raise_port(int port)
 	wake_evfd(fx.evfd);
 }
 
-static void fill_slot(unsigned int v, const struct io_req *r)
+static void fill_slot(int id, unsigned int v, const struct io_req *r)
 {
-	ioreq_t *p = &fx.page->vcpu_ioreq[v];
+	ioreq_t *p = &fx.srv[id].page->vcpu_ioreq[v];
 
 	p->addr = r->addr;
 	p->data = r->data;
@@ -251,35 +361,53 @@ static void fill_slot(unsigned int v, const struct io_req *r)
 	p->data_is_ptr = r->data_is_ptr & 1;
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	p->state = STATE_IOREQ_READY;
-	fx.outstanding[v] = true;
+	fx.waits_on[v] = fx.last_srv[v] = id;
 }
 
 void fake_vcpu_send(unsigned int v, const struct io_req *r)
 {
+	int id;
+
 	pthread_mutex_lock(&fx.lock);
-	if (!fx.enabled || v >= fx.cfg.nr_vcpus) {
+	id = v < fx.cfg.nr_vcpus ? select_server(r) : -1;
+	if (id < 0) {
 		violation("send on vcpu %u with no enabled server", v);
-	} else if (fx.page->vcpu_ioreq[v].state != STATE_IOREQ_NONE) {
+	} else if (fx.waits_on[v] >= 0) {
+		violation("vcpu %u sends while blocked on server %d", v,
+			  fx.waits_on[v]);
+	} else if (fx.srv[id].page->vcpu_ioreq[v].state != STATE_IOREQ_NONE) {
 		violation("device model set bad IO state %u on vcpu %u",
-			  fx.page->vcpu_ioreq[v].state, v);
+			  fx.srv[id].page->vcpu_ioreq[v].state, v);
 	} else {
-		fill_slot(v, r);
-		raise_port(fx.local_of_vcpu[v]);
+		fill_slot(id, v, r);
+		raise_port(fx.srv[id].port[v]);
 	}
 	pthread_mutex_unlock(&fx.lock);
 }
 
 void fake_vcpu_preload(unsigned int v, const struct io_req *r)
 {
+	int id;
+
 	pthread_mutex_lock(&fx.lock);
-	fill_slot(v, r);
+	for (id = MAX_SERVERS - 1; id >= 0; id--)
+		if (fx.srv[id].live && !fx.srv[id].qemu)
+			break;
+	if (id < 0)
+		violation("preload with no server");
+	else
+		fill_slot(id, v, r);
 	pthread_mutex_unlock(&fx.lock);
 }
 
 void fake_vcpu_kick(unsigned int v)
 {
+	int id;
+
 	pthread_mutex_lock(&fx.lock);
-	raise_port(fx.local_of_vcpu[v]);
+	for (id = 0; id < MAX_SERVERS; id++)
+		if (fx.srv[id].live && !fx.srv[id].qemu)
+			raise_port(fx.srv[id].port[v]);
 	pthread_mutex_unlock(&fx.lock);
 }
 
@@ -297,14 +425,19 @@ bool fake_vcpu_wait(unsigned int v, uint64_t *data, int timeout_ms)
 		dl.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&fx.lock);
-	p = &fx.page->vcpu_ioreq[v];
-	while (fx.outstanding[v]) {
+	while (fx.waits_on[v] >= 0) {
 		if (pthread_cond_timedwait(&fx.answered, &fx.lock, &dl)) {
 			ok = false;
 			break;
 		}
 	}
+	if (ok && fx.last_srv[v] < 0) {
+		violation("vcpu %u waits with nothing sent", v);
+		ok = false;
+	}
 	if (ok) {
+		/* Xen's wait_for_io(): IORESP_READY -> NONE, take the data */
+		p = &fx.srv[fx.last_srv[v]].page->vcpu_ioreq[v];
 		if (p->state != STATE_IORESP_READY)
 			violation("vcpu %u resumed with state %u", v, p->state);
 		if (data)
@@ -315,14 +448,29 @@ bool fake_vcpu_wait(unsigned int v, uint64_t *data, int timeout_ms)
 	return ok;
 }
 
-void fake_process_died(void)
+bool fake_vcpu_blocked(unsigned int v)
 {
-	unsigned int p;
+	bool b;
 
 	pthread_mutex_lock(&fx.lock);
-	for (p = 0; p < MAX_PORTS; p++)
+	b = fx.waits_on[v] >= 0;
+	pthread_mutex_unlock(&fx.lock);
+	return b;
+}
+
+void fake_process_died(void)
+{
+	unsigned int p, id;
+
+	pthread_mutex_lock(&fx.lock);
+	for (p = 0; p < MAX_PORTS; p++) {
+		if (fx.bound[p])
+			fx.srv[fx.port_srv[p]].port[fx.port_vcpu[p]] = 0;
 		fx.bound[p] = false;
-	fx.page_mapped = false;
+	}
+	for (id = 0; id < MAX_SERVERS; id++)
+		if (!fx.srv[id].qemu)
+			fx.srv[id].page_mapped = false;
 	fx.qlen = 0;
 	pthread_mutex_unlock(&fx.lock);
 }
@@ -362,7 +510,18 @@ const char *fake_xen_last_violation(void)
 
 unsigned int fake_xen_servers(void)
 {
-	return fx.server;
+	unsigned int id, n = 0;
+
+	for (id = 0; id < MAX_SERVERS; id++)
+		n += fx.srv[id].live && !fx.srv[id].qemu;
+	return n;
+}
+
+bool fake_xen_server_claims(unsigned int id, uint32_t sbdf)
+{
+	const struct server *sv = get_server(id);
+
+	return sv && claims_pcidev(sv, sbdf);
 }
 
 unsigned int fake_xen_outstanding(void)
@@ -370,7 +529,7 @@ unsigned int fake_xen_outstanding(void)
 	unsigned int v, n = 0;
 
 	for (v = 0; v < MAX_VCPUS; v++)
-		n += fx.outstanding[v];
+		n += fx.waits_on[v] >= 0;
 	return n;
 }
 
@@ -410,19 +569,16 @@ int xendevicemodel_create_ioreq_server(xendevicemodel_handle *dmod,
 				       domid_t domid, int handle_bufioreq,
 				       ioservid_t *id)
 {
-	int rc = -1;
+	int rc = -1, i;
 
 	pthread_mutex_lock(&fx.lock);
 	if (record("create", domid, (uint64_t)handle_bufioreq) == 0 &&
 	    is_our_domain(domid)) {
-		if (fx.server) {
+		i = new_server(false);
+		if (i < 0) {
 			errno = ENOSPC;
 		} else {
-			fx.server = true;
-			free(fx.page); /* a destroyed server's page */
-			fx.page = aligned_alloc(PAGE, PAGE);
-			memset(fx.page, 0, PAGE);
-			*id = 3; /* not 0: catches code that assumes it */
+			*id = (ioservid_t)i;
 			rc = 0;
 		}
 	}
@@ -430,15 +586,16 @@ int xendevicemodel_create_ioreq_server(xendevicemodel_handle *dmod,
 	return rc;
 }
 
-static bool server_ok(domid_t domid, ioservid_t id)
+static struct server *server_ok(domid_t domid, ioservid_t id)
 {
+	struct server *sv;
+
 	if (!is_our_domain(domid))
-		return false;
-	if (!fx.server || id != 3) {
+		return NULL;
+	sv = get_server(id);
+	if (!sv)
 		errno = ENOENT;
-		return false;
-	}
-	return true;
+	return sv;
 }
 
 int xendevicemodel_map_pcidev_to_ioreq_server(xendevicemodel_handle *dmod,
@@ -448,13 +605,21 @@ int xendevicemodel_map_pcidev_to_ioreq_server(xendevicemodel_handle *dmod,
 {
 	uint32_t sbdf = (uint32_t)segment << 16 | bus << 8 | device << 3 |
 			function;
+	struct server *sv;
 	int rc = -1;
 
 	pthread_mutex_lock(&fx.lock);
-	if (record("map_pcidev", sbdf, 0) == 0 && server_ok(domid, id)) {
-		fx.pcidev = true;
-		fx.sbdf = sbdf;
-		rc = 0;
+	if (record("map_pcidev", sbdf, id) == 0 &&
+	    (sv = server_ok(domid, id))) {
+		/* overlaps are refused within a server, never across */
+		if (claims_pcidev(sv, sbdf)) {
+			errno = EEXIST;
+		} else if (sv->nr_pcidev == MAX_PCIDEVS) {
+			errno = ENOSPC;
+		} else {
+			sv->pcidev[sv->nr_pcidev++] = sbdf;
+			rc = 0;
+		}
 	}
 	pthread_mutex_unlock(&fx.lock);
 	return rc;
@@ -468,14 +633,21 @@ int xendevicemodel_unmap_pcidev_from_ioreq_server(xendevicemodel_handle *dmod,
 {
 	uint32_t sbdf = (uint32_t)segment << 16 | bus << 8 | device << 3 |
 			function;
+	struct server *sv;
+	unsigned int i;
 	int rc = -1;
 
 	pthread_mutex_lock(&fx.lock);
-	if (record("unmap_pcidev", sbdf, 0) == 0 && server_ok(domid, id)) {
-		if (!fx.pcidev || fx.sbdf != sbdf)
-			violation("unmap of a pci function never mapped");
-		fx.pcidev = false;
-		rc = 0;
+	if (record("unmap_pcidev", sbdf, id) == 0 &&
+	    (sv = server_ok(domid, id))) {
+		errno = ENOENT; /* not claimed by this server */
+		for (i = 0; i < sv->nr_pcidev; i++) {
+			if (sv->pcidev[i] == sbdf) {
+				sv->pcidev[i] = sv->pcidev[--sv->nr_pcidev];
+				rc = 0;
+				break;
+			}
+		}
 	}
 	pthread_mutex_unlock(&fx.lock);
 	return rc;
@@ -486,11 +658,13 @@ int xendevicemodel_map_io_range_to_ioreq_server(xendevicemodel_handle *dmod,
 						int is_mmio, uint64_t start,
 						uint64_t end)
 {
+	struct server *sv;
 	unsigned int i;
 	int rc = -1;
 
 	pthread_mutex_lock(&fx.lock);
-	if (record("map_mmio", start, end) == 0 && server_ok(domid, id)) {
+	if (record("map_mmio", start, end) == 0 &&
+	    (sv = server_ok(domid, id))) {
 		rc = 0;
 		if (!is_mmio || end < start) {
 			violation("bad range map %d 0x%llx-0x%llx", is_mmio,
@@ -499,16 +673,16 @@ int xendevicemodel_map_io_range_to_ioreq_server(xendevicemodel_handle *dmod,
 			errno = EINVAL;
 			rc = -1;
 		}
-		for (i = 0; rc == 0 && i < fx.nr_ranges; i++) {
+		for (i = 0; rc == 0 && i < sv->nr_ranges; i++) {
 			/* Xen's rangeset: overlap within a server fails */
-			if (start <= fx.ranges[i].end &&
-			    fx.ranges[i].start <= end) {
+			if (start <= sv->ranges[i].end &&
+			    sv->ranges[i].start <= end) {
 				errno = EEXIST;
 				rc = -1;
 			}
 		}
-		if (rc == 0 && fx.nr_ranges < MAX_RANGES)
-			fx.ranges[fx.nr_ranges++] =
+		if (rc == 0 && sv->nr_ranges < MAX_RANGES)
+			sv->ranges[sv->nr_ranges++] =
 				(struct range){ start, end };
 	}
 	pthread_mutex_unlock(&fx.lock);
@@ -521,16 +695,18 @@ int xendevicemodel_unmap_io_range_from_ioreq_server(xendevicemodel_handle *dmod,
 						    uint64_t start,
 						    uint64_t end)
 {
+	struct server *sv;
 	unsigned int i;
 	int rc = -1;
 
 	pthread_mutex_lock(&fx.lock);
-	if (record("unmap_mmio", start, end) == 0 && server_ok(domid, id)) {
+	if (record("unmap_mmio", start, end) == 0 &&
+	    (sv = server_ok(domid, id))) {
 		errno = ENOENT;
-		for (i = 0; i < fx.nr_ranges; i++) {
-			if (fx.ranges[i].start == start &&
-			    fx.ranges[i].end == end) {
-				fx.ranges[i] = fx.ranges[--fx.nr_ranges];
+		for (i = 0; i < sv->nr_ranges; i++) {
+			if (sv->ranges[i].start == start &&
+			    sv->ranges[i].end == end) {
+				sv->ranges[i] = sv->ranges[--sv->nr_ranges];
 				rc = 0;
 				break;
 			}
@@ -548,18 +724,21 @@ int xendevicemodel_set_ioreq_server_state(xendevicemodel_handle *dmod,
 					  domid_t domid, ioservid_t id,
 					  int enabled)
 {
+	struct server *sv;
 	unsigned int v;
 	int rc = -1;
 
 	pthread_mutex_lock(&fx.lock);
-	if (record(enabled ? "enable" : "disable", 0, 0) == 0 &&
-	    server_ok(domid, id)) {
-		fx.enabled = enabled != 0;
+	if (record(enabled ? "enable" : "disable", id, 0) == 0 &&
+	    (sv = server_ok(domid, id))) {
+		sv->enabled = enabled != 0;
 		/* Xen writes vp_eport on enable (ioreq_update_evtchn) */
-		if (fx.enabled)
+		if (sv->enabled) {
 			for (v = 0; v < fx.cfg.nr_vcpus; v++)
-				fx.page->vcpu_ioreq[v].vp_eport =
-					REMOTE_PORT_BASE + v;
+				sv->page->vcpu_ioreq[v].vp_eport =
+					REMOTE_PORT_BASE + id * MAX_VCPUS + v;
+			sv->published = true;
+		}
 		rc = 0;
 	}
 	pthread_mutex_unlock(&fx.lock);
@@ -587,16 +766,24 @@ int xendevicemodel_get_ioreq_server_info(xendevicemodel_handle *dmod,
 int xendevicemodel_destroy_ioreq_server(xendevicemodel_handle *dmod,
 					domid_t domid, ioservid_t id)
 {
+	struct server *sv;
+	unsigned int v, n = 0;
 	int rc = -1;
 
 	pthread_mutex_lock(&fx.lock);
-	if (record("destroy", 0, 0) == 0 && server_ok(domid, id)) {
-		if (fake_xen_outstanding())
+	if (record("destroy", id, 0) == 0 && (sv = server_ok(domid, id))) {
+		/* Xen frees the vCPUs' channels without waking them: a vCPU
+		 * blocked on this server would never run again */
+		for (v = 0; v < MAX_VCPUS; v++)
+			n += fx.waits_on[v] == (int)id;
+		if (n)
 			violation(
-				"server destroyed with %u requests unanswered",
-				fake_xen_outstanding());
-		fx.server = fx.enabled = fx.pcidev = false;
-		fx.nr_ranges = 0;
+				"server %u destroyed with %u requests unanswered: the vCPUs hang",
+				id, n);
+		for (v = 0; v < MAX_VCPUS; v++)
+			if (sv->port[v] > 0)
+				fx.bound[sv->port[v]] = false;
+		sv->live = sv->enabled = false;
 		rc = 0;
 	}
 	pthread_mutex_unlock(&fx.lock);
@@ -662,10 +849,11 @@ xenforeignmemory_map_resource(xenforeignmemory_handle *fmem, domid_t domid,
 			      void **paddr, int prot, int flags)
 {
 	xenforeignmemory_resource_handle *h = NULL;
+	struct server *sv;
 
 	pthread_mutex_lock(&fx.lock);
-	if (record("map_resource", frame, nr_frames) == 0 &&
-	    server_ok(domid, (ioservid_t)id)) {
+	if (record("map_resource", frame, id) == 0 &&
+	    (sv = server_ok(domid, (ioservid_t)id))) {
 		if (type != XENMEM_resource_ioreq_server ||
 		    frame != XENMEM_resource_ioreq_server_frame_ioreq(0) ||
 		    nr_frames != 1) {
@@ -673,9 +861,10 @@ xenforeignmemory_map_resource(xenforeignmemory_handle *fmem, domid_t domid,
 				  frame);
 			errno = EINVAL;
 		} else {
-			fx.page_mapped = true;
-			*paddr = fx.page;
-			h = &res_handle;
+			sv->page_mapped = true;
+			*paddr = sv->page;
+			h = &res_handle[id];
+			h->id = id;
 		}
 	}
 	pthread_mutex_unlock(&fx.lock);
@@ -686,8 +875,8 @@ int xenforeignmemory_unmap_resource(xenforeignmemory_handle *fmem,
 				    xenforeignmemory_resource_handle *fres)
 {
 	pthread_mutex_lock(&fx.lock);
-	record("unmap_resource", 0, 0);
-	fx.page_mapped = false;
+	record("unmap_resource", fres->id, 0);
+	fx.srv[fres->id].page_mapped = false;
 	pthread_mutex_unlock(&fx.lock);
 	return 0;
 }
@@ -778,22 +967,38 @@ xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_handle *xce,
 						     uint32_t domid,
 						     evtchn_port_t remote_port)
 {
-	unsigned int v;
+	unsigned int v, id;
+	struct server *sv;
 	int local, rc = -1;
 
 	pthread_mutex_lock(&fx.lock);
 	if (!is_our_domain(domid))
 		goto out;
-	v = remote_port - REMOTE_PORT_BASE;
-	if (!fx.enabled || remote_port < REMOTE_PORT_BASE ||
+	id = (remote_port - REMOTE_PORT_BASE) / MAX_VCPUS;
+	v = (remote_port - REMOTE_PORT_BASE) % MAX_VCPUS;
+	sv = get_server(id);
+	if (remote_port < REMOTE_PORT_BASE || !sv || !sv->published ||
 	    v >= fx.cfg.nr_vcpus) {
-		violation("bind to remote port %u (server %s)", remote_port,
-			  fx.enabled ? "enabled" : "not enabled");
+		violation("bind to remote port %u (no server published it)",
+			  remote_port);
 		errno = EINVAL;
 		goto out;
 	}
-	local = LOCAL_PORT_BASE + 3 * (int)v;
-	fx.local_of_vcpu[v] = local;
+	if (sv->port[v]) {
+		/* bound already (by a live emulator): not ECS_UNBOUND */
+		errno = EINVAL;
+		goto out;
+	}
+	local = fx.next_port;
+	fx.next_port += 3;
+	if (local >= MAX_PORTS) {
+		violation("event channel ports leak");
+		errno = ENOSPC;
+		goto out;
+	}
+	sv->port[v] = local;
+	fx.port_srv[local] = (int)id;
+	fx.port_vcpu[local] = (int)v;
 	fx.bound[local] = true;
 	fx.masked[local] = false;
 	/* Binding always sets a pending event ("we may have lost
@@ -808,8 +1013,10 @@ out:
 int xenevtchn_unbind(xenevtchn_handle *xce, evtchn_port_t port)
 {
 	pthread_mutex_lock(&fx.lock);
-	if (port < MAX_PORTS)
+	if (port < MAX_PORTS && fx.bound[port]) {
 		fx.bound[port] = false;
+		fx.srv[fx.port_srv[port]].port[fx.port_vcpu[port]] = 0;
+	}
 	pthread_mutex_unlock(&fx.lock);
 	return 0;
 }
@@ -849,25 +1056,28 @@ int xenevtchn_unmask(xenevtchn_handle *xce, evtchn_port_t port)
 int xenevtchn_notify(xenevtchn_handle *xce, evtchn_port_t port)
 {
 	unsigned int v;
+	int id;
 
 	pthread_mutex_lock(&fx.lock);
 	fx.notifies++;
-	for (v = 0; v < fx.cfg.nr_vcpus; v++)
-		if (fx.local_of_vcpu[v] == (int)port)
-			break;
-	if (v == fx.cfg.nr_vcpus) {
+	if (port >= MAX_PORTS || !fx.bound[port]) {
 		violation("notify on unbound port %u", port);
-	} else if (!fx.outstanding[v]) {
+		goto out;
+	}
+	id = fx.port_srv[port];
+	v = (unsigned int)fx.port_vcpu[port];
+	if (fx.waits_on[v] != id) {
 		violation(
-			"vcpu %u notified with no request outstanding (completed twice?)",
-			v);
-	} else if (fx.page->vcpu_ioreq[v].state != STATE_IORESP_READY) {
+			"vcpu %u notified by server %d with no request waiting on it (completed twice?)",
+			v, id);
+	} else if (fx.srv[id].page->vcpu_ioreq[v].state != STATE_IORESP_READY) {
 		violation("vcpu %u notified in state %u", v,
-			  fx.page->vcpu_ioreq[v].state);
+			  fx.srv[id].page->vcpu_ioreq[v].state);
 	} else {
-		fx.outstanding[v] = false;
+		fx.waits_on[v] = -1;
 		pthread_cond_broadcast(&fx.answered);
 	}
+out:
 	pthread_mutex_unlock(&fx.lock);
 	return 0;
 }

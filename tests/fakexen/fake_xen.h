@@ -6,6 +6,14 @@
  * plays the hypervisor's part: a shared ioreq page, vCPUs that send
  * requests and wait for answers, event channels, and a record of every
  * device-model operation. It enforces Xen's rules and counts violations.
+ *
+ * Ioreq servers follow Xen 4.17 (xen/common/ioreq.c): up to 8 per domain,
+ * each in the lowest free id; claims (PCI functions, MMIO ranges) overlap
+ * freely across servers but not within one; a request goes to the enabled
+ * server with the highest id that claims it; a server outlives its
+ * emulator process until it is destroyed, and a vCPU whose request waits
+ * on it stays blocked until someone answers that request (destroying the
+ * server does not wake it: that is a rule violation here).
  */
 #ifndef FAKE_XEN_H
 #define FAKE_XEN_H
@@ -23,6 +31,7 @@ struct fake_xen_cfg {
 	const char *name;
 	size_t guest_pages; /* guest RAM for data_is_ptr buffers */
 	uint8_t uuid_byte; /* the domain's UUID: 16 times this byte */
+	bool qemu; /* QEMU's server first (id 0, 00:00.0-00:02.0, alive) */
 };
 
 /* One recorded device-model operation, e.g. "map_mmio" a..b. */
@@ -45,6 +54,8 @@ bool fake_vcpu_wait(unsigned int v, uint64_t *data, int timeout_ms);
 void fake_vcpu_kick(unsigned int v);
 /* A request left in the slot before the server bound its ports. */
 void fake_vcpu_preload(unsigned int v, const struct io_req *r);
+/* Is vCPU @v waiting for an answer? */
+bool fake_vcpu_blocked(unsigned int v);
 
 /* The emulator process died: its event channels and mappings are gone,
  * its ioreq server (and what the vCPUs wait for) is not. */
@@ -58,8 +69,10 @@ unsigned int fake_xen_count(const char *op);
 /* Rule violations so far, and the last one's description. */
 unsigned int fake_xen_violations(void);
 const char *fake_xen_last_violation(void);
-/* Live ioreq servers, enabled or not. */
+/* Live ioreq servers, enabled or not (QEMU's not counted). */
 unsigned int fake_xen_servers(void);
+/* Does server @id exist and claim PCI function @sbdf? */
+bool fake_xen_server_claims(unsigned int id, uint32_t sbdf);
 /* Requests sent but not yet answered. */
 unsigned int fake_xen_outstanding(void);
 uint8_t *fake_guest_ram(void);

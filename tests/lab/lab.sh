@@ -4,9 +4,15 @@
 # The real-Xen lab: Xen 4.17 + a Debian 12 dom0 + HVM guests, all under
 # qemu-system-x86_64 (TCG, nested SVM), on an ordinary 2-core host.
 #
-#   lab.sh check  [--builddir DIR]   run every scenario, print PASS:/FAIL: lines
+#   lab.sh check  [--builddir DIR]   run the scenarios, shard by shard (one
+#                                    boot each), print PASS:/FAIL: lines
 #   lab.sh show   [--builddir DIR]   boot once and print the guest's lspci -v
 #   lab.sh base                      only build (or reuse) the cached artefacts
+#   lab.sh list                      the shards and their scenarios
+#
+# VGPU_LAB_SHARD=... / VGPU_LAB_SCENARIOS=... (make check-lab SHARD=...
+# SCENARIOS=...) run a subset; the shard table is tests/lab/shards and the
+# runner tests/lab/runner.sh (its other knobs are listed there).
 #
 # DIR is a configured and built vgpu-ioreq build tree; the lab installs it
 # into dom0 with `make install DESTDIR=...`, so it tests what a user installs.
@@ -19,18 +25,10 @@ set -u -o pipefail
 LAB_SRC=$(cd "$(dirname "$0")" && pwd)
 TOP_SRC=$(cd "$LAB_SRC/../.." && pwd)
 CACHE_ROOT=${VGPU_LAB_CACHE:-$HOME/.cache/vgpu-ioreq-lab}
-BOOT_TIMEOUT=${VGPU_LAB_BOOT_TIMEOUT:-900}
 # dom0 packages beside minbase: the Xen toolstack and qemu-xen (the domain's
 # default device model), pciutils + pci.ids for the guest's real lspci, and
 # the daemon's own runtime libraries.
 DOM0_PKGS=pciutils,pci.ids,kmod,procps,busybox,xen-utils-4.17,xen-utils-common,qemu-system-xen,seabios,libjson-c5,libsystemd0,libseccomp2
-SCENARIOS="step1-lspci step1-bar0-registers ring-userspace malicious-guest
-ring-nop ring-copy msi-interrupts intx-fallback driver-concurrent driver-reload driver-limits
-driver-signals driver-restart driver-unbind driver-session step1-shutdown step1-smp bad-args
-xl-script depriv reboot-loop kill-restart xenstore-attach xenstore-bad-input"
-# SCENARIOS=... (or make check-lab SCENARIOS=...) runs a subset: the scenario
-# groups that produce any of the names given.
-[ -n "${VGPU_LAB_SCENARIOS:-}" ] && SCENARIOS=$VGPU_LAB_SCENARIOS
 DOM0_MODULES="virtio_blk virtio_pci ext4 xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs"
 
 die() { echo "lab: $*" >&2; exit 1; }
@@ -142,14 +140,20 @@ build_dom0_initramfs() {
 # (qemu-xen's "xenfv-4.2" machine) skips that; qemu-system-i386 only loads
 # ELF32, and objcopy keeps the physical addresses and the Xen notes.
 build_vmlinux() {
-	python3 - "$B/vmlinuz" "$B/vmlinux64" <<-'EOF' || return 1
+	build_dom0_vmlinux || return 1
+	objcopy -O elf32-i386 "$B/vmlinux-dom0" "$B/vmlinux"
+}
+
+# The same kernel's 64-bit ELF, for dom0: Xen loads it as it is, where a
+# bzImage costs ~2 s of xz decompression inside Xen at every boot.
+build_dom0_vmlinux() {
+	python3 - "$B/vmlinuz" "$B/vmlinux-dom0" <<-'EOF'
 		import lzma, sys
 		d = open(sys.argv[1], 'rb').read()
 		i = d.find(b'\xfd7zXZ\x00')
 		out = lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(d[i:])
 		open(sys.argv[2], 'wb').write(out)
 	EOF
-	objcopy -O elf32-i386 "$B/vmlinux64" "$B/vmlinux" && rm -f "$B/vmlinux64"
 }
 
 build_base() {
@@ -176,6 +180,8 @@ build_base() {
 		stage dom0-initramfs 120 "$B/initramfs.log" build_dom0_initramfs
 	[ -s "$B/vmlinux" ] ||
 		stage guest-vmlinux 120 "$B/vmlinux.log" build_vmlinux
+	[ -s "$B/vmlinux-dom0" ] ||
+		stage dom0-vmlinux 120 "$B/vmlinux-dom0.log" build_dom0_vmlinux
 	[ -d "$B/kheaders/usr/src" ] ||
 		stage kernel-headers 600 "$B/kheaders.log" build_kheaders
 	return 0
@@ -272,52 +278,32 @@ build_payload() {
 	make -C "$bd" install DESTDIR="$W/rootfs" >/dev/null || return 1
 	local L=$W/rootfs/root/lab
 	mkdir -p "$L"
+	# the paths this build installs to (the scenarios work with any prefix)
+	printf 'lab-paths:\n\t@echo "SYSCONFDIR=$(sysconfdir) XENSCRIPTDIR=$(xenscriptdir) RUNSTATEDIR=$(runstatedir)"\n' |
+		make -s -C "$bd" -f Makefile -f - lab-paths >"$L/paths" || return 1
 	install -m 755 "$LAB_SRC/dom0-init" "$W/rootfs/sbin/lab-init"
-	install -m 755 "$LAB_SRC/scenarios.sh" "$L/scenarios.sh"
+	install -m 755 "$LAB_SRC"/scenarios*.sh "$L/"
 	install -m 755 "$W/lab-ioreq-servers" "$L/lab-ioreq-servers"
 	install -m 755 "$W/lab-fd-check" "$L/lab-fd-check"
 	cp "$B/vmlinux" "$W/guest-initrd.gz" "$L/"
-	echo "$LAB_MODE" >"$L/mode"
-	echo "${VGPU_LAB_SCENARIOS:-}" >"$L/only"
 	rm -f "$W/dom0.img"
 	truncate -s 1200M "$W/dom0.img"
 	mke2fs -q -t ext4 -F -L dom0root -d "$W/rootfs" "$W/dom0.img"
 }
 
-boot() {
-	local log=$1
-	# -cpu qemu64,+svm,+npt is the only model that runs Xen, a PV dom0 and
-	# an HVM guest under TCG (max/EPYC: dom0 dies on SMAP, EPYC lacks
-	# nRIP). bootscrub=false keeps QEMU's RSS near guest RAM.
-	timeout -s KILL "$BOOT_TIMEOUT" qemu-system-x86_64 \
-		-machine pc -accel tcg,thread=multi -cpu qemu64,+svm,+npt \
-		-smp 2 -m 2048 -display none -monitor none -no-reboot \
-		-serial "file:$log" -net none \
-		-kernel "$B/xen.elf" \
-		-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 loglvl=all guest_loglvl=all console_timestamps=boot bootscrub=false" \
-		-initrd "$B/vmlinuz console=hvc0 earlyprintk=xen root=/dev/vda rdinit=/init,$B/dom0-initrd.gz" \
-		-drive "file=$W/dom0.img,if=virtio,format=raw,cache=unsafe"
-}
+# shellcheck source=runner.sh
+. "$LAB_SRC/runner.sh"
 
+# run_lab BUILDDIR: the payload, then every selected shard's boot
 run_lab() {
-	local bd=$1 t log attempt
+	local bd=$1 s
 	W=$CACHE_ROOT/work
 	mkdir -p "$W"
-	rm -f "$W/results" "$W"/serial*.log
+	rm -rf "$W/results" "$W"/serial*.log "$W"/shard-*
 	stage payload 900 "$W/payload.log" build_payload "$bd"
-	# QEMU itself froze once in ~60 boots; the whole boot is retried once.
-	for attempt in 1 2; do
-		log=$W/serial-$attempt.log
-		t=$(now)
-		boot "$log" >"$W/qemu.log" 2>&1
-		cp "$log" "$W/serial.log"
-		echo "lab: stage boot (attempt $attempt): $(elapsed "$t")s"
-		grep -q 'LAB-DOM0-DONE' "$log" && break
-		echo "lab: the boot did not finish; last serial lines:" >&2
-		tail -n 30 "$log" | sed 's/^/  | /' >&2
-	done
-	grep -q 'LAB-DOM0-DONE' "$log" ||
-		echo "lab: stage boot failed twice; serial logs: $W/serial-[12].log" >&2
+	run_shards
+	for s in "${RUN_SHARDS[@]}"; do cat "$W/shard-$s/serial.log"; done >"$W/serial.log"
+	for s in "${RUN_SHARDS[@]}"; do cat "$W/shard-$s/results"; done >"$W/results"
 }
 
 main() {
@@ -334,33 +320,42 @@ main() {
 	bd=$(cd "$bd" && pwd) || die "no build directory"
 	case $cmd in
 	base) build_base ;;
+	list)
+		load_shards "$LAB_SRC/shards" || exit 1
+		list_shards
+		;;
 	check)
+		local t0 p f
+		t0=$(now_us)
+		load_shards "$LAB_SRC/shards" || exit 1
+		select_run "${VGPU_LAB_SHARD:-}" "${VGPU_LAB_SCENARIOS:-}" || exit 1
+		echo "lab: shards: $(for s in "${RUN_SHARDS[@]}"; do printf '%s (%s) ' "$s" "${RUN_FNS[$s]//scenario_/}"; done)"
+		echo "lab: host load average at the start: $(cut -d" " -f1-3 /proc/loadavg)"
 		build_base
 		LAB_MODE=check
 		run_lab "$bd"
 		sed -n 's/\r$//; s/^.*\(LAB-[A-Z]*:\)/\1/p' "$W/serial.log" |
 			sed -n 's/^LAB-METRIC: /metric: /p; s/^LAB-INFO: /info: /p'
-		grep -ao '^\(PASS\|FAIL\|SKIP\): [a-z0-9-]*.*' "$W/serial.log" | tr -d '\r' >"$W/results"
-		# a scenario that printed nothing failed (the run stopped early)
-		for s in $SCENARIOS; do
-			grep -q "^\(PASS\|FAIL\|SKIP\): $s\b" "$W/results" ||
-				echo "FAIL: $s: no result (the lab run stopped early)" >>"$W/results"
-		done
 		cat "$W/results"
-		local p f
+		suite_report "$t0"
 		p=$(grep -c '^PASS:' "$W/results")
 		f=$(grep -c '^FAIL:' "$W/results")
-		echo "lab: $p passed, $f failed, $(grep -c '^SKIP:' "$W/results") skipped (serial log: $W/serial.log)"
+		echo "lab: $p passed, $f failed, $(grep -c '^SKIP:' "$W/results") skipped (serial logs: $W/serial.log, per shard $W/shard-*/)"
 		[ "$f" -eq 0 ] && [ "$p" -gt 0 ]
 		;;
 	show)
+		load_shards "$LAB_SRC/shards" || exit 1
+		# one boot, the first scenario only, in its short form
+		RUN_SHARDS=(show)
+		RUN_FNS[show]=scenario_step1
+		FN_NAMES[scenario_step1]=step1-lspci
 		build_base
 		LAB_MODE=show
 		run_lab "$bd"
 		tr -d '\r' <"$W/serial.log" | sed -n '/^=== guest: /,/^=== end guest/p'
-		grep -aq '^PASS: step1-lspci' "$W/serial.log"
+		grep -q '^PASS: step1-lspci' "$W/results"
 		;;
-	*) die "usage: lab.sh check|show|base [--builddir DIR]" ;;
+	*) die "usage: lab.sh check|show|base|list [--builddir DIR]" ;;
 	esac
 }
 

@@ -5,24 +5,22 @@
 # vgpu-ioreq. Prints one "PASS: name" or "FAIL: name: reason" per scenario,
 # "LAB-METRIC:" lines with measured figures, and the guests' consoles.
 #
-#   scenarios.sh check   every scenario
-#   scenarios.sh show    only step1-lspci (the README's main job)
+#   scenarios.sh check FUNCTION...   run these scenario functions, in order
+#                                    (tests/lab/shards places them in shards)
+#   scenarios.sh show scenario_step1 only step1-lspci (the README's main job)
+#
+# A scenario function decides the scenarios its line in tests/lab/shards
+# names, each with exactly one PASS:/FAIL: line; it must not depend on
+# another function having run before it in the same boot. Functions may
+# also live in scenarios-*.sh files beside this one.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.17/bin
 MODE=${1:-check}
 L=/root/lab
+# where this build installs (any --prefix): SYSCONFDIR, XENSCRIPTDIR, RUNSTATEDIR
+. "$L/paths"
 GUEST_TIMEOUT=150 # s for one guest boot under nested TCG
 TRIES=3           # nested SVM under TCG sometimes triple-faults a guest
 
-ONLY=$(cat "$L/only" 2>/dev/null)
-# want NAME...: is any of these scenarios selected (all are by default)?
-want() {
-	local n
-	[ -z "$ONLY" ] && return 0
-	for n in "$@"; do
-		case " $ONLY " in *" $n "*) return 0 ;; esac
-	done
-	return 1
-}
 pass() { echo "PASS: $1${2:+ ($2)}"; }
 skip() { echo "SKIP: $1: $2"; }
 fail() { echo "FAIL: $1: $2"; }
@@ -91,6 +89,15 @@ start_fg() {
 	[ "$line" = "READY=1" ]
 }
 
+# guest_retry NAME ATTEMPT DOMID: a guest boot is tried again (nested SVM
+# under TCG sometimes triple-faults a guest); the host counts these lines.
+guest_retry() {
+	local why="the guest did not finish"
+	[ -n "$3" ] && xl dmesg 2>/dev/null | grep -q "d$3v[0-9]* Triple fault" &&
+		why="triple fault (Xen's log)"
+	echo "LAB-GUEST-RETRY: $1 attempt $2 (domid ${3:-?}): $why"
+}
+
 show_guest() {
 	echo "----- guest console $1 -----"
 	tr -d '\r' <"/tmp/$1-serial.log" 2>/dev/null
@@ -103,7 +110,7 @@ show_guest() {
 # daemon, unpause, wait for DONE_PATTERN; retried on a guest crash. Leaves
 # DOMID, DPID, READY_MS set.
 boot_guest() {
-	local name=$1 attempt
+	local name=$1 attempt t0
 	mkcfg "$name" "$2" "$3"
 	for attempt in $(seq 1 $TRIES); do
 		rm -f "/tmp/$name-serial.log" "/tmp/$name-vgpu.log"
@@ -129,9 +136,14 @@ boot_guest() {
 			tr '\n' ';' >"/tmp/$name.maps"
 		GUEST_RSS_QEMU=$(rss_kb "$(pgrep -f "xen-domid $DOMID " | head -n 1)")
 		xl unpause "$name"
-		wait_log "$name" "$4" "$GUEST_TIMEOUT" && return 0
-		info "$name: attempt $attempt did not finish (guest crash under nested TCG?)"
-		grep -a "Triple fault\|GUEST-" "/tmp/$name-serial.log" 2>/dev/null | tail -n 3
+		t0=$(ms_now)
+		# the guest's boot (hvmloader, SeaBIOS, kernel) up to its init
+		if wait_log "$name" GUEST-BEGIN "$GUEST_TIMEOUT"; then
+			info "$name: guest up $(($(ms_now) - t0)) ms after unpause ($(grep -ao 'GUEST-BEGIN.*' "/tmp/$name-serial.log" | tr -d '\r'))"
+			wait_log "$name" "$4" "$GUEST_TIMEOUT" && return 0
+		fi
+		guest_retry "$name" "$attempt" "$DOMID"
+		grep -a "GUEST-" "/tmp/$name-serial.log" 2>/dev/null | tail -n 3
 		xl destroy "$name" 2>/dev/null
 		wait_exit "$DPID" 20
 		wait "$DPID" 2>/dev/null
@@ -145,8 +157,11 @@ scenario_step1() {
 	if ! boot_guest vgpu-a 1 step1 GUEST-DONE; then
 		show_guest vgpu-a
 		fail step1-lspci "guest did not finish"
-		[ "$MODE" = check ] && fail step1-bar0-registers "guest did not finish" &&
-			fail step1-shutdown "guest did not finish"
+		[ "$MODE" = check ] || return
+		for s in step1-bar0-registers ring-userspace malicious-guest; do
+			fail $s "guest did not finish"
+		done
+		SHUTDOWN_POWEROFF="the step1 guest did not finish"
 		return
 	fi
 	metric "launch_to_ready_ms=$READY_MS (fork+exec, domain checks, every hypervisor call)"
@@ -194,14 +209,35 @@ scenario_step1() {
 	grep -ao 'RING-RESULT: PASS.*nop_us=[0-9.]*' $g | tr -d '\r' |
 		sed 's/.*nop_us=/LAB-METRIC: ring_nop_round_trip_polled_us=/'
 	grep -ao 'BENCH: .*' $g | tr -d '\r' | sed 's/^BENCH: /LAB-METRIC: mmio_round_trip /'
-	SHUTDOWN_POWEROFF="rc=$rc"
-	if [ "$rc" -ne 0 ]; then
-		SHUTDOWN_POWEROFF="exit $rc after guest power-off"
-	elif xl list | grep -q 'vgpu-a\|(null)'; then
+	judge_poweroff vgpu-a "$rc"
+}
+
+# judge_poweroff NAME RC: the first half of step1-shutdown (the guest
+# powered itself off: its daemon exited RC, which must be 0, and no domain
+# is left), kept in SHUTDOWN_POWEROFF for scenario_smp.
+SHUTDOWN_POWEROFF=""
+judge_poweroff() {
+	if [ "$2" -ne 0 ]; then
+		SHUTDOWN_POWEROFF="exit $2 after guest power-off"
+	elif xl list | grep -q "$1\|(null)"; then
 		SHUTDOWN_POWEROFF="domain left behind after power-off: $(xl list | tail -n +2)"
 	else
 		SHUTDOWN_POWEROFF=ok
 	fi
+}
+
+# The power-off half of step1-shutdown on its own, for a boot in which
+# scenario_step1 (whose guest powers off) did not run.
+poweroff_alone() {
+	if ! boot_guest vgpu-p 1 poweroff GUEST-POWEROFF; then
+		show_guest vgpu-p
+		SHUTDOWN_POWEROFF="the power-off guest did not come up"
+		return
+	fi
+	wait_exit "$DPID" 30
+	wait "$DPID"
+	judge_poweroff vgpu-p $?
+	show_guest vgpu-p
 }
 
 # ---- the guest driver: ring-nop, ring-copy, msi, intx, reload ----
@@ -379,6 +415,7 @@ scenario_driver_session() {
 # ---- step1-smp: two vCPUs at once; then xl destroy while serving ----
 scenario_smp() {
 	local g=/tmp/vgpu-b-serial.log rc
+	[ -n "$SHUTDOWN_POWEROFF" ] || poweroff_alone
 	if ! boot_guest vgpu-b 2 smp HAMMER-DONE; then
 		show_guest vgpu-b
 		fail step1-smp "guest did not finish"
@@ -480,7 +517,7 @@ scenario_bad_args() {
 }
 
 ROOTKEY=/local/domain/0/vgpu-ioreq
-DM_OVERRIDE='device_model_override = "/etc/xen/scripts/vgpu-ioreq-dm"'
+DM_OVERRIDE="device_model_override = \"$XENSCRIPTDIR/vgpu-ioreq-dm\""
 
 
 # wait_key PATH VALUE TIMEOUT: until a XenStore key holds VALUE
@@ -497,8 +534,8 @@ wait_key() {
 # ---- xl-script + depriv: plain xl create with the wrapper ----
 scenario_xl_script() {
 	local g=/tmp/vgpu-d-serial.log d pid st why="" attempt ok=""
-	mkdir -p /etc/vgpu-ioreq
-	echo 'VGPU_IOREQ_ARGS="--depriv --log stderr"' >/etc/vgpu-ioreq/vgpu-d.conf
+	mkdir -p "$SYSCONFDIR/vgpu-ioreq"
+	echo 'VGPU_IOREQ_ARGS="--depriv --log stderr"' >"$SYSCONFDIR/vgpu-ioreq/vgpu-d.conf"
 	mkcfg vgpu-d 1 idle "$DM_OVERRIDE"
 	for attempt in $(seq 1 $TRIES); do
 		rm -f $g
@@ -510,6 +547,7 @@ scenario_xl_script() {
 			ok=1
 			break
 		fi
+		guest_retry vgpu-d "$attempt" "$(xl domid vgpu-d 2>/dev/null)"
 		xl destroy vgpu-d 2>/dev/null
 	done
 	d=$(xl domid vgpu-d 2>/dev/null)
@@ -531,7 +569,8 @@ scenario_xl_script() {
 		grep -q "^Uid:[[:space:]]*0[[:space:]]" "/proc/$pid/status" && why="$why [runs as root]"
 		grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$pid/status" || why="$why [no_new_privs not set]"
 		grep -q '^Seccomp:[[:space:]]*2' "/proc/$pid/status" || why="$why [no seccomp filter]"
-		[ "$(readlink "/proc/$pid/root")" = "/run/vgpu-ioreq/empty" ] || why="$why [root is $(readlink "/proc/$pid/root")]"
+		[ "$(readlink "/proc/$pid/root")" = "$(readlink -f "$RUNSTATEDIR/vgpu-ioreq/empty")" ] ||
+			why="$why [root is $(readlink "/proc/$pid/root"), not $RUNSTATEDIR/vgpu-ioreq/empty]"
 		grep -q 'privileges dropped.*open refused' /var/log/xen/qemu-dm-vgpu-d.log ||
 			why="$why [no 'privileges dropped' line in its log]"
 		if "$L/lab-fd-check" "$pid" >/tmp/fdcheck.log 2>&1; then
@@ -562,11 +601,11 @@ depriv_bg_checks() { # PID DOMID: what is wrong with the running daemon
 	done
 	for fd in /proc/"$pid"/fd/*; do
 		t=$(readlink "$fd")
-		case $t in /run/vgpu-h.pid | "/run/vgpu-ioreq/d$2-05.0.lock") echo " [holds $t]" ;; esac
+		case $t in /run/vgpu-h.pid | "$RUNSTATEDIR/vgpu-ioreq/d$2-05.0.lock") echo " [holds $t]" ;; esac
 	done
 	[ "$(cut -d' ' -f6 "/proc/$pid/stat")" = "$pid" ] || echo " [not a session leader]"
 	grep -q "^Uid:[[:space:]]*0[[:space:]]" "/proc/$pid/status" && echo " [runs as root]"
-	[ -e /run/vgpu-h.pid ] && [ -e "/run/vgpu-ioreq/d$2-05.0.lock" ] || echo " [pid file or lock missing while serving]"
+	[ -e /run/vgpu-h.pid ] && [ -e "$RUNSTATEDIR/vgpu-ioreq/d$2-05.0.lock" ] || echo " [pid file or lock missing while serving]"
 }
 
 scenario_depriv_background() {
@@ -617,9 +656,9 @@ scenario_depriv_background() {
 	grep -q "vgpu-ioreq\[$pid\]: .*privileges dropped.*open refused" $log || why="$why [no 'privileges dropped' line in syslog]"
 	grep -q "vgpu-ioreq\[$pid\]: .*guest: " $log || why="$why [no guest warning in syslog]"
 	i=0
-	while { [ -e /run/vgpu-h.pid ] || [ -e "/run/vgpu-ioreq/d$d-05.0.lock" ]; } && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	while { [ -e /run/vgpu-h.pid ] || [ -e "$RUNSTATEDIR/vgpu-ioreq/d$d-05.0.lock" ]; } && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 	[ -e /run/vgpu-h.pid ] && why="$why [pid file left behind]"
-	[ -e "/run/vgpu-ioreq/d$d-05.0.lock" ] && why="$why [slot lock left behind]"
+	[ -e "$RUNSTATEDIR/vgpu-ioreq/d$d-05.0.lock" ] && why="$why [slot lock left behind]"
 	pgrep -x vgpu-ioreq-lock >/dev/null && why="$why [lock helper left: $(pgrep -x vgpu-ioreq-lock)]"
 	[ -n "$slpid" ] && kill "$slpid" && rm -f /dev/log
 	if [ -z "$why" ]; then
@@ -634,7 +673,7 @@ scenario_reboot_loop() {
 	local g=/tmp/vgpu-r-serial.log i d last="" seen="" why="" left
 	mkcfg vgpu-r 1 reboot "$DM_OVERRIDE" 'on_reboot = "restart"'
 	sed -i 's/^on_reboot = "destroy"$//' /tmp/vgpu-r.cfg
-	rm -f /etc/vgpu-ioreq/vgpu-r.conf
+	rm -f "$SYSCONFDIR/vgpu-ioreq/vgpu-r.conf"
 	rm -f $g
 	xl create /tmp/vgpu-r.cfg >/tmp/vgpu-r-xl.log 2>&1 || { fail reboot-loop "xl create failed"; return; }
 	for i in 1 2 3 4 5; do
@@ -709,6 +748,49 @@ scenario_kill_restart() {
 	fi
 }
 
+# ---- kill-restart-nostate: the worker dies and its state file is lost ----
+scenario_kill_restart_nostate() {
+	local g=/tmp/vgpu-n-serial.log n why="" pid2
+	if ! boot_guest vgpu-n 1 traffic TRAFFIC-START; then
+		show_guest vgpu-n
+		fail kill-restart-nostate "guest did not start its traffic"
+		return
+	fi
+	sleep 3 # traffic flows for a while
+	kill -9 "$DPID"
+	wait "$DPID" 2>/dev/null
+	rm -f "$RUNSTATEDIR/vgpu-ioreq/d$DOMID-"*.state
+	info "kill-restart-nostate: worker $DPID killed, its state file removed; ioreq servers now $(servers "$DOMID")"
+	mv /tmp/vgpu-n-vgpu.log /tmp/vgpu-n-vgpu.log.1
+	if ! start_fg vgpu-n "$DOMID"; then
+		fail kill-restart-nostate "the restarted vgpu-ioreq never became ready: $(tail -n 2 /tmp/vgpu-n-vgpu.log)"
+		show_guest vgpu-n
+		xl destroy vgpu-n
+		return
+	fi
+	pid2=$DPID
+	n=$(servers "$DOMID")
+	# the guest's vCPU was blocked on the dead worker's server: it must
+	# get an answer (all-ones: the device's state died with the worker)
+	wait_log vgpu-n TRAFFIC-DONE 90 || why="$why [guest traffic did not finish: vCPU hung?]"
+	wait_log vgpu-n TRAFFIC-DEVICE 30 || why="$why [no device check after the traffic]"
+	grep -q 'with no state file for it.*answered [0-9]* waiting request' /tmp/vgpu-n-vgpu.log ||
+		why="$why [no release of the dead worker's server in the new worker's log]"
+	grep -aq 'TRAFFIC-DEVICE: present' $g || why="$why [the guest lost the function]"
+	# the traffic stops at its first wrong value: all-ones, the reset
+	grep -aq 'TRAFFIC-RESULT: FAIL .*first_error=+0x[0-9a-f]*:0xffffffff' $g ||
+		why="$why [the guest did not read all-ones after the restart: $(grep -ao 'TRAFFIC-RESULT.*' $g | tr -d '\r')]"
+	[ "$n" = 2 ] || why="$why [$n ioreq servers after the restart, 2 expected: qemu's and the new one]"
+	show_guest vgpu-n
+	xl destroy vgpu-n
+	wait_exit "$pid2" 20
+	if [ -z "$why" ]; then
+		pass kill-restart-nostate "dead worker's server released ($(grep -o 'answered [0-9]* waiting request(s)' /tmp/vgpu-n-vgpu.log)), guest not hung ($(grep -ao 'TRAFFIC-RESULT.*' $g | tr -d '\r'): the function was reset), function present; servers=$n"
+	else
+		fail kill-restart-nostate "$why"
+	fi
+}
+
 # ---- xenstore-attach: a xenstore-write is the only trigger ----
 start_supervisor() {
 	vgpu-ioreqd --foreground --log stderr --worker-arg=--depriv \
@@ -751,7 +833,7 @@ scenario_xenstore_attach() {
 		xl unpause vgpu-e
 		wait_log vgpu-e GUEST-IDLE "$GUEST_TIMEOUT" && break
 		# the guest died (nested TCG): start over with a new domain
-		info "xenstore-attach: attempt $attempt: the guest did not come up"
+		guest_retry vgpu-e "$attempt" "$d"
 		xl destroy vgpu-e 2>/dev/null
 		kill $watcher 2>/dev/null
 		pkill -f "xenstore-watch $k/state"
@@ -779,7 +861,9 @@ scenario_xenstore_attach() {
 # ---- xenstore-bad-input: malformed requests get state=error ----
 scenario_xenstore_bad_input() {
 	local d k why="" e
-	if ! kill -0 "${SUP:-0}" 2>/dev/null && ! start_supervisor; then
+	# the supervisor xenstore-attach left running, or one of its own
+	# (not "kill -0 0": that is this process group, always there)
+	if ! { [ -n "${SUP:-}" ] && kill -0 "$SUP" 2>/dev/null; } && ! start_supervisor; then
 		fail xenstore-bad-input "vgpu-ioreqd did not start"
 		return
 	fi
@@ -825,25 +909,22 @@ scenario_xenstore_bad_input() {
 	fi
 }
 
-info "scenarios ($MODE) start at $(cut -d' ' -f1 /proc/uptime)s, vgpu-ioreq $(vgpu-ioreq --version 2>&1)"
-SHUTDOWN_POWEROFF=ok
-[ "$MODE" != check ] || want step1-lspci step1-bar0-registers ring-userspace malicious-guest step1-shutdown &&
-	scenario_step1
-if [ "$MODE" = check ]; then
-	want ring-nop ring-copy msi-interrupts intx-fallback driver-concurrent driver-reload driver-limits &&
-		scenario_driver
-	want driver-signals && scenario_driver_signals
-	want driver-restart && scenario_driver_restart
-	want driver-unbind && scenario_driver_unbind
-	want driver-session && scenario_driver_session
-	want step1-smp step1-shutdown && scenario_smp
-	want bad-args && scenario_bad_args
-	id vgpu-ioreq >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin vgpu-ioreq
-	want xl-script depriv && scenario_xl_script
-	want depriv-background && scenario_depriv_background
-	want reboot-loop && scenario_reboot_loop
-	want kill-restart && scenario_kill_restart
-	want xenstore-attach && scenario_xenstore_attach
-	want xenstore-bad-input && scenario_xenstore_bad_input
-fi
+for f in "$L"/scenarios-*.sh; do
+	# shellcheck disable=SC1090
+	[ -f "$f" ] && . "$f"
+done
+id vgpu-ioreq >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin vgpu-ioreq
+shift
+info "scenarios ($MODE) start at $(cut -d' ' -f1 /proc/uptime)s, vgpu-ioreq $(vgpu-ioreq --version 2>&1): $*"
+for fn in "$@"; do
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	echo "LAB-SCENARIO-BEGIN: $fn at ${t0}s"
+	if [ "$(type -t "$fn")" = function ]; then
+		"$fn"
+	else
+		echo "LAB-INFO: no scenario function $fn in this dom0"
+	fi
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	echo "LAB-SCENARIO-END: $fn at ${t1}s ($(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b - a}') s)"
+done
 info "scenarios done at $(cut -d' ' -f1 /proc/uptime)s"

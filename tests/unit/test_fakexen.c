@@ -45,7 +45,8 @@ static void up(struct world *w, unsigned int vcpus)
 				    .nr_vcpus = vcpus,
 				    .hvm = true,
 				    .name = "guest",
-				    .guest_pages = 16 };
+				    .guest_pages = 16,
+				    .qemu = true };
 
 	memset(w, 0, sizeof(*w));
 	fake_xen_reset(&cfg);
@@ -140,7 +141,7 @@ static void setup_order_matches_xen(void **state)
 	assert_int_equal(ops[2].a, SBDF);
 	assert_string_equal(ops[3].op, "enable");
 	assert_int_equal(xen_host_nr_vcpus(w.x), 2);
-	assert_int_equal(xen_host_ioservid(w.x), 3);
+	assert_int_equal(xen_host_ioservid(w.x), 1); /* QEMU's is 0 */
 	/* binding left a pending event on each port: served as spurious */
 	drain(w.x);
 	assert_int_equal(fake_xen_notifies(), 0);
@@ -723,6 +724,7 @@ static void region_through_foreign_mappings(void **state)
  * it. */
 static struct xen_host *volatile crashed;
 static void *volatile crashed_state;
+static struct world *volatile crashed_worlds[4];
 
 static void restart_after_crash_reattaches(void **state)
 {
@@ -778,11 +780,137 @@ static void stale_server_id_is_not_taken(void **state)
 	up(&w, 1);
 	down(&w);
 	/* the recorded server is gone (clean exit): a new one is created */
-	assert_int_equal(xen_host_open(&w.x, DOMID, 3, &w.lg), 0);
+	assert_int_equal(xen_host_open(&w.x, DOMID, 1, &w.lg), 0);
 	assert_false(xen_host_reattached(w.x));
 	assert_int_equal(fake_xen_count("create"), 2);
 	xen_host_close(w.x);
 	assert_int_equal(fake_xen_violations(), 0);
+}
+
+/* A vCPU of the guest in its own thread: one request, then its answer. */
+struct vcpu_arg {
+	unsigned int v;
+	uint64_t data;
+	bool answered;
+};
+
+static void *vcpu_waits(void *p)
+{
+	struct vcpu_arg *a = p;
+
+	a->answered = fake_vcpu_wait(a->v, &a->data, WAIT_MS);
+	return NULL;
+}
+
+/*
+ * The first emulator serves BAR0 at 0xf1000000; vCPU 0 reads BAR0 and the
+ * emulator dies before answering, leaving no state file behind.
+ */
+static void die_mid_request(struct world *w)
+{
+	struct io_req rd = mmio(0xf1000000 + VGPU_REG_SCRATCH, IO_READ, 4, 0);
+	unsigned int i;
+
+	up(w, 2);
+	cfg_wr(w, PCI_BASE_ADDRESS_0, 4, 0xf1000000);
+	cfg_wr(w, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	fake_vcpu_send(0, &rd);
+	fake_process_died();
+	/* its memory stays reachable (see above) */
+	for (i = 0; crashed_worlds[i]; i++)
+		;
+	crashed_worlds[i] = malloc(sizeof(*w));
+	memcpy(crashed_worlds[i], w, sizeof(*w));
+}
+
+/* What a successor did before it looked for an orphan: a new server. */
+static void successor(struct world *w)
+{
+	memset(w, 0, sizeof(*w));
+	log_init(&w->lg, LOG_SINK_STDERR, LOG_ERR);
+	assert_int_equal(xen_host_open(&w->x, DOMID, XEN_NO_SERVER, &w->lg), 0);
+	assert_int_equal(vdev_create(&w->d, &vgpu_stub_ops, NULL, SBDF,
+				     xen_host_seam(w->x), &w->lg),
+			 0);
+	assert_int_equal(xen_host_attach(w->x, &w->d, &w->st), 0);
+	xen_host_scan(w->x);
+}
+
+/*
+ * The hang of issue 8, as Xen 4.17 makes it: the new server claims the
+ * function beside the dead one and gets new requests (the highest id
+ * wins), but vCPU 0 stays blocked on the dead server's request.
+ */
+static void new_server_beside_a_dead_one_leaves_the_vcpu_hung(void **state)
+{
+	struct world w1, w2;
+
+	die_mid_request(&w1);
+	successor(&w2);
+	assert_int_equal(fake_xen_servers(), 2);
+	assert_true(fake_xen_server_claims(1, SBDF));
+	assert_true(fake_xen_server_claims(2, SBDF));
+	/* vCPU 1's config read reaches the new server */
+	assert_int_equal(xact(&w2, 1,
+			      (struct io_req){ .addr = (uint64_t)SBDF << 32,
+					       .count = 1,
+					       .size = 4,
+					       .type = IO_PCI_CONFIG,
+					       .dir = IO_READ }),
+			 0x11111af4);
+	/* ... while vCPU 0 waits on the dead one for good */
+	assert_false(fake_vcpu_wait(0, NULL, 200));
+	assert_true(fake_vcpu_blocked(0));
+	assert_int_equal(fake_xen_violations(), 0);
+	xen_host_detach(w2.x);
+	vdev_destroy(&w2.d);
+	xen_host_close(w2.x);
+}
+
+/* The fix: the successor releases the orphan before it creates a server. */
+static void restart_without_state_releases_the_dead_server(void **state)
+{
+	struct vcpu_arg a = { .v = 0 };
+	struct world w1, w2;
+	pthread_t t;
+
+	die_mid_request(&w1);
+	assert_int_equal(pthread_create(&t, NULL, vcpu_waits, &a), 0);
+	log_init(&w2.lg, LOG_SINK_STDERR, LOG_CRIT);
+	assert_int_equal(xen_host_release_orphan(DOMID, SBDF, &w2.lg), 1);
+	pthread_join(t, NULL);
+	/* the read completed, with all-ones: the device's state is gone */
+	assert_true(a.answered);
+	assert_int_equal(a.data, 0xffffffff);
+	assert_int_equal(fake_xen_servers(), 0);
+	assert_int_equal(fake_xen_count("destroy"), 1);
+	/* QEMU's server was asked, answered ENOENT, and kept its claims */
+	assert_true(fake_xen_server_claims(0, 2u << 3));
+	successor(&w2);
+	assert_int_equal(xen_host_ioservid(w2.x), 1); /* the free slot */
+	cfg_wr(&w2, PCI_BASE_ADDRESS_0, 4, 0xf1000000);
+	cfg_wr(&w2, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	assert_int_equal(xact(&w2, 0, mmio(0xf1000000, IO_READ, 4, 0)),
+			 VGPU_MAGIC);
+	down(&w2);
+}
+
+static void no_orphan_and_a_live_claimant_are_left_alone(void **state)
+{
+	struct world w;
+	struct logger lg;
+
+	log_init(&lg, LOG_SINK_STDERR, LOG_CRIT);
+	up(&w, 1);
+	/* a running emulator (bound channels) holds the function */
+	assert_int_equal(xen_host_release_orphan(DOMID, SBDF, &lg), -EBUSY);
+	assert_true(fake_xen_server_claims(1, SBDF)); /* given back */
+	assert_int_equal(cfg_rd(&w, 0, 4), 0x11111af4);
+	/* another function: nobody claims it, nothing changes */
+	assert_int_equal(xen_host_release_orphan(DOMID, 6u << 3, &lg), 0);
+	assert_int_equal(fake_xen_count("destroy"), 0);
+	assert_int_equal(fake_xen_count("disable"), 0);
+	down(&w);
 }
 
 static void domain_queries(void **state)
@@ -821,6 +949,11 @@ int main(void)
 		cmocka_unit_test(ring_through_bar0_and_doorbell),
 		cmocka_unit_test(restart_after_crash_reattaches),
 		cmocka_unit_test(stale_server_id_is_not_taken),
+		cmocka_unit_test(
+			new_server_beside_a_dead_one_leaves_the_vcpu_hung),
+		cmocka_unit_test(
+			restart_without_state_releases_the_dead_server),
+		cmocka_unit_test(no_orphan_and_a_live_claimant_are_left_alone),
 		cmocka_unit_test(domain_queries),
 		cmocka_unit_test(region_through_foreign_mappings),
 	};
