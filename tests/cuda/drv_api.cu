@@ -16,18 +16,7 @@
 #include <string>
 #include <vector>
 
-static int checks, failures;
-
-#define CHECK(cond, ...)                                            \
-	do {                                                        \
-		checks++;                                           \
-		if (!(cond)) {                                      \
-			failures++;                                 \
-			printf("FAILED %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                        \
-			printf("\n");                               \
-		}                                                   \
-	} while (0)
+#include "test_check.h"
 
 static const char *err_name(CUresult r)
 {
@@ -343,10 +332,5 @@ int main(int argc, char **argv)
 	CU_OK(cuModuleUnload(m2));
 	CU_OK(cuModuleUnload(m1));
 	CU_OK(cuCtxDestroy(ctx));
-	if (failures) {
-		printf("drv_api: FAIL (%d of %d checks failed)\n", failures, checks);
-		return 1;
-	}
-	printf("drv_api: PASS (%d checks)\n", checks);
-	return 0;
+	return check_summary("drv_api");
 }

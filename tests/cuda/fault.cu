@@ -15,20 +15,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "test_check.h"
 #include "test_kernels.cuh"
-
-static int checks, failures;
-
-#define CHECK(cond, ...)                                            \
-	do {                                                        \
-		checks++;                                           \
-		if (!(cond)) {                                      \
-			failures++;                                 \
-			printf("FAILED %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                        \
-			printf("\n");                               \
-		}                                                   \
-	} while (0)
 
 /* vec_add on n elements; true if every result is right. */
 static bool work(int n)
@@ -115,10 +103,5 @@ int main(void)
 		      WEXITSTATUS(status) == 0,
 	      "bystander process: status %#x", status);
 
-	if (failures) {
-		printf("fault: FAIL (%d of %d checks failed)\n", failures, checks);
-		return 1;
-	}
-	printf("fault: PASS (%d checks)\n", checks);
-	return 0;
+	return check_summary("fault");
 }

@@ -18,20 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "test_check.h"
 #include "test_kernels.cuh"
-
-static int checks, failures;
-
-#define CHECK(cond, ...)                                            \
-	do {                                                        \
-		checks++;                                           \
-		if (!(cond)) {                                      \
-			failures++;                                 \
-			printf("FAILED %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                        \
-			printf("\n");                               \
-		}                                                   \
-	} while (0)
 
 static std::vector<std::string> log_lines(const char *path)
 {
@@ -143,12 +131,8 @@ int main(void)
 	CHECK(has(v, "LAUNCH func=21 grid=1,1,1 block=1,1,1 shmem=256 params=" +
 			     hex(p2, sizeof(p2))),
 	      "mixed_params' parameters");
-	if (failures) {
+	if (failures)
 		for (const std::string &l : v)
 			printf("  log: %s\n", l.c_str());
-		printf("reg_check: FAIL (%d of %d checks failed)\n", failures, checks);
-		return 1;
-	}
-	printf("reg_check: PASS (%d checks)\n", checks);
-	return 0;
+	return check_summary("reg_check");
 }

@@ -13,20 +13,8 @@
 #include <cstring>
 #include <vector>
 
+#include "test_check.h"
 #include "test_kernels.cuh"
-
-static int checks, failures;
-
-#define CHECK(cond, ...)                                            \
-	do {                                                        \
-		checks++;                                           \
-		if (!(cond)) {                                      \
-			failures++;                                 \
-			printf("FAILED %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                        \
-			printf("\n");                               \
-		}                                                   \
-	} while (0)
 
 #define CUDA_OK(call)                                                       \
 	do {                                                                \
@@ -350,10 +338,5 @@ int main(void)
 	test_c_linkage();
 	test_streams_events();
 	test_errors_and_attributes();
-	if (failures) {
-		printf("rt_api: FAIL (%d of %d checks failed)\n", failures, checks);
-		return 1;
-	}
-	printf("rt_api: PASS (%d checks)\n", checks);
-	return 0;
+	return check_summary("rt_api");
 }
