@@ -32,13 +32,13 @@ static bool work(int n)
 	ok &= cudaMalloc(&da, n * sizeof(float)) == cudaSuccess;
 	ok &= cudaMalloc(&db, n * sizeof(float)) == cudaSuccess;
 	ok &= cudaMalloc(&dc, n * sizeof(float)) == cudaSuccess;
-	ok &= cudaMemcpy(da, a.data(), n * sizeof(float), cudaMemcpyHostToDevice) ==
-	      cudaSuccess;
-	ok &= cudaMemcpy(db, b.data(), n * sizeof(float), cudaMemcpyHostToDevice) ==
-	      cudaSuccess;
+	ok &= cudaMemcpy(da, a.data(), n * sizeof(float),
+			 cudaMemcpyHostToDevice) == cudaSuccess;
+	ok &= cudaMemcpy(db, b.data(), n * sizeof(float),
+			 cudaMemcpyHostToDevice) == cudaSuccess;
 	vec_add<<<(n + 255) / 256, 256>>>(da, db, dc, n);
-	ok &= cudaMemcpy(c.data(), dc, n * sizeof(float), cudaMemcpyDeviceToHost) ==
-	      cudaSuccess;
+	ok &= cudaMemcpy(c.data(), dc, n * sizeof(float),
+			 cudaMemcpyDeviceToHost) == cudaSuccess;
 	for (int i = 0; ok && i < n; i++)
 		ok = c[i] == (float)i + 1.0f;
 	cudaFree(da);
@@ -91,9 +91,11 @@ int main(void)
 	       cudaGetErrorString(e));
 	CHECK(e != cudaSuccess, "a write through a bad pointer went unnoticed");
 	again = cudaMalloc(&p, 64);
-	CHECK(again == e, "cudaMalloc after the fault: %s", cudaGetErrorName(again));
+	CHECK(again == e, "cudaMalloc after the fault: %s",
+	      cudaGetErrorName(again));
 	again = cudaMemcpy(&status, bad, sizeof(int), cudaMemcpyDeviceToHost);
-	CHECK(again == e, "cudaMemcpy after the fault: %s", cudaGetErrorName(again));
+	CHECK(again == e, "cudaMemcpy after the fault: %s",
+	      cudaGetErrorName(again));
 	again = cudaDeviceSynchronize();
 	CHECK(again == e, "sync after the fault: %s", cudaGetErrorName(again));
 

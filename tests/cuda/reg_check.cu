@@ -91,7 +91,8 @@ int main(void)
 	vec_add<<<1, 1>>>(a, b, c, 7);
 	CHECK(cudaMemcpyToSymbol(g_bias, &bias, sizeof(bias)) == cudaSuccess,
 	      "cudaMemcpyToSymbol");
-	CHECK(cudaMemcpyFromSymbol(&back, g_bias, sizeof(back)) == cudaSuccess &&
+	CHECK(cudaMemcpyFromSymbol(&back, g_bias, sizeof(back)) ==
+			      cudaSuccess &&
 		      back == bias,
 	      "g_bias reads back %d", back);
 	CHECK(cudaDeviceSynchronize() == cudaSuccess, "synchronize");
@@ -123,7 +124,8 @@ int main(void)
 	      "one MODULE_LOAD of a fatbin image");
 	CHECK(count_prefix(v, "FUNC_GET _Z7vec_addPKfS0_Pfi") == 1,
 	      "vec_add asked once, by its mangled name");
-	CHECK(has(v, "FUNC_GET _Z12mixed_paramscsixfdhPx"), "mixed_params asked");
+	CHECK(has(v, "FUNC_GET _Z12mixed_paramscsixfdhPx"),
+	      "mixed_params asked");
 	CHECK(has(v, "GLOBAL_GET g_bias"), "g_bias asked");
 	CHECK(has(v, "LAUNCH func=20 grid=2,3,1 block=128,1,1 shmem=0 params=" +
 			     hex(p1, sizeof(p1))),
