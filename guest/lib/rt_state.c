@@ -130,12 +130,7 @@ cudaError_t CUDARTAPI cudaPeekAtLastError(void)
 
 static const struct vg_name *find(cudaError_t e)
 {
-	unsigned int i;
-
-	for (i = 0; i < vgrt_errnames_n; i++)
-		if (vgrt_errnames[i].code == (int)e)
-			return &vgrt_errnames[i];
-	return NULL;
+	return vg_name_find(vgrt_errnames, vgrt_errnames_n, (int)e);
 }
 
 const char *CUDARTAPI cudaGetErrorName(cudaError_t error)
