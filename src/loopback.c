@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * vgpu-ioreq --loopback PATH: the listener. It owns the socket (created
- * with the configured mode and group, as a privileged daemon's), accepts
+ * with the configured mode and group, as a privileged daemon's:
+ * src/loopback_sock.c), accepts
  * connections up to --max-connections, forks one process per connection
  * (the VM: src/loopback_vm.c) and reaps them; a VM's crash costs nothing
  * but that VM. It keeps a duplicate of each connection only to notice the
@@ -14,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +24,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +33,8 @@
 #include <vgpu/loopback.h>
 #include <vgpu/pidlock.h>
 #include <vgpu/loopback_proto.h>
+
+#include "loopback_sock.h"
 
 #define EV_LISTEN 0u
 #define EV_SIGNAL 1u
@@ -49,16 +50,13 @@ struct lb_child {
 struct lb {
 	const struct cli *c;
 	struct logger *lg;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct lb_sock sock;
 	int lfd, ep, sigfd, handoff_fd, notify_fd;
 	struct pidlock pidfile;
-	gid_t gid;
-	bool have_gid;
 	struct depriv dp;
 	struct loopback_vm_cfg vm;
 	struct lb_child *kid;
 	unsigned int live, serial;
-	bool bound; /* PATH is our socket: unlink it at the end */
 	bool stopping;
 };
 
@@ -68,119 +66,6 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* PATH, made absolute (the daemon changes to / once detached). */
-static int resolve_path(struct lb *lb)
-{
-	const char *p = lb->c->loopback;
-	char cwd[sizeof(lb->path)];
-	int n;
-
-	if (p[0] == '/')
-		n = snprintf(lb->path, sizeof(lb->path), "%s", p);
-	else if (getcwd(cwd, sizeof(cwd)))
-		n = snprintf(lb->path, sizeof(lb->path), "%s/%s", cwd, p);
-	else
-		n = -1;
-	if (n < 0 || (size_t)n >= sizeof(lb->path)) {
-		log_err(lb->lg,
-			"--loopback %s: the absolute path is longer than %zu bytes",
-			p, sizeof(lb->path) - 1);
-		return -ENAMETOOLONG;
-	}
-	return 0;
-}
-
-static int resolve_group(struct lb *lb)
-{
-	const char *g = lb->c->socket_group;
-	struct group *gr;
-	uint32_t v;
-
-	if (!g)
-		return 0;
-	gr = getgrnam(g);
-	if (gr) {
-		lb->gid = gr->gr_gid;
-	} else if (cli_parse_u32(g, 0xfffffffeu, &v) == 0) {
-		lb->gid = (gid_t)v;
-	} else {
-		log_err(lb->lg, "--socket-group %s: no such group", g);
-		return -ENOENT;
-	}
-	lb->have_gid = true;
-	return 0;
-}
-
-/* A socket file left at PATH by a dead server is replaced; a live one,
- * or anything that is not a socket, is not. */
-static int clear_stale(struct lb *lb, const struct sockaddr_un *sa)
-{
-	struct stat sb;
-	int fd, rc;
-
-	if (lstat(lb->path, &sb) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(sb.st_mode)) {
-		log_err(lb->lg, "%s exists and is not a socket", lb->path);
-		return -EEXIST;
-	}
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
-	close(fd);
-	if (rc == 0) {
-		log_err(lb->lg, "another server listens on %s", lb->path);
-		return -EADDRINUSE;
-	}
-	log_info(lb->lg, "removing the stale socket %s", lb->path);
-	return unlink(lb->path) < 0 && errno != ENOENT ? -errno : 0;
-}
-
-/* The socket, born with its final mode (umask), then given its group. */
-static int open_socket(struct lb *lb)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	mode_t old;
-	int rc;
-
-	memcpy(sa.sun_path, lb->path, strlen(lb->path));
-	rc = clear_stale(lb, &sa);
-	if (rc < 0)
-		return rc;
-	lb->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			 0);
-	if (lb->lfd < 0)
-		return -errno;
-	old = umask(~(mode_t)lb->c->socket_mode & 0777);
-	rc = bind(lb->lfd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (rc < 0) {
-		rc = -errno;
-		log_err(lb->lg, "cannot bind %s: %s", lb->path, strerror(-rc));
-		return rc;
-	}
-	lb->bound = true;
-	if (lb->have_gid && lchown(lb->path, (uid_t)-1, lb->gid) < 0) {
-		rc = -errno;
-		log_err(lb->lg, "cannot give %s to group %u: %s", lb->path,
-			(unsigned int)lb->gid, strerror(-rc));
-		return rc;
-	}
-	if (listen(lb->lfd, 64) < 0) {
-		rc = -errno;
-		log_err(lb->lg, "cannot listen on %s: %s", lb->path,
-			strerror(-rc));
-		return rc;
-	}
-	if (lb->c->socket_mode & 0007)
-		log_warn(
-			lb->lg,
-			"%s is open to every local user (mode %04o): each can use a device-memory quota",
-			lb->path, lb->c->socket_mode);
-	return 0;
 }
 
 /* epoll's data: a tag, and for a connection its serial (an event of a
@@ -344,8 +229,7 @@ static void stop_all(struct lb *lb)
 	epoll_ctl(lb->ep, EPOLL_CTL_DEL, lb->lfd, NULL);
 	close(lb->lfd);
 	lb->lfd = -1;
-	unlink(lb->path);
-	lb->bound = false;
+	lb_sock_unlink(&lb->sock);
 	for (i = 0; i < lb->c->max_conns; i++) {
 		if (!lb->kid[i].pid)
 			continue;
@@ -511,9 +395,7 @@ static int setup(struct lb *lb)
 	if (!c->poll_us_given &&
 	    sysconf(_SC_NPROCESSORS_ONLN) >= LOOP_POLL_CPUS_MIN)
 		lb->vm.limits.poll_us = LOOP_POLL_US;
-	rc = resolve_path(lb);
-	if (rc == 0)
-		rc = resolve_group(lb);
+	rc = lb_sock_resolve(&lb->sock, c, lb->lg);
 	if (rc == 0)
 		rc = prepare_depriv(lb);
 	if (rc == 0)
@@ -535,9 +417,9 @@ static int setup(struct lb *lb)
 			return rc;
 		}
 	}
-	rc = open_socket(lb);
-	if (rc < 0)
-		return rc;
+	lb->lfd = lb_sock_open(&lb->sock, c, lb->lg);
+	if (lb->lfd < 0)
+		return lb->lfd;
 	lb->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (lb->ep < 0)
 		return -errno;
@@ -555,11 +437,11 @@ static void announce(struct lb *lb)
 	snprintf(
 		line, sizeof(line),
 		"vgpu-ioreq: ready loopback=%s mode=%04o gid=%ld max-connections=%u pid=%ld\n",
-		lb->path, c->socket_mode,
-		lb->have_gid ? (long)lb->gid : (long)getegid(), c->max_conns,
-		(long)getpid());
+		lb->sock.path, c->socket_mode,
+		lb->sock.have_gid ? (long)lb->sock.gid : (long)getegid(),
+		c->max_conns, (long)getpid());
 	log_info(lb->lg, "serving %s to local processes on %s, up to %u VMs",
-		 lb->vm.ops->name, lb->path, c->max_conns);
+		 lb->vm.ops->name, lb->sock.path, c->max_conns);
 	daemon_ready(line, lb->handoff_fd, c->ready_fd, lb->notify_fd);
 	lb->handoff_fd = -1;
 	if (!c->foreground) {
@@ -574,8 +456,7 @@ static void teardown(struct lb *lb)
 {
 	if (lb->lfd >= 0)
 		close(lb->lfd);
-	if (lb->bound)
-		unlink(lb->path);
+	lb_sock_unlink(&lb->sock);
 	if (lb->ep >= 0)
 		close(lb->ep);
 	if (lb->sigfd >= 0)

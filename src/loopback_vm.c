@@ -170,8 +170,8 @@ static int open_backend(struct vm *vm, const struct loopback_vm_cfg *cfg,
 	vm->be = backend_open(cfg->cli, "loopback", vm->lg, &spawner, why, len);
 	if (!vm->be)
 		return -ENODEV;
-	vm->dcfg = (struct vgpu_stub_cfg){ .be = vm->be,
-					   .limits = cfg->limits };
+	vm->dcfg =
+		(struct vgpu_stub_cfg){ .be = vm->be, .limits = cfg->limits };
 	return 0;
 }
 

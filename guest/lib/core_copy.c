@@ -213,8 +213,10 @@ static int staged(struct vgpu_sess *s, bool h2d, char *host, uint64_t dptr,
 	return c.rc;
 }
 
-int vgpu_copy_h2d(struct vgpu_sess *s, uint64_t dptr, const void *src,
-		  uint64_t len, uint32_t stream, int async)
+/* A copy between host memory and the device: straight from the host
+ * memory when it lies in a region of the session, else staged. */
+static int host_copy(struct vgpu_sess *s, bool h2d, char *host, uint64_t dptr,
+		     uint64_t len, uint32_t stream, int async)
 {
 	struct vgpu_sqe e;
 	uint32_t region;
@@ -223,30 +225,24 @@ int vgpu_copy_h2d(struct vgpu_sess *s, uint64_t dptr, const void *src,
 
 	if (rc || !len)
 		return rc;
-	if (!vgpu_host_lookup(s, src, len, &region, &off)) {
-		copy_entry(&e, VGPU_OP_COPY_H2D, dptr, region, off, len,
-			   stream);
+	if (!vgpu_host_lookup(s, host, len, &region, &off)) {
+		copy_entry(&e, h2d ? VGPU_OP_COPY_H2D : VGPU_OP_COPY_D2H, dptr,
+			   region, off, len, stream);
 		return run(s, &e, async);
 	}
-	return staged(s, true, (char *)src, dptr, len, stream);
+	return staged(s, h2d, host, dptr, len, stream);
+}
+
+int vgpu_copy_h2d(struct vgpu_sess *s, uint64_t dptr, const void *src,
+		  uint64_t len, uint32_t stream, int async)
+{
+	return host_copy(s, true, (char *)src, dptr, len, stream, async);
 }
 
 int vgpu_copy_d2h(struct vgpu_sess *s, void *dst, uint64_t dptr, uint64_t len,
 		  uint32_t stream, int async)
 {
-	struct vgpu_sqe e;
-	uint32_t region;
-	uint64_t off;
-	int rc = vgpu_sticky_error(s);
-
-	if (rc || !len)
-		return rc;
-	if (!vgpu_host_lookup(s, dst, len, &region, &off)) {
-		copy_entry(&e, VGPU_OP_COPY_D2H, dptr, region, off, len,
-			   stream);
-		return run(s, &e, async);
-	}
-	return staged(s, false, dst, dptr, len, stream);
+	return host_copy(s, false, dst, dptr, len, stream, async);
 }
 
 int vgpu_copy_d2d(struct vgpu_sess *s, uint64_t dst, uint64_t src, uint64_t len,

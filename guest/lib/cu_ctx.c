@@ -281,18 +281,29 @@ CUresult CUDAAPI cuCtxGetStreamPriorityRange(int *leastPriority,
 
 /* ---- the primary context ---- */
 
-CUresult CUDAAPI cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
+/* Device @dev's primary context (made at its first use) in *@c, once
+ * @dev is checked and then the arguments (@args_ok); @none when there is
+ * none and it cannot be made. */
+static CUresult primary(CUdevice dev, bool args_ok, CUresult none,
+			struct CUctx_st **c)
 {
-	struct CUctx_st *c;
 	CUresult r = vg_check_dev(dev);
 
 	if (r)
 		return r;
-	if (!pctx)
+	if (!args_ok)
 		return CUDA_ERROR_INVALID_VALUE;
-	c = vg_primary();
-	if (!c)
-		return CUDA_ERROR_OUT_OF_MEMORY;
+	*c = vg_primary();
+	return *c ? CUDA_SUCCESS : none;
+}
+
+CUresult CUDAAPI cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
+{
+	struct CUctx_st *c;
+	CUresult r = primary(dev, pctx != NULL, CUDA_ERROR_OUT_OF_MEMORY, &c);
+
+	if (r)
+		return r;
 	pthread_mutex_lock(&c->ref_lock);
 	c->destroyed = false;
 	r = vg_ctx_check(c); /* opens its session if it has none */
@@ -307,13 +318,10 @@ CUresult CUDAAPI cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
 CUresult CUDAAPI cuDevicePrimaryCtxRelease(CUdevice dev)
 {
 	struct CUctx_st *c;
-	CUresult r = vg_check_dev(dev);
+	CUresult r = primary(dev, true, CUDA_ERROR_INVALID_CONTEXT, &c);
 
 	if (r)
 		return r;
-	c = vg_primary();
-	if (!c)
-		return CUDA_ERROR_INVALID_CONTEXT;
 	pthread_mutex_lock(&c->ref_lock);
 	if (c->refs == 0) {
 		pthread_mutex_unlock(&c->ref_lock);
@@ -330,13 +338,10 @@ CUresult CUDAAPI cuDevicePrimaryCtxRelease(CUdevice dev)
 CUresult CUDAAPI cuDevicePrimaryCtxReset(CUdevice dev)
 {
 	struct CUctx_st *c;
-	CUresult r = vg_check_dev(dev);
+	CUresult r = primary(dev, true, CUDA_ERROR_OUT_OF_MEMORY, &c);
 
 	if (r)
 		return r;
-	c = vg_primary();
-	if (!c)
-		return CUDA_ERROR_OUT_OF_MEMORY;
 	/* everything goes; the handle stays usable and gets a fresh
 	 * session (and id) when next used */
 	pthread_mutex_lock(&c->ref_lock);
@@ -349,15 +354,11 @@ CUresult CUDAAPI cuDevicePrimaryCtxGetState(CUdevice dev, unsigned int *flags,
 					    int *active)
 {
 	struct CUctx_st *c;
-	CUresult r = vg_check_dev(dev);
+	CUresult r =
+		primary(dev, flags && active, CUDA_ERROR_OUT_OF_MEMORY, &c);
 
 	if (r)
 		return r;
-	if (!flags || !active)
-		return CUDA_ERROR_INVALID_VALUE;
-	c = vg_primary();
-	if (!c)
-		return CUDA_ERROR_OUT_OF_MEMORY;
 	pthread_mutex_lock(&c->ref_lock);
 	*flags = c->flags;
 	*active = c->refs > 0 && c->s;
@@ -368,13 +369,10 @@ CUresult CUDAAPI cuDevicePrimaryCtxGetState(CUdevice dev, unsigned int *flags,
 CUresult CUDAAPI cuDevicePrimaryCtxSetFlags(CUdevice dev, unsigned int flags)
 {
 	struct CUctx_st *c;
-	CUresult r = vg_check_dev(dev);
+	CUresult r = primary(dev, true, CUDA_ERROR_OUT_OF_MEMORY, &c);
 
 	if (r)
 		return r;
-	c = vg_primary();
-	if (!c)
-		return CUDA_ERROR_OUT_OF_MEMORY;
 	c->flags = flags; /* scheduling hints: kept, not acted on */
 	return CUDA_SUCCESS;
 }

@@ -8,12 +8,7 @@
 
 static const struct vg_name *find(CUresult error)
 {
-	unsigned int i;
-
-	for (i = 0; i < vg_cu_errnames_n; i++)
-		if (vg_cu_errnames[i].code == (int)error)
-			return &vg_cu_errnames[i];
-	return NULL;
+	return vg_name_find(vg_cu_errnames, vg_cu_errnames_n, (int)error);
 }
 
 CUresult CUDAAPI cuGetErrorName(CUresult error, const char **pStr)

@@ -255,8 +255,9 @@ static CUresult copy_ctx(CUstream h, bool async, struct CUctx_st **c,
 	return vg_stream_for_work(h, c, stream);
 }
 
-static CUresult htod(CUdeviceptr dst, const void *src, size_t n, CUstream h,
-		     bool async)
+/* A copy between host memory @host and the device: H2D or D2H. */
+static CUresult host_copy(bool h2d, void *host, CUdeviceptr dev, size_t n,
+			  CUstream h, bool async)
 {
 	struct CUctx_st *c;
 	uint32_t id;
@@ -264,23 +265,22 @@ static CUresult htod(CUdeviceptr dst, const void *src, size_t n, CUstream h,
 
 	if (r)
 		return r;
-	if (n && !src)
+	if (n && !host)
 		return CUDA_ERROR_INVALID_VALUE;
-	return vg_err(vgpu_copy_h2d(c->s, dst, src, n, id, async));
+	return vg_err(h2d ? vgpu_copy_h2d(c->s, dev, host, n, id, async) :
+			    vgpu_copy_d2h(c->s, host, dev, n, id, async));
+}
+
+static CUresult htod(CUdeviceptr dst, const void *src, size_t n, CUstream h,
+		     bool async)
+{
+	return host_copy(true, (void *)(uintptr_t)src, dst, n, h, async);
 }
 
 static CUresult dtoh(void *dst, CUdeviceptr src, size_t n, CUstream h,
 		     bool async)
 {
-	struct CUctx_st *c;
-	uint32_t id;
-	CUresult r = copy_ctx(h, async, &c, &id);
-
-	if (r)
-		return r;
-	if (n && !dst)
-		return CUDA_ERROR_INVALID_VALUE;
-	return vg_err(vgpu_copy_d2h(c->s, dst, src, n, id, async));
+	return host_copy(false, dst, src, n, h, async);
 }
 
 static CUresult dtod(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream h,

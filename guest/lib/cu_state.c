@@ -9,14 +9,9 @@
  * mutable process-wide object the library has, behind its lock.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "cu_priv.h"
-
-struct vg_logged {
-	const char *name;
-	struct vg_logged *next;
-};
+#include "log_once.h"
 
 static struct {
 	pthread_mutex_t lock;
@@ -26,10 +21,11 @@ static struct {
 	struct CUctx_st *ctxs; /* every context object, never freed */
 	struct CUctx_st *primary;
 	unsigned long long next_id;
-	struct vg_logged *logged;
+	struct vg_once logged;
 } G = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.init = CUDA_ERROR_NOT_INITIALIZED,
+	.logged = VG_ONCE_INIT,
 };
 
 CUresult vg_err(int status)
@@ -73,23 +69,8 @@ CUresult vg_err(int status)
 
 void vg_log_once(const char *name, const char *why)
 {
-	struct vg_logged *l;
-
-	pthread_mutex_lock(&G.lock);
-	for (l = G.logged; l; l = l->next) {
-		if (!strcmp(l->name, name)) {
-			pthread_mutex_unlock(&G.lock);
-			return;
-		}
-	}
-	l = malloc(sizeof(*l));
-	if (l) {
-		l->name = name;
-		l->next = G.logged;
-		G.logged = l;
-	}
-	pthread_mutex_unlock(&G.lock);
-	vgpu_log("%s: %s", name, why);
+	if (vg_first_time(&G.logged, name))
+		vgpu_log("%s: %s", name, why);
 }
 
 CUresult CUDAAPI cuInit(unsigned int Flags)

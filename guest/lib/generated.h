@@ -9,6 +9,8 @@
 #ifndef VGPU_GUEST_GENERATED_H
 #define VGPU_GUEST_GENERATED_H
 
+#include <stddef.h>
+
 struct vg_name {
 	int code;
 	const char *name; /* CUDA_ERROR_INVALID_VALUE, cudaErrorInvalidValue */
@@ -19,6 +21,18 @@ extern const struct vg_name vg_cu_errnames[]; /* CUresult */
 extern const unsigned int vg_cu_errnames_n;
 extern const struct vg_name vgrt_errnames[]; /* cudaError_t */
 extern const unsigned int vgrt_errnames_n;
+
+/* The entry for @code in @table (of @n), or NULL. */
+static inline const struct vg_name *vg_name_find(const struct vg_name *table,
+						 unsigned int n, int code)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (table[i].code == code)
+			return &table[i];
+	return NULL;
+}
 
 struct vg_proc {
 	const char *name; /* the exported symbol */

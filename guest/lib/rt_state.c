@@ -8,25 +8,20 @@
  */
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
+#include "log_once.h"
 #include "rt_priv.h"
-
-struct vgrt_logged {
-	const char *name;
-	struct vgrt_logged *next;
-};
 
 static struct {
 	pthread_once_t once;
 	CUresult init;
 	pthread_mutex_t lock;
 	CUcontext primary; /* retained once, until cudaDeviceReset */
-	struct vgrt_logged *logged;
+	struct vg_once logged;
 } G = {
 	.once = PTHREAD_ONCE_INIT,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.logged = VG_ONCE_INIT,
 };
 
 static __thread cudaError_t last_error;
@@ -46,23 +41,8 @@ cudaError_t vgrt_err(CUresult r)
 
 void vgrt_log_once(const char *name, const char *why)
 {
-	struct vgrt_logged *l;
-
-	pthread_mutex_lock(&G.lock);
-	for (l = G.logged; l; l = l->next) {
-		if (!strcmp(l->name, name)) {
-			pthread_mutex_unlock(&G.lock);
-			return;
-		}
-	}
-	l = malloc(sizeof(*l));
-	if (l) {
-		l->name = name;
-		l->next = G.logged;
-		G.logged = l;
-	}
-	pthread_mutex_unlock(&G.lock);
-	fprintf(stderr, "vgpu-cuda: %s: %s\n", name, why);
+	if (vg_first_time(&G.logged, name))
+		fprintf(stderr, "vgpu-cuda: %s: %s\n", name, why);
 }
 
 int vgrt_stub(const char *name)
@@ -150,12 +130,7 @@ cudaError_t CUDARTAPI cudaPeekAtLastError(void)
 
 static const struct vg_name *find(cudaError_t e)
 {
-	unsigned int i;
-
-	for (i = 0; i < vgrt_errnames_n; i++)
-		if (vgrt_errnames[i].code == (int)e)
-			return &vgrt_errnames[i];
-	return NULL;
+	return vg_name_find(vgrt_errnames, vgrt_errnames_n, (int)e);
 }
 
 const char *CUDARTAPI cudaGetErrorName(cudaError_t error)

@@ -53,8 +53,8 @@ struct vgpu_tr_ops {
 	/* A further pinned region of the session. 0 or -errno. */
 	int (*region_alloc)(struct vgpu_tr_session *s, uint64_t bytes,
 			    uint32_t *region, void **va, uint64_t *len);
-	int (*region_free)(struct vgpu_tr_session *s, uint32_t region,
-			   void *va, uint64_t len);
+	int (*region_free)(struct vgpu_tr_session *s, uint32_t region, void *va,
+			   uint64_t len);
 	/* Close the session; everything it owned on the device is freed. */
 	void (*close)(struct vgpu_tr_session *s);
 };

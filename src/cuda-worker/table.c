@@ -70,7 +70,8 @@ uint64_t wk_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-bool wk_sticky(CUresult rc)
+/* A kernel faulted (VGPU_S_FAULT). */
+static bool kernel_fault(CUresult rc)
 {
 	switch (rc) {
 	case CUDA_ERROR_ILLEGAL_ADDRESS:
@@ -81,6 +82,17 @@ bool wk_sticky(CUresult rc)
 	case CUDA_ERROR_ILLEGAL_INSTRUCTION:
 	case CUDA_ERROR_HARDWARE_STACK_ERROR:
 	case CUDA_ERROR_ASSERT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool wk_sticky(CUresult rc)
+{
+	if (kernel_fault(rc))
+		return true;
+	switch (rc) {
 	case CUDA_ERROR_LAUNCH_TIMEOUT:
 	case CUDA_ERROR_ECC_UNCORRECTABLE:
 	case CUDA_ERROR_CONTEXT_IS_DESTROYED:
@@ -96,20 +108,13 @@ bool wk_sticky(CUresult rc)
 
 uint32_t wk_status(CUresult rc)
 {
+	if (kernel_fault(rc))
+		return VGPU_S_FAULT;
 	switch (rc) {
 	case CUDA_SUCCESS:
 		return VGPU_S_OK;
 	case CUDA_ERROR_OUT_OF_MEMORY:
 		return VGPU_S_NO_MEMORY;
-	case CUDA_ERROR_ILLEGAL_ADDRESS:
-	case CUDA_ERROR_LAUNCH_FAILED:
-	case CUDA_ERROR_MISALIGNED_ADDRESS:
-	case CUDA_ERROR_INVALID_ADDRESS_SPACE:
-	case CUDA_ERROR_INVALID_PC:
-	case CUDA_ERROR_ILLEGAL_INSTRUCTION:
-	case CUDA_ERROR_HARDWARE_STACK_ERROR:
-	case CUDA_ERROR_ASSERT:
-		return VGPU_S_FAULT;
 	case CUDA_ERROR_LAUNCH_TIMEOUT:
 		return VGPU_S_TIMEOUT;
 	case CUDA_ERROR_INVALID_IMAGE:

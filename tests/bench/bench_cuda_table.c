@@ -172,6 +172,49 @@ static void row(const char *name, double n, double m, const char *unit,
 				      "MISS");
 }
 
+/* The rows of one key in both runs' figures, in the table's order. */
+static const struct key_row {
+	const char *name, *key, *unit;
+	double div; /* the figure is the key's value / div */
+	int higher_better;
+	double target;
+	const char *target_text;
+} key_rows_tab[] = {
+	{ "null launch + synchronize", "null_launch_sync_us", "us", 1, 0, 1.2,
+	  "<= 1.2 x native" },
+	{ "  the same, 99th percentile", "null_launch_sync_p99_us", "us", 1, 0,
+	  NAN, "-" },
+	{ "async launches, one stream", "async_launch_per_s", "k/s", 1e3, 1,
+	  0.7, ">= 0.7 x native" },
+	{ "H2D pinned pool 16 MiB", "pinned_h2d_16M_GBs", "GB/s", 1, 1, 0.9,
+	  ">= 0.9 x native" },
+	{ "D2H pinned pool 16 MiB", "pinned_d2h_16M_GBs", "GB/s", 1, 1, 0.9,
+	  ">= 0.9 x native" },
+	{ "H2D pinned pool 64 MiB", "pinned_h2d_64M_GBs", "GB/s", 1, 1, 0.9,
+	  ">= 0.9 x native" },
+	{ "D2H pinned pool 64 MiB", "pinned_d2h_64M_GBs", "GB/s", 1, 1, 0.9,
+	  ">= 0.9 x native" },
+	{ "H2D ordinary memory 1 MiB", "pageable_h2d_1M_GBs", "GB/s", 1, 1, 1.0,
+	  ">= 1.0 x native" },
+	{ "D2H ordinary memory 1 MiB", "pageable_d2h_1M_GBs", "GB/s", 1, 1, 1.0,
+	  ">= 1.0 x native" },
+	{ "H2D ordinary memory 16 MiB", "pageable_h2d_16M_GBs", "GB/s", 1, 1,
+	  1.0, ">= 1.0 x native" },
+	{ "D2H ordinary memory 16 MiB", "pageable_d2h_16M_GBs", "GB/s", 1, 1,
+	  1.0, ">= 1.0 x native" },
+};
+
+static void key_rows(const struct kv *n, const struct kv *m)
+{
+	for (size_t i = 0; i < sizeof(key_rows_tab) / sizeof(key_rows_tab[0]);
+	     i++) {
+		const struct key_row *k = &key_rows_tab[i];
+
+		row(k->name, get(n, k->key) / k->div, get(m, k->key) / k->div,
+		    k->unit, k->higher_better, k->target, k->target_text);
+	}
+}
+
 static void stream_rows(const struct opts *o, long long iters, int mediated)
 {
 	double one[8], each[8], agg;
@@ -214,29 +257,7 @@ int mode_table(const struct opts *o)
 	       "figure", "native", "mediated", "unit", "ratio", "target", "");
 	printf("|%s|------------|------------|-------|--------|------------------------|------|\n",
 	       "----------------------------------------");
-	row("null launch + synchronize", get(&n, "null_launch_sync_us"),
-	    get(&m, "null_launch_sync_us"), "us", 0, 1.2, "<= 1.2 x native");
-	row("  the same, 99th percentile", get(&n, "null_launch_sync_p99_us"),
-	    get(&m, "null_launch_sync_p99_us"), "us", 0, NAN, "-");
-	row("async launches, one stream", get(&n, "async_launch_per_s") / 1e3,
-	    get(&m, "async_launch_per_s") / 1e3, "k/s", 1, 0.7,
-	    ">= 0.7 x native");
-	row("H2D pinned pool 16 MiB", get(&n, "pinned_h2d_16M_GBs"),
-	    get(&m, "pinned_h2d_16M_GBs"), "GB/s", 1, 0.9, ">= 0.9 x native");
-	row("D2H pinned pool 16 MiB", get(&n, "pinned_d2h_16M_GBs"),
-	    get(&m, "pinned_d2h_16M_GBs"), "GB/s", 1, 0.9, ">= 0.9 x native");
-	row("H2D pinned pool 64 MiB", get(&n, "pinned_h2d_64M_GBs"),
-	    get(&m, "pinned_h2d_64M_GBs"), "GB/s", 1, 0.9, ">= 0.9 x native");
-	row("D2H pinned pool 64 MiB", get(&n, "pinned_d2h_64M_GBs"),
-	    get(&m, "pinned_d2h_64M_GBs"), "GB/s", 1, 0.9, ">= 0.9 x native");
-	row("H2D ordinary memory 1 MiB", get(&n, "pageable_h2d_1M_GBs"),
-	    get(&m, "pageable_h2d_1M_GBs"), "GB/s", 1, 1.0, ">= 1.0 x native");
-	row("D2H ordinary memory 1 MiB", get(&n, "pageable_d2h_1M_GBs"),
-	    get(&m, "pageable_d2h_1M_GBs"), "GB/s", 1, 1.0, ">= 1.0 x native");
-	row("H2D ordinary memory 16 MiB", get(&n, "pageable_h2d_16M_GBs"),
-	    get(&m, "pageable_h2d_16M_GBs"), "GB/s", 1, 1.0, ">= 1.0 x native");
-	row("D2H ordinary memory 16 MiB", get(&n, "pageable_d2h_16M_GBs"),
-	    get(&m, "pageable_d2h_16M_GBs"), "GB/s", 1, 1.0, ">= 1.0 x native");
+	key_rows(&n, &m);
 	printf("| %-38s | %s | %s | %-5s | %6s | %-22s | %-4s |\n",
 	       "cubin module load",
 	       fig(fa, sizeof(fa), get(&n, "cubin_load_us"), 10, 2),

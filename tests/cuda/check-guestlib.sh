@@ -17,17 +17,7 @@ READELF=${READELF:-readelf}
 	exit 0
 }
 tmp=$(mktemp -d) || exit 1
-# An ASan build of the libraries: nvcc's uninstrumented programs must
-# load the ASan runtime first.
-asan=$(env -u LD_LIBRARY_PATH ldd "$b/guest/lib/libcuda.so.1" 2>/dev/null |
-	awk '/libasan/ { print $3 }')
-run_prog() {
-	if [ -n "$asan" ]; then
-		env LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0 "$@"
-	else
-		"$@"
-	fi
-}
+. "$s/tests/cuda/run-prog.sh"
 trap 'rm -rf "$tmp"' EXIT
 n=0
 result() { # ok?, description, [file with details]

@@ -22,17 +22,7 @@ done
 	skip_all "vgpu-ioreq has no --loopback in this build"
 
 dir=$(mktemp -d) || exit 1
-# An ASan build of the libraries: nvcc's uninstrumented programs must
-# load the ASan runtime first.
-asan=$(env -u LD_LIBRARY_PATH ldd "$b/guest/lib/libcuda.so.1" 2>/dev/null |
-	awk '/libasan/ { print $3 }')
-run_prog() {
-	if [ -n "$asan" ]; then
-		env LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0 "$@"
-	else
-		"$@"
-	fi
-}
+. "${srcdir:-.}/tests/cuda/run-prog.sh"
 pid=
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null

@@ -16,18 +16,7 @@
 #include <string>
 #include <vector>
 
-static int checks, failures;
-
-#define CHECK(cond, ...)                                            \
-	do {                                                        \
-		checks++;                                           \
-		if (!(cond)) {                                      \
-			failures++;                                 \
-			printf("FAILED %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                        \
-			printf("\n");                               \
-		}                                                   \
-	} while (0)
+#include "test_check.h"
 
 static const char *err_name(CUresult r)
 {
@@ -37,9 +26,9 @@ static const char *err_name(CUresult r)
 	return s ? s : "?";
 }
 
-#define CU_OK(call)                                                   \
-	do {                                                          \
-		CUresult r_ = (call);                                 \
+#define CU_OK(call)                                                       \
+	do {                                                              \
+		CUresult r_ = (call);                                     \
 		CHECK(r_ == CUDA_SUCCESS, "%s: %s", #call, err_name(r_)); \
 	} while (0)
 
@@ -70,7 +59,8 @@ static std::string beside(const char *argv0, const char *name)
 	std::string p(argv0);
 	size_t slash = p.rfind('/');
 
-	return (slash == std::string::npos ? std::string(".") : p.substr(0, slash)) +
+	return (slash == std::string::npos ? std::string(".") :
+					     p.substr(0, slash)) +
 	       "/" + name;
 }
 
@@ -87,9 +77,12 @@ static void device_info(CUdevice *dev)
 	CU_OK(cuDeviceGet(dev, 0));
 	CU_OK(cuDeviceGetName(name, sizeof(name), *dev));
 	CU_OK(cuDeviceTotalMem(&mem, *dev));
-	CU_OK(cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, *dev));
-	CU_OK(cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, *dev));
-	CU_OK(cuDeviceGetAttribute(&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, *dev));
+	CU_OK(cuDeviceGetAttribute(
+		&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, *dev));
+	CU_OK(cuDeviceGetAttribute(
+		&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, *dev));
+	CU_OK(cuDeviceGetAttribute(
+		&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, *dev));
 	printf("device 0: %s, %zu MiB, compute capability %d.%d, %d SMs, driver API %d\n",
 	       name, mem >> 20, major, minor, sms, ver);
 	CHECK(name[0] && mem > 0 && sms > 0, "device description");
@@ -177,7 +170,8 @@ static void mixed(CUmodule m)
 		CHECK(off == want_off[k] && size == want_size[k],
 		      "param %d at %zu size %zu", k, off, size);
 	}
-	CHECK(cuFuncGetParamInfo(fn, 8, &off, &size) == CUDA_ERROR_INVALID_VALUE,
+	CHECK(cuFuncGetParamInfo(fn, 8, &off, &size) ==
+		      CUDA_ERROR_INVALID_VALUE,
 	      "a ninth parameter");
 	CU_OK(cuMemAlloc(&dout, 7 * sizeof(long long)));
 
@@ -197,7 +191,8 @@ static void mixed(CUmodule m)
 	memcpy(buf + 40, &dout, 8);
 	size_t bsize = sizeof(buf);
 	void *ex[] = { CU_LAUNCH_PARAM_BUFFER_POINTER, buf,
-		       CU_LAUNCH_PARAM_BUFFER_SIZE, &bsize, CU_LAUNCH_PARAM_END };
+		       CU_LAUNCH_PARAM_BUFFER_SIZE, &bsize,
+		       CU_LAUNCH_PARAM_END };
 	CU_OK(cuMemsetD32(dout, 0, 14));
 	CU_OK(cuLaunchKernel(fn, 1, 1, 1, 32, 1, 1, 0, 0, NULL, ex));
 	check_mixed(dout, "mixed_params (extra)");
@@ -229,13 +224,15 @@ static void global_and_c_linkage(CUmodule m)
 	CU_OK(cuMemAlloc(&dout, n * sizeof(int)));
 	CU_OK(cuMemcpyHtoD(din, in.data(), n * sizeof(int)));
 	void *a1[] = { &din, &dout, &count };
-	CU_OK(cuLaunchKernel(add, (n + 63) / 64, 1, 1, 64, 1, 1, 0, 0, a1, NULL));
+	CU_OK(cuLaunchKernel(add, (n + 63) / 64, 1, 1, 64, 1, 1, 0, 0, a1,
+			     NULL));
 	CU_OK(cuMemcpyDtoH(out.data(), dout, n * sizeof(int)));
 	for (int i = 0; i < n; i++)
 		bad += out[i] != i + bias;
 	CHECK(bad == 0, "add_bias: %d of %d wrong", bad, n);
 	void *a2[] = { &din, &v, &count };
-	CU_OK(cuLaunchKernel(fill, (n + 63) / 64, 1, 1, 64, 1, 1, 0, 0, a2, NULL));
+	CU_OK(cuLaunchKernel(fill, (n + 63) / 64, 1, 1, 64, 1, 1, 0, 0, a2,
+			     NULL));
 	CU_OK(cuMemcpyDtoH(out.data(), din, n * sizeof(int)));
 	bad = 0;
 	for (int i = 0; i < n; i++)
@@ -299,13 +296,16 @@ static void misc(void)
 	CHECK(name && !strcmp(name, "CUDA_ERROR_INVALID_VALUE"), "error name");
 	CU_OK(cuGetProcAddress("cuMemAlloc", &fn, CUDA_VERSION,
 			       CU_GET_PROC_ADDRESS_DEFAULT, &st));
-	CHECK(fn != NULL && st == CU_GET_PROC_ADDRESS_SUCCESS, "cuGetProcAddress");
+	CHECK(fn != NULL && st == CU_GET_PROC_ADDRESS_SUCCESS,
+	      "cuGetProcAddress");
 }
 
 int main(int argc, char **argv)
 {
-	std::string fatbin = argc > 1 ? argv[1] : beside(argv[0], "cuda_kernels.fatbin");
-	std::string ptx = argc > 2 ? argv[2] : beside(argv[0], "cuda_kernels.ptx");
+	std::string fatbin = argc > 1 ? argv[1] :
+					beside(argv[0], "cuda_kernels.fatbin");
+	std::string ptx = argc > 2 ? argv[2] :
+				     beside(argv[0], "cuda_kernels.ptx");
 	std::vector<char> fb = read_file(fatbin), px = read_file(ptx);
 	CUdevice dev;
 	CUcontext ctx;
@@ -343,10 +343,5 @@ int main(int argc, char **argv)
 	CU_OK(cuModuleUnload(m2));
 	CU_OK(cuModuleUnload(m1));
 	CU_OK(cuCtxDestroy(ctx));
-	if (failures) {
-		printf("drv_api: FAIL (%d of %d checks failed)\n", failures, checks);
-		return 1;
-	}
-	printf("drv_api: PASS (%d checks)\n", checks);
-	return 0;
+	return check_summary("drv_api");
 }

@@ -15,20 +15,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "test_check.h"
 #include "test_kernels.cuh"
-
-static int checks, failures;
-
-#define CHECK(cond, ...)                                            \
-	do {                                                        \
-		checks++;                                           \
-		if (!(cond)) {                                      \
-			failures++;                                 \
-			printf("FAILED %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                        \
-			printf("\n");                               \
-		}                                                   \
-	} while (0)
 
 /* vec_add on n elements; true if every result is right. */
 static bool work(int n)
@@ -44,13 +32,13 @@ static bool work(int n)
 	ok &= cudaMalloc(&da, n * sizeof(float)) == cudaSuccess;
 	ok &= cudaMalloc(&db, n * sizeof(float)) == cudaSuccess;
 	ok &= cudaMalloc(&dc, n * sizeof(float)) == cudaSuccess;
-	ok &= cudaMemcpy(da, a.data(), n * sizeof(float), cudaMemcpyHostToDevice) ==
-	      cudaSuccess;
-	ok &= cudaMemcpy(db, b.data(), n * sizeof(float), cudaMemcpyHostToDevice) ==
-	      cudaSuccess;
+	ok &= cudaMemcpy(da, a.data(), n * sizeof(float),
+			 cudaMemcpyHostToDevice) == cudaSuccess;
+	ok &= cudaMemcpy(db, b.data(), n * sizeof(float),
+			 cudaMemcpyHostToDevice) == cudaSuccess;
 	vec_add<<<(n + 255) / 256, 256>>>(da, db, dc, n);
-	ok &= cudaMemcpy(c.data(), dc, n * sizeof(float), cudaMemcpyDeviceToHost) ==
-	      cudaSuccess;
+	ok &= cudaMemcpy(c.data(), dc, n * sizeof(float),
+			 cudaMemcpyDeviceToHost) == cudaSuccess;
 	for (int i = 0; ok && i < n; i++)
 		ok = c[i] == (float)i + 1.0f;
 	cudaFree(da);
@@ -103,9 +91,11 @@ int main(void)
 	       cudaGetErrorString(e));
 	CHECK(e != cudaSuccess, "a write through a bad pointer went unnoticed");
 	again = cudaMalloc(&p, 64);
-	CHECK(again == e, "cudaMalloc after the fault: %s", cudaGetErrorName(again));
+	CHECK(again == e, "cudaMalloc after the fault: %s",
+	      cudaGetErrorName(again));
 	again = cudaMemcpy(&status, bad, sizeof(int), cudaMemcpyDeviceToHost);
-	CHECK(again == e, "cudaMemcpy after the fault: %s", cudaGetErrorName(again));
+	CHECK(again == e, "cudaMemcpy after the fault: %s",
+	      cudaGetErrorName(again));
 	again = cudaDeviceSynchronize();
 	CHECK(again == e, "sync after the fault: %s", cudaGetErrorName(again));
 
@@ -115,10 +105,5 @@ int main(void)
 		      WEXITSTATUS(status) == 0,
 	      "bystander process: status %#x", status);
 
-	if (failures) {
-		printf("fault: FAIL (%d of %d checks failed)\n", failures, checks);
-		return 1;
-	}
-	printf("fault: PASS (%d checks)\n", checks);
-	return 0;
+	return check_summary("fault");
 }

@@ -13,26 +13,14 @@
 #include <cstring>
 #include <vector>
 
+#include "test_check.h"
 #include "test_kernels.cuh"
 
-static int checks, failures;
-
-#define CHECK(cond, ...)                                            \
-	do {                                                        \
-		checks++;                                           \
-		if (!(cond)) {                                      \
-			failures++;                                 \
-			printf("FAILED %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                        \
-			printf("\n");                               \
-		}                                                   \
-	} while (0)
-
-#define CUDA_OK(call)                                                       \
-	do {                                                                \
-		cudaError_t e_ = (call);                                    \
-		CHECK(e_ == cudaSuccess, "%s: %s (%s)", #call,              \
-		      cudaGetErrorName(e_), cudaGetErrorString(e_));        \
+#define CUDA_OK(call)                                                \
+	do {                                                         \
+		cudaError_t e_ = (call);                             \
+		CHECK(e_ == cudaSuccess, "%s: %s (%s)", #call,       \
+		      cudaGetErrorName(e_), cudaGetErrorString(e_)); \
 	} while (0)
 
 static void print_properties(void)
@@ -77,11 +65,14 @@ static void test_vec_add(void)
 	CUDA_OK(cudaMalloc(&da, n * sizeof(float)));
 	CUDA_OK(cudaMalloc(&db, n * sizeof(float)));
 	CUDA_OK(cudaMalloc(&dc, n * sizeof(float)));
-	CUDA_OK(cudaMemcpy(da, a.data(), n * sizeof(float), cudaMemcpyHostToDevice));
-	CUDA_OK(cudaMemcpy(db, b.data(), n * sizeof(float), cudaMemcpyHostToDevice));
+	CUDA_OK(cudaMemcpy(da, a.data(), n * sizeof(float),
+			   cudaMemcpyHostToDevice));
+	CUDA_OK(cudaMemcpy(db, b.data(), n * sizeof(float),
+			   cudaMemcpyHostToDevice));
 	vec_add<<<(n + 255) / 256, 256>>>(da, db, dc, n);
 	CUDA_OK(cudaGetLastError());
-	CUDA_OK(cudaMemcpy(c.data(), dc, n * sizeof(float), cudaMemcpyDeviceToHost));
+	CUDA_OK(cudaMemcpy(c.data(), dc, n * sizeof(float),
+			   cudaMemcpyDeviceToHost));
 	for (int i = 0; i < n; i++)
 		bad += c[i] != a[i] + b[i];
 	CHECK(bad == 0, "vec_add: %d of %d wrong", bad, n);
@@ -95,7 +86,8 @@ static void test_vec_add(void)
 static void test_copies(void)
 {
 	const size_t n = (9u << 20) + 4093;
-	unsigned char *h = (unsigned char *)malloc(n), *back = (unsigned char *)malloc(n);
+	unsigned char *h = (unsigned char *)malloc(n),
+		      *back = (unsigned char *)malloc(n);
 	unsigned char *pinned, *d1, *d2;
 	size_t bad = 0;
 
@@ -149,10 +141,12 @@ static void test_symbol(void)
 	CHECK(got == bias, "g_bias reads back %d", got);
 	CUDA_OK(cudaMalloc(&din, n * sizeof(int)));
 	CUDA_OK(cudaMalloc(&dout, n * sizeof(int)));
-	CUDA_OK(cudaMemcpy(din, in.data(), n * sizeof(int), cudaMemcpyHostToDevice));
+	CUDA_OK(cudaMemcpy(din, in.data(), n * sizeof(int),
+			   cudaMemcpyHostToDevice));
 	add_bias<<<(n + 127) / 128, 128>>>(din, dout, n);
 	CUDA_OK(cudaGetLastError());
-	CUDA_OK(cudaMemcpy(out.data(), dout, n * sizeof(int), cudaMemcpyDeviceToHost));
+	CUDA_OK(cudaMemcpy(out.data(), dout, n * sizeof(int),
+			   cudaMemcpyDeviceToHost));
 	for (int i = 0; i < n; i++)
 		bad += out[i] != in[i] + bias;
 	CHECK(bad == 0, "add_bias: %d of %d wrong", bad, n);
@@ -213,10 +207,12 @@ static void test_grid3d_and_shared(void)
 		in[i] = i % 17 - 3;
 	CUDA_OK(cudaMalloc(&din, n * sizeof(int)));
 	CUDA_OK(cudaMalloc(&dsum, nb * sizeof(int)));
-	CUDA_OK(cudaMemcpy(din, in.data(), n * sizeof(int), cudaMemcpyHostToDevice));
+	CUDA_OK(cudaMemcpy(din, in.data(), n * sizeof(int),
+			   cudaMemcpyHostToDevice));
 	block_sum<<<nb, bs, bs * sizeof(int)>>>(din, dsum, n);
 	CUDA_OK(cudaGetLastError());
-	CUDA_OK(cudaMemcpy(sums.data(), dsum, nb * sizeof(int), cudaMemcpyDeviceToHost));
+	CUDA_OK(cudaMemcpy(sums.data(), dsum, nb * sizeof(int),
+			   cudaMemcpyDeviceToHost));
 	bad = 0;
 	for (int b = 0; b < nb; b++) {
 		int want = 0;
@@ -240,7 +236,8 @@ static void test_c_linkage(void)
 	CUDA_OK(cudaMalloc(&d, n * sizeof(int)));
 	c_linkage_fill<<<(n + 63) / 64, 64>>>(d, 42, n);
 	CUDA_OK(cudaGetLastError());
-	CUDA_OK(cudaMemcpy(o.data(), d, n * sizeof(int), cudaMemcpyDeviceToHost));
+	CUDA_OK(cudaMemcpy(o.data(), d, n * sizeof(int),
+			   cudaMemcpyDeviceToHost));
 	for (int i = 0; i < n; i++)
 		bad += o[i] != 42;
 	CHECK(bad == 0, "c_linkage_fill: %d of %d wrong", bad, n);
@@ -273,13 +270,16 @@ static void test_streams_events(void)
 		hy[i] = 1.0f;
 	}
 	CUDA_OK(cudaEventRecord(start, s1));
-	CUDA_OK(cudaMemcpyAsync(dx, hx, n * sizeof(float), cudaMemcpyHostToDevice, s1));
+	CUDA_OK(cudaMemcpyAsync(dx, hx, n * sizeof(float),
+				cudaMemcpyHostToDevice, s1));
 	scale_offset<<<n / 256, 256, 0, s1>>>(dx, 2.0f, 1.0f, n);
 	CUDA_OK(cudaEventRecord(ready, s1));
-	CUDA_OK(cudaMemcpyAsync(dy, hy, n * sizeof(float), cudaMemcpyHostToDevice, s2));
+	CUDA_OK(cudaMemcpyAsync(dy, hy, n * sizeof(float),
+				cudaMemcpyHostToDevice, s2));
 	CUDA_OK(cudaStreamWaitEvent(s2, ready, 0));
 	vec_add<<<n / 256, 256, 0, s2>>>(dx, dy, dz, n);
-	CUDA_OK(cudaMemcpyAsync(hy, dz, n * sizeof(float), cudaMemcpyDeviceToHost, s2));
+	CUDA_OK(cudaMemcpyAsync(hy, dz, n * sizeof(float),
+				cudaMemcpyDeviceToHost, s2));
 	CUDA_OK(cudaEventRecord(stop, s1));
 	CUDA_OK(cudaStreamSynchronize(s2));
 	CUDA_OK(cudaEventSynchronize(stop));
@@ -327,14 +327,16 @@ static void test_errors_and_attributes(void)
 	/* a launch with an empty block is refused (cudaErrorInvalidValue, as
 	 * NVIDIA's runtime says on an H200), and remembered once */
 	null_kernel<<<1, 0>>>();
-	CHECK(cudaPeekAtLastError() == cudaErrorInvalidValue,
-	      "empty block: %s", cudaGetErrorName(cudaPeekAtLastError()));
-	CHECK(cudaGetLastError() == cudaErrorInvalidValue, "last error not kept");
+	CHECK(cudaPeekAtLastError() == cudaErrorInvalidValue, "empty block: %s",
+	      cudaGetErrorName(cudaPeekAtLastError()));
+	CHECK(cudaGetLastError() == cudaErrorInvalidValue,
+	      "last error not kept");
 	CHECK(cudaGetLastError() == cudaSuccess, "last error not cleared");
 	CHECK(strcmp(cudaGetErrorName(cudaErrorInvalidValue),
 		     "cudaErrorInvalidValue") == 0,
 	      "error name");
-	CHECK(cudaGetErrorString(cudaErrorInvalidValue) != NULL, "error string");
+	CHECK(cudaGetErrorString(cudaErrorInvalidValue) != NULL,
+	      "error string");
 	null_kernel<<<1, 1>>>();
 	CUDA_OK(cudaDeviceSynchronize());
 }
@@ -350,10 +352,5 @@ int main(void)
 	test_c_linkage();
 	test_streams_events();
 	test_errors_and_attributes();
-	if (failures) {
-		printf("rt_api: FAIL (%d of %d checks failed)\n", failures, checks);
-		return 1;
-	}
-	printf("rt_api: PASS (%d checks)\n", checks);
-	return 0;
+	return check_summary("rt_api");
 }

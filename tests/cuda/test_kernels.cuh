@@ -75,8 +75,10 @@ __global__ void struct_param(struct pair3 p, double *out)
 /* Every thread of a 3-D grid writes its global linear index. */
 __global__ void iota3d(unsigned int *out)
 {
-	unsigned int bx = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
-	unsigned int t = threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
+	unsigned int bx =
+		blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
+	unsigned int t = threadIdx.x +
+			 blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
 	unsigned int per = blockDim.x * blockDim.y * blockDim.z;
 
 	out[bx * per + t] = bx * per + t;

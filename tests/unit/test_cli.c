@@ -168,7 +168,8 @@ static void bad_lines(void **state)
 	expect_error("--domid 1 --device vga", "known device models");
 	expect_error("--domid 1 --vendor-id ffff", "not ffff");
 	expect_error("--domid 1 --vendor-id 12345", "1 to 4 hex digits");
-	expect_error("--domid 1 --backend gpu", "expected cpu, cuda or cuda:GPU");
+	expect_error("--domid 1 --backend gpu",
+		     "expected cpu, cuda or cuda:GPU");
 	expect_error("--domid 1 --poll-us -1", "invalid --poll-us");
 	expect_error("--domid 1 --poll-us 1000001", "from 0 to 1000000");
 	expect_error("--domid 1 --devmem 0", "invalid --devmem '0'");
