@@ -260,7 +260,8 @@ static void images(struct sess *q, const uint8_t *img, size_t len)
 		      st[3] != VGPU_S_OK,
 	      "truncated fatbin: %s, fatbin of 2^62 bytes: %s, corrupt ELF: %s, random bytes: %s",
 	      sname(st[0]), sname(st[1]), sname(st[2]), sname(st[3]));
-	check(st[4] == VGPU_S_INVALID && st[5] == VGPU_S_LIMIT &&
+	check(st[4] != VGPU_S_OK &&
+		      (st[5] == VGPU_S_LIMIT || st[5] == VGPU_S_INVALID) &&
 		      st[6] == VGPU_S_INVALID && st[7] == VGPU_S_INVALID,
 	      "empty: %s, 1 GiB: %s, past the region: %s, wrapping: %s",
 	      sname(st[4]), sname(st[5]), sname(st[6]), sname(st[7]));
