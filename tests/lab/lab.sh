@@ -239,8 +239,8 @@ build_guest_initramfs() {
 # and libcudart.so.13 in the private directory the vgpu-cuda-guest package
 # uses, with its vgpu-cuda-run wrapper, and the programs, all stripped.
 guest_cuda() {
+	[ -f "$W/cuda/skip" ] && return 0
 	local G=$1 R=$B/rootfs C=$W/cuda lib n d=usr/lib/x86_64-linux-gnu/vgpu-cuda
-	[ -f "$C/skip" ] && return 0
 	mkdir -p "$G/$d" "$G/usr/libexec/vgpu-cuda" "$G/lib/x86_64-linux-gnu"
 	for lib in libc.so.6 libm.so.6 libstdc++.so.6 libgcc_s.so.1; do
 		cp -L "$R/usr/lib/x86_64-linux-gnu/$lib" "$G/lib/x86_64-linux-gnu/$lib" || return 1
