@@ -274,7 +274,7 @@ build_cuda() {
 	rm -rf "$C" && mkdir -p "$C/bin"
 	# shellcheck disable=SC2016
 	printf 'lab-cuda:\n\t@echo "$(CUDA_TEST_PROGS)|$(CUDA_TEST_IMAGES)|$(CUDA_CPPFLAGS)|$(CUDA_LIBS)"\n' |
-		make -s -C "$bd" -f Makefile -f - lab-cuda >"$C/vars" || return 1
+		make -s --no-print-directory -C "$bd" -f Makefile -f - lab-cuda >"$C/vars" || return 1
 	IFS='|' read -r progs imgs cpp libs <"$C/vars"
 	if [ ! -x "$bd/guest/lib/libcudart.so.13" ]; then
 		echo "no CUDA headers at configure time: the guest libraries were not built" >"$C/skip"
