@@ -90,13 +90,15 @@ static void stale(struct sess *q, const void *img, size_t len)
 	check(st == VGPU_S_BAD_HANDLE, "a destroyed stream: %s", sname(st));
 	st = sess_run(q, obj(VGPU_OP_EVENT_RECORD, (uint32_t)ev, 0, 0), NULL);
 	check(st == VGPU_S_BAD_HANDLE, "a destroyed event: %s", sname(st));
+	/* (stream 0 is the session's default stream: no made-up handle) */
 	for (uint32_t h = 0; h < 3; h++) {
 		uint32_t v = h == 0 ? 0 : h == 1 ? 0xffffffffu : 0x12345u;
 
 		check(run_launch(q, launch(v, 0, 1, 1, 0), NULL, 0) ==
 				      VGPU_S_BAD_HANDLE &&
-			      sess_run(q, obj(VGPU_OP_STREAM_SYNC, v, 0, 0),
-				       NULL) == VGPU_S_BAD_HANDLE &&
+			      (!v ||
+			       sess_run(q, obj(VGPU_OP_STREAM_SYNC, v, 0, 0),
+					NULL) == VGPU_S_BAD_HANDLE) &&
 			      sess_run(q, copy(VGPU_OP_COPY_H2D, d, v, 0, 16),
 				       NULL) == VGPU_S_BAD_HANDLE,
 		      "made-up handle %#x as function, stream, region: BAD_HANDLE",
@@ -349,8 +351,9 @@ static void fault(struct sess *q, uint32_t f, uint32_t pb)
 static void tail(void)
 {
 	struct vgpu_ioc_wait w = { .timeout_ns = 5000000000ull };
+	uint32_t st = 0;
 	struct sess q;
-	int rc;
+	int rc, i;
 
 	if (sess_open(&q)) {
 		check(0, "a session for the tail: %s", strerror(errno));
@@ -358,19 +361,23 @@ static void tail(void)
 	}
 	__atomic_store_n(&q.h->sq_tail.v, q.s.depth + 7, __ATOMIC_RELEASE);
 	ioctl(q.fd, VGPU_IOC_DOORBELL);
+	/* the device says so in the header (watched for up to 5 s) */
+	for (i = 0; i < 5000 &&
+		    !(st = __atomic_load_n(&q.h->status.v, __ATOMIC_ACQUIRE));
+	     i++)
+		usleep(1000);
 	rc = ioctl(q.fd, VGPU_IOC_WAIT, &w) < 0 ? errno : 0;
-	check(__atomic_load_n(&q.h->status.v, __ATOMIC_ACQUIRE) ==
-			      VGPU_QERR_TAIL &&
-		      rc == EIO,
-	      "a tail past the ring: queue status %u (TAIL is %u), WAIT %s",
-	      q.h->status.v, VGPU_QERR_TAIL, strerror(rc));
+	check(st == VGPU_QERR_TAIL,
+	      "a tail past the ring: the queue's status %u (TAIL is %u)", st,
+	      VGPU_QERR_TAIL);
+	check(rc == EIO, "... and VGPU_IOC_WAIT says EIO: %s", strerror(rc));
 	sess_close(&q);
 }
 
 int cmd_evil(const void *img, size_t len)
 {
 	uint64_t m = 0, f = 0;
-	uint32_t pb = 0;
+	uint32_t pb = 0, st;
 	struct sess q;
 
 	if (sess_open(&q)) {
@@ -382,11 +389,11 @@ int cmd_evil(const void *img, size_t len)
 	       q.s.depth);
 	stale(&q, img, len);
 	foreign(&q, img, len);
-	check(load_module(&q, img, len, &m) == VGPU_S_OK &&
-		      get_func(&q, (uint32_t)m, "_Z7vec_addPKfS0_Pfi", &f,
-			       &pb) == VGPU_S_OK &&
-		      pb > 4,
-	      "vec_add: %u parameter bytes", pb);
+	st = load_module(&q, img, len, &m);
+	if (st == VGPU_S_OK)
+		st = get_func(&q, (uint32_t)m, "_Z7vec_addPKfS0_Pfi", &f, &pb);
+	check(st == VGPU_S_OK && pb > 4, "vec_add: %s, %u parameter bytes",
+	      sname(st), pb);
 	params(&q, (uint32_t)f, pb);
 	garbage(&q, 300);
 	images(&q, img, len);

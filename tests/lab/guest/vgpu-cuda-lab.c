@@ -271,6 +271,8 @@ struct owned {
 
 static void own(struct sess *a, const void *img, size_t len, struct owned *o)
 {
+	int ok;
+
 	memset(o, 0, sizeof(*o));
 	memset(a->pool + POOL_DATA, 0x5a, 65536);
 	check(sess_run(a,
@@ -282,17 +284,17 @@ static void own(struct sess *a, const void *img, size_t len, struct owned *o)
 				    POOL_DATA, 65536),
 			       NULL) == VGPU_S_OK,
 	      "A: a secret in device memory");
-	check(load_module(a, img, len, &o->mod) == VGPU_S_OK &&
-		      get_func(a, (uint32_t)o->mod, "_Z7vec_addPKfS0_Pfi",
-			       &o->func, &o->param_bytes) == VGPU_S_OK,
-	      "A: module %llu, vec_add %llu (%u parameter bytes)",
+	ok = load_module(a, img, len, &o->mod) == VGPU_S_OK &&
+	     get_func(a, (uint32_t)o->mod, "_Z7vec_addPKfS0_Pfi", &o->func,
+		      &o->param_bytes) == VGPU_S_OK;
+	check(ok, "A: module %llu, vec_add %llu (%u parameter bytes)",
 	      (unsigned long long)o->mod, (unsigned long long)o->func,
 	      o->param_bytes);
-	check(sess_run(a, obj(VGPU_OP_STREAM_CREATE, 0, 0, 0), &o->stream) ==
-			      VGPU_S_OK &&
-		      sess_run(a, obj(VGPU_OP_EVENT_CREATE, 0, 0, 0),
-			       &o->event) == VGPU_S_OK,
-	      "A: stream %llu, event %llu", (unsigned long long)o->stream,
+	ok = sess_run(a, obj(VGPU_OP_STREAM_CREATE, 0, 0, 0), &o->stream) ==
+		     VGPU_S_OK &&
+	     sess_run(a, obj(VGPU_OP_EVENT_CREATE, 0, 0, 0), &o->event) ==
+		     VGPU_S_OK;
+	check(ok, "A: stream %llu, event %llu", (unsigned long long)o->stream,
 	      (unsigned long long)o->event);
 	o->region = a->s.pool_region;
 }
