@@ -291,7 +291,7 @@ build_cuda() {
 	# shellcheck disable=SC2086
 	cc -O2 -Wall $cpp -I"$TOP_SRC/include" -o "$C/bin/vgpu-cuda-bench" \
 		"$LAB_SRC/guest/vgpu-cuda-bench.c" $libs || return 1
-	cc -O2 -Wall -static -I"$TOP_SRC/include" -o "$C/bin/vgpu-cuda-lab" \
+	cc -O2 -Wall -I"$TOP_SRC/include" -o "$C/bin/vgpu-cuda-lab" \
 		"$LAB_SRC/guest/vgpu-cuda-lab.c" "$LAB_SRC/guest/vgpu-cuda-evil.c" || return 1
 }
 
