@@ -530,13 +530,14 @@ static void kill_mid_stream(struct sess *a, uint64_t scratch, const void *img,
 	waitpid(pid, &st, 0);
 	check(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
 	      "C killed mid-stream (SIGKILL)");
-	bad = work(a, scratch, 20);
-	/* the driver closes C's session from a work item: watch the quota */
+	/* the driver closes C's session from a work item: watch the quota
+	 * (A's rounds meanwhile count in the time) */
 	t0 = now_s();
+	bad = work(a, scratch, 20);
 	while ((after = free_quota(a)) != base && now_s() - t0 < 30)
 		usleep(20000);
 	check(after == base,
-	      "C's session freed: %llu MiB free again after %.2f s",
+	      "C's session freed: %llu MiB free again %.2f s after its death",
 	      (unsigned long long)(after >> 20), now_s() - t0);
 	check(bad == 0 && work(a, scratch, 20) == 0,
 	      "A works on while and after C's session is torn down");
