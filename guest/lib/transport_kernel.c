@@ -19,6 +19,7 @@
 
 #define DEV_PATH "/dev/vgpu_stub"
 #define HDR_BYTES 4096u
+#define RW (PROT_READ | PROT_WRITE)
 
 struct vgpu_tr {
 	int fd;
@@ -26,10 +27,9 @@ struct vgpu_tr {
 	uint64_t cq_bytes;
 };
 
-static void *map(int fd, uint64_t len, uint64_t off)
+static void *map(int fd, uint64_t len, uint64_t off, int prot)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		       (off_t)off);
+	void *p = mmap(NULL, len, prot, MAP_SHARED, fd, (off_t)off);
 
 	return p == MAP_FAILED ? NULL : p;
 }
@@ -60,11 +60,13 @@ static int map_session(struct vgpu_tr_session *s,
 	if (io->sq_bytes < (uint64_t)io->depth * sizeof(struct vgpu_sqe) ||
 	    io->cq_bytes < (uint64_t)io->depth * sizeof(struct vgpu_cqe))
 		return -EPROTO;
-	s->hdr = map(fd, HDR_BYTES, VGPU_MMAP_QHDR);
-	s->sq = map(fd, io->sq_bytes, VGPU_MMAP_SQ);
-	s->cq = map(fd, io->cq_bytes, VGPU_MMAP_CQ);
+	s->hdr = map(fd, HDR_BYTES, VGPU_MMAP_QHDR, RW);
+	s->sq = map(fd, io->sq_bytes, VGPU_MMAP_SQ, RW);
+	/* the driver maps the CQ read-only or not at all (-EPERM): only the
+	 * device writes it */
+	s->cq = map(fd, io->cq_bytes, VGPU_MMAP_CQ, PROT_READ);
 	s->pool_len = io->pool_len;
-	s->pool = io->pool_len ? map(fd, io->pool_len, io->pool_mmap_off) :
+	s->pool = io->pool_len ? map(fd, io->pool_len, io->pool_mmap_off, RW) :
 				 NULL;
 	if (!s->hdr || !s->sq || !s->cq || (io->pool_len && !s->pool))
 		return -errno ? -errno : -ENOMEM;
@@ -128,7 +130,7 @@ static int k_region_alloc(struct vgpu_tr_session *s, uint64_t bytes,
 
 	if (ioctl(s->tr->fd, VGPU_IOC_REGION_ALLOC, &r) < 0)
 		return -errno;
-	p = map(s->tr->fd, r.len, r.mmap_off);
+	p = map(s->tr->fd, r.len, r.mmap_off, RW);
 	if (!p) {
 		rc = -errno;
 		ioctl(s->tr->fd, VGPU_IOC_REGION_FREE, &r);

@@ -228,7 +228,71 @@ build_guest_initramfs() {
 	install -m 755 "$W/vgpu-guest-test" "$G/usr/bin/vgpu-guest-test"
 	install -m 755 "$W/vgpu-drv-test" "$G/usr/bin/vgpu-drv-test"
 	install -m 755 "$LAB_SRC/guest-init" "$G/init"
+	guest_cuda "$G" || return 1
 	(cd "$G" && find . | cpio -R 0:0 -H newc -o --quiet | gzip -1) >"$W/guest-initrd.gz"
+	echo "guest initramfs: $(stat -c %s "$W/guest-initrd.gz") bytes"
+}
+
+# The CUDA part of the guest image (issue 9), where build_cuda made it:
+# what a dynamically linked CUDA program needs from dom0's Debian tree
+# (loader, libc, libm, libstdc++, libgcc_s), the project's libcuda.so.1
+# and libcudart.so.13 in the private directory the vgpu-cuda-guest package
+# uses, with its vgpu-cuda-run wrapper, and the programs, all stripped.
+guest_cuda() {
+	[ -f "$W/cuda/skip" ] && return 0
+	local G=$1 R=$B/rootfs C=$W/cuda lib n d=usr/lib/x86_64-linux-gnu/vgpu-cuda
+	mkdir -p "$G/$d" "$G/usr/libexec/vgpu-cuda" "$G/lib/x86_64-linux-gnu"
+	for lib in libc.so.6 libm.so.6 libstdc++.so.6 libgcc_s.so.1; do
+		cp -L "$R/usr/lib/x86_64-linux-gnu/$lib" "$G/lib/x86_64-linux-gnu/$lib" || return 1
+	done
+	strip --strip-unneeded -o "$G/$d/libcuda.so.1" "$C/libcuda.so.1" &&
+		strip --strip-unneeded -o "$G/$d/libcudart.so.13" "$C/libcudart.so.13" || return 1
+	sed "s|@CUDA_LIBDIR@|/$d|" "$TOP_SRC/debian/vgpu-cuda-run.in" >"$G/usr/bin/vgpu-cuda-run"
+	chmod 755 "$G/usr/bin/vgpu-cuda-run"
+	for p in "$C"/bin/*; do
+		case $p in
+		*.fatbin | *.ptx) cp "$p" "$G/usr/libexec/vgpu-cuda/" ;;
+		*) strip -o "$G/usr/libexec/vgpu-cuda/${p##*/}" "$p" || return 1 ;;
+		esac
+	done
+	# every library a program or our libraries need is in the image
+	for p in "$G/usr/libexec/vgpu-cuda"/* "$G/$d"/*; do
+		for n in $(objdump -p "$p" 2>/dev/null | awk '/NEEDED/{print $2}'); do
+			[ -e "$G/lib/x86_64-linux-gnu/$n" ] || [ -e "$G/lib64/$n" ] ||
+				[ -e "$G/$d/$n" ] ||
+				{ echo "guest image: $p needs $n, which is not in it"; return 1; }
+		done
+	done
+}
+
+# The CUDA programs for the guest, from the build tree: nvcc's test
+# programs (rt_api, drv_api, fault) with their fatbin and PTX, the guest
+# libraries, the lab's driver-API benchmark. Without nvcc or the CUDA
+# headers at configure time, $W/cuda/skip says why (the scenarios SKIP).
+build_cuda() {
+	local bd=$1 C=$W/cuda progs imgs cpp libs
+	rm -rf "$C" && mkdir -p "$C/bin"
+	# shellcheck disable=SC2016
+	printf 'lab-cuda:\n\t@echo "$(CUDA_TEST_PROGS)|$(CUDA_TEST_IMAGES)|$(CUDA_CPPFLAGS)|$(CUDA_LIBS)"\n' |
+		make -s --no-print-directory -C "$bd" -f Makefile -f - lab-cuda >"$C/vars" || return 1
+	IFS='|' read -r progs imgs cpp libs <"$C/vars"
+	if [ ! -x "$bd/guest/lib/libcudart.so.13" ]; then
+		echo "no CUDA headers at configure time: the guest libraries were not built" >"$C/skip"
+	elif [ -z "$progs" ]; then
+		echo "no nvcc at configure time: the CUDA test programs were not built" >"$C/skip"
+	fi
+	[ -f "$C/skip" ] && { cat "$C/skip"; return 0; }
+	# shellcheck disable=SC2086
+	make -C "$bd" -j2 $progs $imgs >/dev/null || return 1
+	cp "$bd/guest/lib/libcuda.so.1" "$bd/guest/lib/libcudart.so.13" "$C/" || return 1
+	for p in rt_api drv_api fault cuda_kernels.fatbin cuda_kernels.ptx; do
+		cp "$bd/tests/cuda/$p" "$C/bin/" || return 1
+	done
+	# shellcheck disable=SC2086
+	cc -O2 -Wall $cpp -I"$TOP_SRC/include" -o "$C/bin/vgpu-cuda-bench" \
+		"$LAB_SRC/guest/vgpu-cuda-bench.c" $libs || return 1
+	cc -O2 -Wall -I"$TOP_SRC/include" -o "$C/bin/vgpu-cuda-lab" \
+		"$LAB_SRC/guest/vgpu-cuda-lab.c" "$LAB_SRC/guest/vgpu-cuda-evil.c" || return 1
 }
 
 # The driver's static checks: sparse with endianness (the device ABI is
@@ -270,6 +334,7 @@ build_payload() {
 		return 1
 	}
 	check_guest_module || return 1
+	build_cuda "$bd" || return 1
 	build_guest_initramfs || return 1
 	# A hard-linked copy of the cached tree: `make install` and the files
 	# below replace paths rather than write into them, so the cache stays clean.
@@ -286,6 +351,8 @@ build_payload() {
 	install -m 755 "$W/lab-ioreq-servers" "$L/lab-ioreq-servers"
 	install -m 755 "$W/lab-fd-check" "$L/lab-fd-check"
 	cp "$B/vmlinux" "$W/guest-initrd.gz" "$L/"
+	rm -f "$L/cuda-skip"
+	[ -f "$W/cuda/skip" ] && cp "$W/cuda/skip" "$L/cuda-skip"
 	rm -f "$W/dom0.img"
 	truncate -s 1200M "$W/dom0.img"
 	mke2fs -q -t ext4 -F -L dom0root -d "$W/rootfs" "$W/dom0.img"
