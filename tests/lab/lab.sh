@@ -345,7 +345,7 @@ build_payload() {
 	mkdir -p "$L"
 	# the paths this build installs to (the scenarios work with any prefix)
 	printf 'lab-paths:\n\t@echo "SYSCONFDIR=$(sysconfdir) XENSCRIPTDIR=$(xenscriptdir) RUNSTATEDIR=$(runstatedir)"\n' |
-		make -s -C "$bd" -f Makefile -f - lab-paths >"$L/paths" || return 1
+		make -s --no-print-directory -C "$bd" -f Makefile -f - lab-paths >"$L/paths" || return 1
 	install -m 755 "$LAB_SRC/dom0-init" "$W/rootfs/sbin/lab-init"
 	install -m 755 "$LAB_SRC"/scenarios*.sh "$L/"
 	install -m 755 "$W/lab-ioreq-servers" "$L/lab-ioreq-servers"
