@@ -913,7 +913,10 @@ for f in "$L"/scenarios-*.sh; do
 	# shellcheck disable=SC1090
 	[ -f "$f" ] && . "$f"
 done
-id vgpu-ioreq >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin vgpu-ioreq
+# the package's postinst creates the user --depriv drops to: not made here,
+# so that a package that fails to is seen (the depriv scenarios fail)
+id vgpu-ioreq >/dev/null 2>&1 || info "no user vgpu-ioreq in dom0: the vgpu-ioreq package's postinst did not create it"
+info "installed: $(dpkg-query -W -f '${Package} ${Version} ${Status}' vgpu-ioreq 2>&1)"
 shift
 info "scenarios ($MODE) start at $(cut -d' ' -f1 /proc/uptime)s, vgpu-ioreq $(vgpu-ioreq --version 2>&1): $*"
 for fn in "$@"; do
