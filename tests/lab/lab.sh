@@ -14,8 +14,11 @@
 # SCENARIOS=...) run a subset; the shard table is tests/lab/shards and the
 # runner tests/lab/runner.sh (its other knobs are listed there).
 #
-# DIR is a configured and built vgpu-ioreq build tree; the lab installs it
-# into dom0 with `make install DESTDIR=...`, so it tests what a user installs.
+# DIR is a configured and built vgpu-ioreq build tree (built, so that a
+# broken build stops here). What dom0 runs is the Debian package built from
+# the source tree (dpkg-buildpackage, once per tree: build_debs), installed
+# with dpkg; the guest driver is built from the vgpu-stub-dkms package's
+# sources. So the lab proves what an administrator installs.
 #
 # Cache: ${VGPU_LAB_CACHE:-~/.cache/vgpu-ioreq-lab}/<key>, where <key> hashes
 # the Xen and kernel package versions and this script's package list.
@@ -27,7 +30,9 @@ TOP_SRC=$(cd "$LAB_SRC/../.." && pwd)
 CACHE_ROOT=${VGPU_LAB_CACHE:-$HOME/.cache/vgpu-ioreq-lab}
 # dom0 packages beside minbase: the Xen toolstack and qemu-xen (the domain's
 # default device model), pciutils + pci.ids for the guest's real lspci, and
-# the daemon's own runtime libraries.
+# the daemon's own runtime libraries. adduser, which the vgpu-ioreq
+# package's postinst needs, is in minbase already (apt depends on it):
+# install_debs stops if dpkg finds a dependency missing.
 DOM0_PKGS=pciutils,pci.ids,kmod,procps,busybox,xen-utils-4.17,xen-utils-common,qemu-system-xen,seabios,libjson-c5,libsystemd0,libseccomp2
 DOM0_MODULES="virtio_blk virtio_pci ext4 xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs"
 
@@ -58,7 +63,7 @@ stage() {
 check_host() {
 	local missing="" c
 	for c in qemu-system-x86_64 mmdebstrap mke2fs cpio gzip gcc bc timeout \
-		objcopy python3 depmod modprobe apt-get dpkg-deb; do
+		objcopy python3 depmod modprobe apt-get dpkg-deb dpkg-buildpackage git; do
 		command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
 	done
 	[ -x /bin/busybox ] || missing="$missing busybox-static"
@@ -324,28 +329,21 @@ build_payload() {
 	cc -O2 -Wall -o "$W/lab-fd-check" "$LAB_SRC/lab-fd-check.c" || return 1
 	cc -O2 -Wall -o "$W/lab-ioreq-servers" "$LAB_SRC/lab-ioreq-servers.c" \
 		-lxendevicemodel || return 1
-	# the guest driver, built out of tree in a copy (kbuild writes beside
-	# the sources) against the guest kernel's headers
-	rm -rf "$W/guest-module" && cp -r "$TOP_SRC/guest/linux" "$W/guest-module"
-	make -C "$B/kheaders/usr/src/linux-headers-${KPKG#linux-image-}" \
-		M="$W/guest-module" VGPU_INCLUDE="$TOP_SRC/include/vgpu" \
-		modules >"$W/guest-module.log" 2>&1 || {
-		tail -n 20 "$W/guest-module.log"
-		return 1
-	}
+	build_debs || return 1
+	build_guest_module_dkms || return 1
 	check_guest_module || return 1
 	build_cuda "$bd" || return 1
 	build_guest_initramfs || return 1
-	# A hard-linked copy of the cached tree: `make install` and the files
-	# below replace paths rather than write into them, so the cache stays clean.
+	# A hard-linked copy of the cached tree: dpkg and the files below
+	# replace paths rather than write into them (install_debs breaks the
+	# links of the few files written in place), so the cache stays clean.
 	rm -rf "$W/rootfs"
 	cp -al "$B/rootfs" "$W/rootfs" || return 1
-	make -C "$bd" install DESTDIR="$W/rootfs" >/dev/null || return 1
+	install_debs "$W/rootfs" vgpu-ioreq || return 1
 	local L=$W/rootfs/root/lab
 	mkdir -p "$L"
-	# the paths this build installs to (the scenarios work with any prefix)
-	printf 'lab-paths:\n\t@echo "SYSCONFDIR=$(sysconfdir) XENSCRIPTDIR=$(xenscriptdir) RUNSTATEDIR=$(runstatedir)"\n' |
-		make -s --no-print-directory -C "$bd" -f Makefile -f - lab-paths >"$L/paths" || return 1
+	# the paths the package installs to (the scenarios read them)
+	cp "$DEBS/paths" "$L/paths" || return 1
 	install -m 755 "$LAB_SRC/dom0-init" "$W/rootfs/sbin/lab-init"
 	install -m 755 "$LAB_SRC"/scenarios*.sh "$L/"
 	install -m 755 "$W/lab-ioreq-servers" "$L/lab-ioreq-servers"
@@ -356,6 +354,88 @@ build_payload() {
 	rm -f "$W/dom0.img"
 	truncate -s 1200M "$W/dom0.img"
 	mke2fs -q -t ext4 -F -L dom0root -d "$W/rootfs" "$W/dom0.img"
+}
+
+# build_debs: the packages of the source tree (its tracked files as
+# modified, as CI builds them: dpkg-buildpackage -b, nocheck) in
+# $W/debs-TREE, TREE the hash of that tree: built once per tree, so
+# another lab run of the same sources reuses them. Sets DEBS. Also keeps
+# the paths the package's build installs to (SYSCONFDIR, XENSCRIPTDIR,
+# RUNSTATEDIR) in $DEBS/paths.
+build_debs() {
+	local rev tree t0 src
+	rev=$(git -C "$TOP_SRC" stash create) || return 1
+	tree=$(git -C "$TOP_SRC" rev-parse "${rev:-HEAD}^{tree}") || return 1
+	DEBS=$W/debs-${tree:0:12}
+	if [ -s "$DEBS/paths" ] && ls "$DEBS"/vgpu-ioreq_*.deb >/dev/null 2>&1; then
+		echo "packages of tree ${tree:0:12} reused: $(cd "$DEBS" && echo *.deb)"
+		return 0
+	fi
+	rm -rf "$W"/debs-* && mkdir -p "$DEBS/src" || return 1
+	t0=$(now)
+	src=$DEBS/src/vgpu-ioreq
+	mkdir -p "$src" && git -C "$TOP_SRC" archive "${rev:-HEAD}" | tar -x -C "$src" || return 1
+	(cd "$src" && DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc -b) \
+		>"$DEBS/build.log" 2>&1 || {
+		tail -n 30 "$DEBS/build.log"
+		return 1
+	}
+	printf 'lab-paths:\n\t@echo "SYSCONFDIR=$(sysconfdir) XENSCRIPTDIR=$(xenscriptdir) RUNSTATEDIR=$(runstatedir)"\n' |
+		make -s --no-print-directory -C "$src/debian/build" -f Makefile -f - lab-paths >"$DEBS/paths" || return 1
+	mv "$DEBS"/src/*.deb "$DEBS/" && rm -rf "$DEBS/src" || return 1
+	echo "packages built in $(elapsed "$t0") s: $(cd "$DEBS" && echo *.deb); $(cat "$DEBS/paths")"
+}
+
+# install_debs ROOT PACKAGE...: dpkg -i those packages of $DEBS into ROOT
+# (a hard-linked copy of the cache: the files dpkg, adduser and their logs
+# write in place are copied first)
+install_debs() {
+	local root=$1 f p debs=""
+	shift
+	for f in etc/passwd etc/group etc/shadow etc/gshadow etc/subuid etc/subgid \
+		var/lib/dpkg/status var/lib/dpkg/available var/log/dpkg.log \
+		var/log/alternatives.log; do
+		[ -f "$root/$f" ] || continue
+		cp -p "$root/$f" "$root/$f.lab" && mv "$root/$f.lab" "$root/$f" || return 1
+	done
+	mkdir -p "$root/tmp/debs"
+	for p in "$@"; do
+		cp "$DEBS/${p}_"*.deb "$root/tmp/debs/" || return 1
+		debs="$debs /tmp/debs/$(basename "$DEBS/${p}_"*.deb)"
+	done
+	# shellcheck disable=SC2086
+	chroot "$root" dpkg -i $debs || return 1
+	rm -rf "$root/tmp/debs"
+	chroot "$root" dpkg -s "$@" | grep -q '^Status: install ok installed' || return 1
+	echo "installed with dpkg:$(chroot "$root" dpkg-query -W -f ' ${Package} ${Version}' "$@")"
+}
+
+# build_guest_module_dkms: the guest driver as DKMS builds it, from the
+# vgpu-stub-dkms package's own files: its dkms.conf's MAKE[0] against the
+# guest kernel's headers, in the tree the package unpacks (kbuild writes
+# beside the sources, so in $W).
+build_guest_module_dkms() {
+	local x=$W/dkms-pkg k=$B/kheaders/usr/src/linux-headers-${KPKG#linux-image-} d ver
+	rm -rf "$x" "$W/guest-module"
+	dpkg-deb -x "$DEBS"/vgpu-stub-dkms_*.deb "$x" || return 1
+	d=$(echo "$x"/usr/src/vgpu-stub-*)
+	ver=${d##*/vgpu-stub-}
+	[ -f "$d/dkms.conf" ] && [ -f "$d/guest/linux/Kbuild" ] || {
+		echo "vgpu-stub-dkms: no dkms.conf or guest/linux/Kbuild under $d"
+		return 1
+	}
+	grep -q "^PACKAGE_VERSION=\"$ver\"" "$d/dkms.conf" || {
+		echo "vgpu-stub-dkms: dkms.conf does not say version $ver"
+		return 1
+	}
+	make -C "$k" M="$d/guest/linux" modules >"$W/guest-module.log" 2>&1 || {
+		tail -n 20 "$W/guest-module.log"
+		return 1
+	}
+	mkdir -p "$W/guest-module"
+	cp "$d"/guest/linux/*.ko "$d"/guest/linux/*.[ch] "$W/guest-module/" &&
+		rm -f "$W"/guest-module/*.mod.c || return 1
+	echo "guest driver built from vgpu-stub-dkms $ver's sources: $(cd "$W/guest-module" && echo *.ko)"
 }
 
 # shellcheck source=runner.sh

@@ -23,7 +23,7 @@ BOOT_S=${VGPU_LAB_BOOT_S:-8}
 FREEZE_S=${VGPU_LAB_FREEZE_S:-45}
 JOBS=${VGPU_LAB_JOBS:-1}
 
-declare -A FN_SHARD FN_BUDGET FN_NAMES NAME_FN RUN_FNS
+declare -A FN_SHARD FN_BUDGET FN_NAMES NAME_FN RUN_FNS SHARD_OPTS
 SHARD_ORDER=() # shards in table order
 FN_ORDER=()    # functions in table order
 
@@ -40,6 +40,10 @@ load_shards() {
 	while read -r shard budget fn names; do
 		ln=$((ln + 1))
 		case $shard in '' | '#'*) continue ;; esac
+		if [ "$shard" = option ]; then
+			load_option "$f:$ln" "$budget" "$fn $names" || bad=1
+			continue
+		fi
 		if ! [[ $shard =~ ^[a-z0-9-]+$ && $budget =~ ^[0-9]+$ &&
 			$fn =~ ^scenario_[a-z0-9_]+$ && -n $names ]]; then
 			echo "lab: $f:$ln: expected 'shard budget scenario_function scenario...'" >&2
@@ -69,7 +73,46 @@ load_shards() {
 		[[ " ${SHARD_ORDER[*]} " == *" $shard "* ]] || SHARD_ORDER+=("$shard")
 	done <"$f"
 	[ ${#FN_ORDER[@]} -gt 0 ] || { echo "lab: $f lists no scenario" >&2; bad=1; }
+	for shard in "${!SHARD_OPTS[@]}"; do
+		[[ " ${SHARD_ORDER[*]} " == *" $shard "* ]] && continue
+		echo "lab: $f: options for shard '$shard', which has no scenario" >&2
+		bad=1
+	done
 	return $bad
+}
+
+# Per-shard boot settings, general for any shard: a table line
+# "option SHARD key=value..." (tests/lab/shards). Keys:
+#   qemu_mem  MiB of the lab QEMU (-m; default 2048)
+#   dom0_mem  MiB of dom0 (Xen's dom0_mem; default 1024)
+#   default   "no": the shard runs only when SHARD= or SCENARIOS= names it
+#             (a shard not yet stable on the lab; the full run says so)
+# load_option WHERE SHARD "key=value...": check and keep them
+load_option() {
+	local kv
+	if ! [[ $2 =~ ^[a-z0-9-]+$ ]] || [ -z "${3// /}" ]; then
+		echo "lab: $1: expected 'option SHARD key=value...'" >&2
+		return 1
+	fi
+	for kv in $3; do
+		case $kv in
+		qemu_mem=[0-9]* | dom0_mem=[0-9]*)
+			[[ ${kv#*=} =~ ^[0-9]+$ ]] && continue ;;
+		default=no) continue ;;
+		esac
+		echo "lab: $1: unknown shard option '$kv' (qemu_mem=MiB, dom0_mem=MiB, default=no)" >&2
+		return 1
+	done
+	SHARD_OPTS[$2]="${SHARD_OPTS[$2]:-} $3"
+}
+
+# shard_opt SHARD KEY DEFAULT: the shard's setting (the last one given)
+shard_opt() {
+	local kv v=$3
+	for kv in ${SHARD_OPTS[$1]:-}; do
+		[ "${kv%%=*}" = "$2" ] && v=${kv#*=}
+	done
+	echo "$v"
 }
 
 list_shards() {
@@ -79,6 +122,7 @@ list_shards() {
 			[ "${FN_SHARD[$fn]}" = "$s" ] &&
 				printf '%-10s %4s s  %-28s %s\n' "$s" "${FN_BUDGET[$fn]}" "$fn" "${FN_NAMES[$fn]}"
 		done
+		[ -z "${SHARD_OPTS[$s]:-}" ] || printf '%-10s options:%s\n' "$s" "${SHARD_OPTS[$s]}"
 	done
 }
 
@@ -114,6 +158,10 @@ select_run() {
 			want="$want $fn"
 		done
 		[ -n "$want" ] || continue
+		if [ -z "$shards$names" ] && [ "$(shard_opt "$s" default yes)" = no ]; then
+			echo "lab: shard $s is not run by default (its table line says default=no): make check-lab SHARD=$s runs it"
+			continue
+		fi
 		RUN_FNS[$s]=${want# }
 		RUN_SHARDS+=("$s")
 	done
@@ -147,9 +195,13 @@ set_limit() { # SUM_BUDGETS [UP_US]
 	SPEED="$((SPEED / 10)).$((SPEED % 10))"
 }
 
-# qemu_start LOG DOM0-ARGS: start QEMU in the background; QPID is QEMU's
-# own pid (the watchdogs signal it directly).
+# qemu_start LOG DOM0-ARGS SHARD: start QEMU in the background; QPID is
+# QEMU's own pid (the watchdogs signal it directly). The shard's options
+# may set QEMU's and dom0's memory.
 qemu_start() {
+	local mem dmem
+	mem=$(shard_opt "$3" qemu_mem 2048)
+	dmem=$(shard_opt "$3" dom0_mem 1024)
 	# -cpu qemu64,+svm,+npt is the only model that runs Xen, a PV dom0 and
 	# an HVM guest under TCG (max/EPYC: dom0 dies on SMAP, EPYC lacks
 	# nRIP). bootscrub=false keeps QEMU's RSS near guest RAM. dom0's
@@ -158,10 +210,10 @@ qemu_start() {
 	# image, and boots can share it.
 	qemu-system-x86_64 \
 		-machine pc -accel tcg,thread=multi -cpu qemu64,+svm,+npt \
-		-smp 2 -m 2048 -display none -monitor none -no-reboot \
+		-smp 2 -m "$mem" -display none -monitor none -no-reboot \
 		-serial "file:$1" -net none \
 		-kernel "$B/xen.elf" \
-		-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 loglvl=all guest_loglvl=all console_timestamps=boot bootscrub=false" \
+		-append "console=com1 com1=115200,8n1 dom0_mem=${dmem}M,max:${dmem}M dom0_max_vcpus=2 loglvl=all guest_loglvl=all console_timestamps=boot bootscrub=false" \
 		-initrd "$B/vmlinux-dom0 console=hvc0 earlyprintk=xen root=/dev/vda rdinit=/init $2,$B/dom0-initrd.gz" \
 		-drive "file=$W/dom0.img,if=virtio,format=raw,cache=unsafe,snapshot=on" \
 		>"${1%.log}.qemu" 2>&1 </dev/null &
@@ -301,7 +353,7 @@ run_shard() {
 		a=$((a + 1))
 		log=$d/serial-$a.log
 		T_START=$(now_us)
-		qemu_start "$log" "lab_mode=$LAB_MODE lab_run=${fns// /:}"
+		qemu_start "$log" "lab_mode=$LAB_MODE lab_run=${fns// /:}" "$s"
 		# shellcheck disable=SC2064
 		trap "kill -KILL $QPID 2>/dev/null" EXIT
 		local hook=""

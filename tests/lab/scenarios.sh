@@ -668,20 +668,32 @@ scenario_depriv_background() {
 	fi
 }
 
-# ---- reboot-loop: 5 x guest reboot, a new domid each time ----
+# ---- reboot-loop: REBOOTS x guest reboot, a new domid each time ----
+# After each boot's report: the new domain has exactly 2 ioreq servers
+# (qemu's and the new vgpu-ioreq's, sampled while the guest is up: it
+# reboots 1 s after its report) and exactly one vgpu-ioreq runs (the
+# previous domain's ended with it).
+REBOOTS=20
 scenario_reboot_loop() {
-	local g=/tmp/vgpu-r-serial.log i d last="" seen="" why="" left
+	local g=/tmp/vgpu-r-serial.log i d last="" seen="" why="" left n s t0 procs
 	mkcfg vgpu-r 1 reboot "$DM_OVERRIDE" 'on_reboot = "restart"'
 	sed -i 's/^on_reboot = "destroy"$//' /tmp/vgpu-r.cfg
 	rm -f "$SYSCONFDIR/vgpu-ioreq/vgpu-r.conf"
 	rm -f $g
+	t0=$(ms_now)
 	xl create /tmp/vgpu-r.cfg >/tmp/vgpu-r-xl.log 2>&1 || { fail reboot-loop "xl create failed"; return; }
-	for i in 1 2 3 4 5; do
-		# a new domain (after a reboot), then its guest's report
+	for i in $(seq 1 $REBOOTS); do
+		# a new domain (after a reboot), then its guest's report; the
+		# domain's ioreq servers sampled meanwhile
 		local t=0
+		n=""
 		while :; do
 			d=$(xl domid vgpu-r 2>/dev/null)
-			[ -n "$d" ] && [ "$d" != "$last" ] && grep -aq 'REBOOT-DEVICE' $g 2>/dev/null && break
+			if [ -n "$d" ] && [ "$d" != "$last" ]; then
+				s=$(servers "$d")
+				[[ $s =~ ^[0-9]+$ ]] && n=$s
+				grep -aq 'REBOOT-DEVICE' $g 2>/dev/null && break
+			fi
 			t=$((t + 1))
 			[ $t -gt $((GUEST_TIMEOUT * 4)) ] && break
 			sleep 0.25
@@ -690,8 +702,12 @@ scenario_reboot_loop() {
 			why="$why [boot $i (domid ${d:-none}): $(grep -ao 'REBOOT-DEVICE: [a-z]*' $g 2>/dev/null || echo 'no report')]"
 			break
 		fi
+		procs=$(pgrep -x vgpu-ioreq | wc -l)
+		[ "$n" = 2 ] || why="$why [boot $i (domid $d): ${n:-no} ioreq servers, 2 expected]"
+		[ "$procs" = 1 ] || why="$why [boot $i (domid $d): $procs vgpu-ioreq processes, 1 expected]"
 		seen="$seen $d"
 		last=$d
+		[ -z "$why" ] || break
 		# wait until the next device model truncates this boot's console
 		t=0
 		while grep -aq 'REBOOT-DEVICE' $g 2>/dev/null && [ $t -lt $((GUEST_TIMEOUT * 4)) ]; do
@@ -704,9 +720,9 @@ scenario_reboot_loop() {
 	left=$(pgrep -x vgpu-ioreq | tr '\n' ' ')
 	[ -n "$left" ] && why="$why [vgpu-ioreq processes left: $left]"
 	xl list | grep -q '(null)' && why="$why [dying domains left]"
-	info "reboot-loop: domids$seen"
-	if [ -z "$why" ] && [ "$(echo $seen | wc -w)" -eq 5 ]; then
-		pass reboot-loop "device present in 5 boots (domids$seen), nothing left"
+	info "reboot-loop: domids$seen; $(echo $seen | wc -w) boots in $((($(ms_now) - t0) / 1000)) s"
+	if [ -z "$why" ] && [ "$(echo $seen | wc -w)" -eq $REBOOTS ]; then
+		pass reboot-loop "device present in $REBOOTS boots (domids$seen), 2 ioreq servers and one vgpu-ioreq after each, nothing left"
 	else
 		fail reboot-loop "$why"
 	fi
@@ -913,7 +929,10 @@ for f in "$L"/scenarios-*.sh; do
 	# shellcheck disable=SC1090
 	[ -f "$f" ] && . "$f"
 done
-id vgpu-ioreq >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin vgpu-ioreq
+# the package's postinst creates the user --depriv drops to: not made here,
+# so that a package that fails to is seen (the depriv scenarios fail)
+id vgpu-ioreq >/dev/null 2>&1 || info "no user vgpu-ioreq in dom0: the vgpu-ioreq package's postinst did not create it"
+info "installed: $(dpkg-query -W -f '${Package} ${Version} ${Status}' vgpu-ioreq 2>&1)"
 shift
 info "scenarios ($MODE) start at $(cut -d' ' -f1 /proc/uptime)s, vgpu-ioreq $(vgpu-ioreq --version 2>&1): $*"
 for fn in "$@"; do

@@ -20,6 +20,9 @@
  *   vgpu-guest-test traffic SECONDS one CPU writes and checks registers
  *                                   without pause (across an emulator
  *                                   restart), reports the longest stall
+ *   vgpu-guest-test tag set|check V the last scratch word: write V, or
+ *                                   check it still holds V (a guest's own
+ *                                   mark in its own device's state)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -922,6 +925,22 @@ static int cmd_drv(unsigned int nops, int copy)
 	return failed != 0;
 }
 
+/* The last scratch word, which no other command writes: this guest's mark. */
+static int cmd_tag(const char *op, uint32_t v)
+{
+	volatile uint8_t *b = map_bar0();
+	uint32_t off = VGPU_REG_SCRATCH_RAM + 4 * (VGPU_SCRATCH_RAM_WORDS - 1);
+	uint32_t got;
+
+	if (!b)
+		return 1;
+	if (strcmp(op, "set") == 0)
+		R32(b, off) = v;
+	got = R32(b, off);
+	printf("TAG: %s 0x%08x 0x%08x\n", got == v ? "ok" : "MISMATCH", v, got);
+	return got != v;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -938,6 +957,8 @@ int main(int argc, char **argv)
 		return cmd_ring((unsigned int)strtoul(argv[2], NULL, 0));
 	if (argc >= 3 && strcmp(argv[1], "traffic") == 0)
 		return cmd_traffic(atof(argv[2]));
+	if (argc >= 4 && strcmp(argv[1], "tag") == 0)
+		return cmd_tag(argv[2], (uint32_t)strtoul(argv[3], NULL, 0));
 	if (argc >= 3 && strcmp(argv[1], "bench") == 0)
 		return cmd_bench((unsigned int)strtoul(argv[2], NULL, 0));
 	fprintf(stderr,
