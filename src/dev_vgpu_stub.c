@@ -9,6 +9,7 @@
 #include <vgpu/backend.h>
 #include <vgpu/engine.h>
 #include <vgpu/ring.h>
+#include <vgpu/savestate.h>
 #include <vgpu/vdev.h>
 #include <vgpu/vgpu_ring_abi.h>
 #include <vgpu/vgpu_stub.h>
@@ -44,6 +45,12 @@ struct vgpu_stub {
 	struct engine *en;
 	struct engine_limits lim;
 };
+
+/* What a saved state carries (savestate.h): a change of this layout
+ * needs a new SAVESTATE_VERSION. */
+#define VGPU_STUB_SAVED_SIZE 3976
+_Static_assert(sizeof(struct vgpu_stub) == VGPU_STUB_SAVED_SIZE,
+	       "struct vgpu_stub changed: bump SAVESTATE_VERSION and this size");
 
 static struct vgpu_stub *stub(struct vdev *d)
 {
@@ -347,31 +354,49 @@ static bool state_live(struct ring_queue *q)
 	return b == 1;
 }
 
+/*
+ * Queue @q as a previous process left it, its mappings gone. A crashed
+ * predecessor's queues stop with RESTART (sessions and commands in flight
+ * died with it). A restored device (save, migration) keeps a privileged
+ * queue without a session live, from the indices it stopped at: true is
+ * returned, the engine adopts it. A session queue stops with RESTART: its
+ * session, and the device memory it held, did not travel.
+ */
+static bool resume_queue(struct vdev *d, struct ring_queue *q,
+			 const struct ring_ctx *c, bool resumed)
+{
+	uint32_t session = q->session;
+
+	q->hdr = NULL; /* a previous process's mappings */
+	q->sq = NULL;
+	q->cq = NULL;
+	q->session = 0;
+	q->cq_reserved = 0;
+	q->posted = false;
+	if (!state_live(q) || !resumed)
+		return false;
+	q->live = true;
+	if (ring_remap(q, c) < 0) {
+		q->live = false;
+		return false;
+	}
+	if (d->restored && session == 0)
+		return true;
+	ring_set_fatal(q, VGPU_QERR_RESTART);
+	return false;
+}
+
 static void vgpu_stub_start(struct vdev *d, bool resumed)
 {
 	const struct vgpu_stub_cfg *cfg = d->model_cfg;
 	struct vgpu_stub *s = stub(d);
 	struct ring_ctx c = ring_ctx_of(d);
+	uint32_t adopt = 0;
 	unsigned int i;
 
-	/* sessions and device memory lived in the dead process: gone */
-	for (i = 0; i < NR_QUEUES; i++) {
-		struct ring_queue *q = &s->q[i];
-
-		q->hdr = NULL; /* a previous process's mappings */
-		q->sq = NULL;
-		q->cq = NULL;
-		q->session = 0;
-		q->cq_reserved = 0;
-		q->posted = false;
-		if (state_live(q) && resumed) {
-			q->live = true;
-			if (ring_remap(q, &c) == 0)
-				ring_set_fatal(q, VGPU_QERR_RESTART);
-			else
-				q->live = false;
-		}
-	}
+	for (i = 0; i < NR_QUEUES; i++)
+		if (resume_queue(d, &s->q[i], &c, resumed))
+			adopt |= 1u << i;
 	s->be = cfg ? cfg->be : NULL;
 	s->own_be = false;
 	s->en = NULL;
@@ -388,6 +413,10 @@ static void vgpu_stub_start(struct vdev *d, bool resumed)
 				      NR_QUEUES);
 	if (!s->en)
 		log_err(d->log, "no command engine: queues cannot be enabled");
+	for (i = 0; i < NR_QUEUES; i++)
+		if ((adopt & 1u << i) &&
+		    (!s->en || engine_queue_adopt(s->en, i) < 0))
+			ring_set_fatal(&s->q[i], VGPU_QERR_RESTART);
 }
 
 static void vgpu_stub_invalidate(struct vdev *d)
