@@ -4,6 +4,7 @@
  * file, described in include/vgpu/vgpu_stub_regs.h.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <vgpu/backend.h>
@@ -605,6 +606,25 @@ static void vgpu_stub_reg_write(struct vdev *d, uint32_t off, uint32_t val,
 		val & bytes, off);
 }
 
+static int vgpu_stub_save_check(const void *priv, char *why, size_t len)
+{
+	const struct vgpu_stub *s = priv;
+	unsigned int i;
+
+	for (i = 0; i < NR_QUEUES; i++) {
+		const struct ring_queue *q = &s->q[i];
+		unsigned char live;
+
+		memcpy(&live, &q->live, 1);
+		if (live == 1 && q->cq_reserved) {
+			snprintf(why, len, "queue %u has %u commands in flight",
+				 i, q->cq_reserved);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
 const struct vdev_ops vgpu_stub_ops = {
 	.name = "vgpu-stub",
 	.bar0_size = VGPU_BAR0_SIZE,
@@ -620,4 +640,5 @@ const struct vdev_ops vgpu_stub_ops = {
 	.cfg_written = vgpu_stub_cfg_written,
 	.poll_fd = vgpu_stub_poll_fd,
 	.poll = vgpu_stub_poll,
+	.save_check = vgpu_stub_save_check,
 };

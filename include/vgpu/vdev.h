@@ -49,6 +49,13 @@ struct vdev_ops {
 	 */
 	int (*poll_fd)(struct vdev *d);
 	bool (*poll)(struct vdev *d);
+	/*
+	 * Optional, for save and migration: may the registers in @priv (a
+	 * state file's copy) be saved? 0, or -EBUSY with the reason in
+	 * @why (commands in flight, whose completions a restored device
+	 * would never post).
+	 */
+	int (*save_check)(const void *priv, char *why, size_t len);
 };
 
 struct vdev_ids {
