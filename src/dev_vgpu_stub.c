@@ -40,6 +40,10 @@ struct vgpu_stub {
 	uint32_t intr_mask;
 	uint32_t intx_level; /* what INTA was last set to */
 	uint64_t msis_sent;
+	/* sessions or device memory exist (engine_holds_state()), as of the
+	 * last command: a restored device cannot carry them */
+	uint32_t held;
+	uint32_t pad;
 	struct ring_queue q[NR_QUEUES];
 	struct backend *be;
 	bool own_be; /* created by the device (no backend configured) */
@@ -49,7 +53,7 @@ struct vgpu_stub {
 
 /* What a saved state carries (savestate.h): a change of this layout
  * needs a new SAVESTATE_VERSION. */
-#define VGPU_STUB_SAVED_SIZE 3976
+#define VGPU_STUB_SAVED_SIZE 3984
 _Static_assert(sizeof(struct vgpu_stub) == VGPU_STUB_SAVED_SIZE,
 	       "struct vgpu_stub changed: bump SAVESTATE_VERSION and this size");
 
@@ -360,8 +364,10 @@ static bool state_live(struct ring_queue *q)
  * predecessor's queues stop with RESTART (sessions and commands in flight
  * died with it). A restored device (save, migration) keeps a privileged
  * queue without a session live, from the indices it stopped at: true is
- * returned, the engine adopts it. A session queue stops with RESTART: its
- * session, and the device memory it held, did not travel.
+ * returned, the engine adopts it. Sessions and device memory do not
+ * travel: a session queue stops with RESTART, and if any existed when the
+ * state was taken (held), every queue does (the driver's device-lost
+ * path: it resets the device and starts again).
  */
 static bool resume_queue(struct vdev *d, struct ring_queue *q,
 			 const struct ring_ctx *c, bool resumed)
@@ -381,7 +387,7 @@ static bool resume_queue(struct vdev *d, struct ring_queue *q,
 		q->live = false;
 		return false;
 	}
-	if (d->restored && session == 0)
+	if (d->restored && session == 0 && !stub(d)->held)
 		return true;
 	ring_set_fatal(q, VGPU_QERR_RESTART);
 	return false;
@@ -465,6 +471,7 @@ static bool vgpu_stub_poll(struct vdev *d)
 	if (!en)
 		return false;
 	hot = engine_poll(en, &irq);
+	stub(d)->held = engine_holds_state(en);
 	if (irq)
 		raise_irq(d, irq);
 	return hot;

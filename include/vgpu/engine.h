@@ -68,6 +68,9 @@ const struct engine_stats *engine_stats(const struct engine *e);
 
 /* Q_ENABLE written: 0 or -1 (q->error says why). */
 int engine_queue_enable(struct engine *e, unsigned int qi);
+/* Does a session exist, or does the legacy session hold device memory?
+ * (State that a saved device does not carry.) */
+bool engine_holds_state(const struct engine *e);
 /*
  * A live privileged queue (no session) restored from a saved state, its
  * mappings already made (ring_remap()): served from where it stopped.

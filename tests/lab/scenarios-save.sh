@@ -58,10 +58,11 @@ scenario_save_carrier() {
 	fi
 }
 
-# sr_boot NAME MODE: a guest with the xl script (the device under --depriv),
-# until SAVE-READY. Sets DOMID; non-zero if it never got there.
+# sr_boot NAME MODE [PATTERN]: a guest with the xl script (the device
+# under --depriv), until PATTERN (SAVE-READY). Sets DOMID; non-zero if it
+# never got there.
 sr_boot() {
-	local n=$1 attempt
+	local n=$1 attempt pat=${3:-SAVE-READY}
 	mkdir -p "$SYSCONFDIR/vgpu-ioreq"
 	echo 'VGPU_IOREQ_ARGS="--depriv --log stderr"' >"$SYSCONFDIR/vgpu-ioreq/$n.conf"
 	mkcfg "$n" 1 "$2" "$DM_OVERRIDE"
@@ -72,7 +73,7 @@ sr_boot() {
 			return 1
 		fi
 		DOMID=$(xl domid "$n" 2>/dev/null)
-		wait_log "$n" SAVE-READY "$GUEST_TIMEOUT" && return 0
+		wait_log "$n" "$pat" "$GUEST_TIMEOUT" && return 0
 		guest_retry "$n" "$attempt" "$DOMID"
 		xl destroy "$n" 2>/dev/null
 	done
@@ -236,5 +237,40 @@ scenario_migrate_localhost() {
 		pass migrate-localhost "domain $d migrated as $d2 in $ms ms: $(grep -ao 'SAVE-RESULT: .*' /tmp/$n-serial.log | tr -d '\r'); $(grep -ao 'AFTER-RESULT: .*' /tmp/$n-serial.log | tr -d '\r')"
 	else
 		fail migrate-localhost "$why"
+	fi
+}
+
+# ---- save-restore-device-memory: a process holds device memory across
+# xl save + xl restore: it gets an error (device lost), the driver
+# re-initialises the device, a new process works ----
+scenario_save_devmem() {
+	local n=vgpu-sd g=/tmp/vgpu-sd-serial.log d d2 why=""
+	if ! sr_boot $n drvrestart LOOP-RUNNING; then
+		sr_show $n
+		fail save-restore-device-memory "the guest did not start its commands"
+		xl destroy $n 2>/dev/null
+		return
+	fi
+	d=$DOMID
+	timeout 300 xl save $n /tmp/$n.img >/tmp/$n-save.log 2>&1 ||
+		why="$why [xl save failed: $(tail -n 3 /tmp/$n-save.log | tr '\n' ' ')]"
+	timeout 300 xl restore /tmp/$n.img >/tmp/$n-restore.log 2>&1 ||
+		why="$why [xl restore failed: $(tail -n 3 /tmp/$n-restore.log | tr '\n' ' ')]"
+	d2=$(xl domid $n 2>/dev/null)
+	if [ -n "$d2" ]; then
+		wait_log $n GUEST-DONE 150 || why="$why [the guest did not finish]"
+		grep -aq 'LOOP-RESULT: errno=E[A-Z]*' $g || why="$why [the process got no error: $(grep -a 'LOOP-' $g | tr -d '\r' | tr '\n' ' ')]"
+		tr -d '\r' <$g | sed -n '/=== NEW PROCESS ===/,$p' | grep -q 'DRV-RESULT: PASS' ||
+			why="$why [a new process: $(tr -d '\r' <$g | sed -n '/=== NEW PROCESS ===/,$p' | grep 'not ok\|DRV-RESULT\|NEW-' | head -n 3 | tr '\n' ' ')]"
+		grep -aq 'device re-initialised' $g || why="$why [the driver did not say it re-initialised the device]"
+		grep -aqi 'bug:\|oops\|call trace' $g && why="$why [kernel trouble in the guest]"
+	fi
+	sr_show $n
+	xl destroy $n 2>/dev/null
+	rm -f /tmp/$n.img
+	if [ -z "$why" ]; then
+		pass save-restore-device-memory "domain $d restored as $d2: $(grep -ao 'LOOP-RESULT: .*' $g | tr -d '\r'); the driver re-initialised the device; a new process then passed"
+	else
+		fail save-restore-device-memory "$why"
 	fi
 }

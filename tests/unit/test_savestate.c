@@ -268,6 +268,46 @@ static void session_queue_comes_back_stopped(void **state)
 	assert_int_equal(hdr(f)->status.v, VGPU_QERR_RESTART);
 }
 
+/* Sessions held device state when it was saved: every queue comes back
+ * stopped with RESTART, the privileged ones too (device lost). */
+static void held_state_stops_every_queue(void **state)
+{
+	struct fx *f = *state;
+	struct vgpu_sqe *sq = (struct vgpu_sqe *)(f->r.ram + SQ);
+	uint32_t tail;
+	long n;
+	int i;
+
+	restore(f);
+	tail = hdr(f)->sq_tail.v;
+	memset(&sq[tail % DEPTH], 0, sizeof(sq[0]));
+	sq[tail % DEPTH].opcode = VGPU_OP_SESSION_OPEN;
+	sq[tail % DEPTH].cid = 300;
+	sq[tail % DEPTH].obj.obj = VGPU_NO_QUEUE;
+	hdr(f)->sq_tail.v = tail + 1;
+	wr(&f->d, VGPU_REG_DOORBELL(1), tail + 1);
+	vdev_run_deferred(&f->d);
+	for (i = 0; i < 100 && cqe(f, tail)->cid != 300; i++) {
+		struct pollfd p = { .fd = vdev_poll_fd(&f->d),
+				    .events = POLLIN };
+
+		if (p.fd >= 0)
+			poll(&p, 1, 100);
+		vdev_poll(&f->d);
+	}
+	assert_int_equal(cqe(f, tail)->cid, 300);
+	assert_int_equal(VGPU_CQE_CODE(cqe(f, tail)->status), VGPU_S_OK);
+	n = savestate_encode(&vgpu_stub_ops, f->st, f->blob, f->len);
+	assert_int_equal(n, (long)f->len);
+	vdev_destroy(&f->d);
+	restore(f);
+	wr(&f->d, VGPU_REG_Q_SELECT, 1);
+	assert_int_equal(rd(&f->d, VGPU_REG_Q_ENABLE), 0);
+	assert_int_equal(rd(&f->d, VGPU_REG_Q_ERROR), VGPU_QERR_RESTART);
+	/* the registers still came back */
+	assert_int_equal(rd(&f->d, VGPU_REG_SCRATCH), 0x5ca1ab1e);
+}
+
 static void refused(struct fx *f, const uint8_t *b, size_t len, const char *why)
 {
 	char err[256] = "";
@@ -350,6 +390,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			session_queue_comes_back_stopped, setup, teardown),
+		cmocka_unit_test_setup_teardown(held_state_stops_every_queue,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(truncated_blobs_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(corrupted_blobs_refused, setup,
