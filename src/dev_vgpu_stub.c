@@ -387,7 +387,8 @@ static bool resume_queue(struct vdev *d, struct ring_queue *q,
 		q->live = false;
 		return false;
 	}
-	if (d->restored && session == 0 && !stub(d)->held)
+	if (d->restored && session == 0 && !stub(d)->held &&
+	    ring_state_ok(q, c))
 		return true;
 	ring_set_fatal(q, VGPU_QERR_RESTART);
 	return false;

@@ -89,7 +89,7 @@ int vdev_create_restored(struct vdev *d, const struct vdev_ops *ops,
 	st->bar0_mapped = 0; /* routed to the old domain's server */
 	setup(d, ops, NULL, sbdf, host, lg, st, true, true, model_cfg);
 	vdev_sync_bars(d);
-	return 0;
+	return d->map_failures ? -EIO : 0; /* said why already */
 }
 
 int vdev_create_in(struct vdev *d, const struct vdev_ops *ops,

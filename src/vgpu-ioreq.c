@@ -309,11 +309,17 @@ static int setup_xen(struct daemon *dm, const struct vdev_ops *ops)
 	if (rc < 0)
 		return rc;
 	dm->dcfg = (struct vgpu_stub_cfg){ .be = dm->be, .limits = c->limits };
-	if (c->restore_state)
-		vdev_create_restored(&dm->dev, ops, c->sbdf,
-				     xen_host_seam(dm->xen), &dm->log, dm->st,
-				     &dm->dcfg);
-	else
+	if (c->restore_state) {
+		rc = vdev_create_restored(&dm->dev, ops, c->sbdf,
+					  xen_host_seam(dm->xen), &dm->log,
+					  dm->st, &dm->dcfg);
+		if (rc < 0) {
+			log_err(&dm->log, "cannot restore the device state: %s",
+				rc == -EIO ? "BAR0 cannot be routed" :
+					     "not a state of this function");
+			return rc;
+		}
+	} else
 		vdev_create_in_cfg(&dm->dev, ops, c->have_ids ? &c->ids : NULL,
 				   c->sbdf, xen_host_seam(dm->xen), &dm->log,
 				   dm->st, xen_host_reattached(dm->xen),

@@ -143,8 +143,9 @@ int vdev_create_in_cfg(struct vdev *d, const struct vdev_ops *ops,
  * A device started from a saved state already decoded into @st
  * (savestate_decode(): no server, BAR0 not routed): kept as it is, BAR0
  * routed to the new server from config space (vdev_sync_bars()), start()
- * told with vdev.restored. 0, or -EINVAL if @st is not a state of this
- * function.
+ * told with vdev.restored. 0, -EINVAL if @st is not a state of this
+ * function, or -EIO if BAR0 could not be routed (logged; the device is
+ * created, vdev_destroy() it).
  */
 int vdev_create_restored(struct vdev *d, const struct vdev_ops *ops,
 			 uint32_t sbdf, struct host *host, struct logger *lg,

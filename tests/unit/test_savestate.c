@@ -237,28 +237,33 @@ static void queue_goes_on_from_its_indices(void **state)
 	assert_int_equal(hdr(f)->sq_head.v, 12);
 }
 
-/* A queue bound to a session: the session did not travel, the queue
- * comes back stopped with RESTART (the driver's device-lost path). */
-static void session_queue_comes_back_stopped(void **state)
+/* Queue 1 in a decoded state */
+static struct ring_queue *queue1(struct fx *f)
 {
-	struct fx *f = *state;
+	size_t off, end = vdev_state_size(&vgpu_stub_ops) -
+			  offsetof(struct vdev_state, priv);
+	uint8_t *p = (uint8_t *)f->st->priv;
+
+	for (off = 0; off + sizeof(struct ring_queue) <= end; off += 8) {
+		struct ring_queue *q = (struct ring_queue *)(p + off);
+
+		if (q->depth == DEPTH && q->sq_gpa == SQ && q->cq_gpa == CQ)
+			return q;
+	}
+	fail_msg("queue 1 not found in the state");
+	return NULL;
+}
+
+/* Decode, let @poke change queue 1, restore: queue 1 must come back
+ * stopped with RESTART. */
+static void comes_back_stopped(struct fx *f, void (*poke)(struct ring_queue *))
+{
 	char err[256];
-	uint8_t *p;
-	size_t off, end = vdev_state_size(&vgpu_stub_ops);
-	struct ring_queue *q = NULL;
 
 	assert_int_equal(savestate_decode(&vgpu_stub_ops, f->blob, f->len,
 					  f->st, err, sizeof(err)),
 			 0);
-	p = (uint8_t *)f->st->priv;
-	end -= offsetof(struct vdev_state, priv);
-	for (off = 0; off + sizeof(*q) <= end; off += 8) {
-		q = (struct ring_queue *)(p + off);
-		if (q->depth == DEPTH && q->sq_gpa == SQ && q->cq_gpa == CQ)
-			break;
-	}
-	assert_true(off + sizeof(*q) <= end);
-	q->session = 4;
+	poke(queue1(f));
 	assert_int_equal(vdev_create_restored(&f->d, &vgpu_stub_ops, SBDF,
 					      &f->r.host, &f->lg, f->st, NULL),
 			 0);
@@ -266,6 +271,40 @@ static void session_queue_comes_back_stopped(void **state)
 	assert_int_equal(rd(&f->d, VGPU_REG_Q_ENABLE), 0);
 	assert_int_equal(rd(&f->d, VGPU_REG_Q_ERROR), VGPU_QERR_RESTART);
 	assert_int_equal(hdr(f)->status.v, VGPU_QERR_RESTART);
+}
+
+static void bind_session(struct ring_queue *q)
+{
+	q->session = 4;
+}
+
+/* A queue bound to a session: the session did not travel, the queue
+ * comes back stopped with RESTART (the driver's device-lost path). */
+static void session_queue_comes_back_stopped(void **state)
+{
+	comes_back_stopped(*state, bind_session);
+}
+
+static void bad_pages(struct ring_queue *q)
+{
+	/* 256 entries in the one page mapped: read past the mapping */
+	q->depth = 256;
+}
+
+static void bad_depth(struct ring_queue *q)
+{
+	q->depth = 6;
+}
+
+/* A queue no guest could have programmed is not served on. */
+static void inconsistent_queue_comes_back_stopped(void **state)
+{
+	comes_back_stopped(*state, bad_pages);
+}
+
+static void odd_depth_comes_back_stopped(void **state)
+{
+	comes_back_stopped(*state, bad_depth);
 }
 
 /* Sessions held device state when it was saved: every queue comes back
@@ -390,6 +429,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			session_queue_comes_back_stopped, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			inconsistent_queue_comes_back_stopped, setup, teardown),
+		cmocka_unit_test_setup_teardown(odd_depth_comes_back_stopped,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(held_state_stops_every_queue,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(truncated_blobs_refused, setup,
