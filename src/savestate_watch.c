@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <vgpu/host_xen.h>
 #include <vgpu/savestate.h>
@@ -30,10 +31,23 @@ struct watch {
 /* The domain is suspended: write its device's state, complete the seal. */
 static void seal(struct watch *w)
 {
+	struct timespec pause = { .tv_nsec = 20 * 1000 * 1000 };
 	char why[256] = "";
-	long n = savestate_snapshot(w->ops, w->state_path, w->blob, w->cap, why,
-				    sizeof(why));
-	int rc;
+	long n = -EBUSY;
+	int rc, i;
+
+	/*
+	 * The guest no longer runs, but the server may still be finishing
+	 * commands it took before (their completions are reported dirty):
+	 * give it up to two seconds to go idle. Nothing signals that, so
+	 * this looks again every 20 ms.
+	 */
+	for (i = 0; i < 100 && n == -EBUSY; i++) {
+		if (i)
+			nanosleep(&pause, NULL);
+		n = savestate_snapshot(w->ops, w->state_path, w->blob, w->cap,
+				       why, sizeof(why));
+	}
 
 	if (n < 0) {
 		/* the seal stays incomplete: libxl fails the save */
