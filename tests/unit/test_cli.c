@@ -168,7 +168,8 @@ static void bad_lines(void **state)
 	expect_error("--domid 1 --device vga", "known device models");
 	expect_error("--domid 1 --vendor-id ffff", "not ffff");
 	expect_error("--domid 1 --vendor-id 12345", "1 to 4 hex digits");
-	expect_error("--domid 1 --backend gpu", "expected cpu, cuda or cuda:GPU");
+	expect_error("--domid 1 --backend gpu",
+		     "expected cpu, cuda or cuda:GPU");
 	expect_error("--domid 1 --poll-us -1", "invalid --poll-us");
 	expect_error("--domid 1 --poll-us 1000001", "from 0 to 1000000");
 	expect_error("--domid 1 --devmem 0", "invalid --devmem '0'");
@@ -177,6 +178,35 @@ static void bad_lines(void **state)
 	expect_error("--domid 1 --cpu-threads 0", "from 1 to 16");
 	expect_error("--domid 1 --max-sessions 0", "invalid --max-sessions");
 	expect_error("--domid 1 --kernel-ms 1h", "invalid --kernel-ms");
+}
+
+static void save_restore(void **state)
+{
+	struct cli c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&c, err, "--domid 5"), 0);
+	assert_null(c.restore_state);
+	assert_null(c.save_state);
+	assert_false(c.save_watch);
+	assert_int_equal(parse(&c, err,
+			       "--domid 5 --depriv --restore-state xenstore"),
+			 0);
+	assert_string_equal(c.restore_state, "xenstore");
+	assert_int_equal(parse(&c, err, "--domid 5 --save-state /tmp/f"), 0);
+	assert_string_equal(c.save_state, "/tmp/f");
+	assert_int_equal(parse(&c, err, "--domain g --save-watch --depriv"), 0);
+	assert_true(c.save_watch);
+	expect_error("--domid 5 --restore-state=",
+		     "expected xenstore or a file");
+	expect_error("--domid 5 --save-watch --restore-state f",
+		     "at most one of --restore-state");
+	expect_error("--domid 5 --save-state f --save-watch",
+		     "at most one of --restore-state");
+	expect_error("--loopback /tmp/s --restore-state f",
+		     "--loopback has no save or restore");
+	expect_error("--save-watch", "exactly one of --domid");
 }
 
 static void parse_u32(void **state)
@@ -196,9 +226,8 @@ static void parse_u32(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(good_lines),
-		cmocka_unit_test(bad_lines),
-		cmocka_unit_test(parse_u32),
+		cmocka_unit_test(good_lines), cmocka_unit_test(bad_lines),
+		cmocka_unit_test(parse_u32),  cmocka_unit_test(save_restore),
 		cmocka_unit_test(backends),
 	};
 
