@@ -307,6 +307,24 @@ static void odd_depth_comes_back_stopped(void **state)
 	comes_back_stopped(*state, bad_depth);
 }
 
+/* The helper's check before it seals a state: no command in flight. */
+static void save_check_refuses_work_in_flight(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "", why[128] = "";
+
+	assert_int_equal(savestate_decode(&vgpu_stub_ops, f->blob, f->len,
+					  f->st, err, sizeof(err)),
+			 0);
+	assert_int_equal(
+		vgpu_stub_ops.save_check(f->st->priv, why, sizeof(why)), 0);
+	queue1(f)->cq_reserved = 2;
+	assert_int_equal(vgpu_stub_ops.save_check(f->st->priv, why,
+						  sizeof(why)),
+			 -EBUSY);
+	assert_non_null(strstr(why, "queue 1 has 2 commands in flight"));
+}
+
 /* Sessions held device state when it was saved: every queue comes back
  * stopped with RESTART, the privileged ones too (device lost). */
 static void held_state_stops_every_queue(void **state)
@@ -433,6 +451,8 @@ int main(void)
 			inconsistent_queue_comes_back_stopped, setup, teardown),
 		cmocka_unit_test_setup_teardown(odd_depth_comes_back_stopped,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			save_check_refuses_work_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(held_state_stops_every_queue,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(truncated_blobs_refused, setup,
