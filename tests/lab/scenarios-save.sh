@@ -135,7 +135,7 @@ scenario_save_restore() {
 	timeout 300 xl restore /tmp/$n.img >/tmp/$n-restore.log 2>&1
 	rc=$?
 	ms_restore=$(($(ms_now) - t0))
-	[ $rc = 0 ] || why="$why [xl restore failed ($rc): $(tail -n 3 /tmp/$n-restore.log | tr '\n' ' ')]"
+	[ $rc = 0 ] || why="$why [xl restore failed ($rc): $(tail -n 3 /tmp/$n-restore.log | tr '\n' ' ')] [device model log: $(grep -ai 'vgpu' /var/log/xen/qemu-dm-$n.log* | tail -n 4 | tr '\n' ' ')]"
 	d2=$(xl domid $n 2>/dev/null)
 	metric "save-restore: xl save ${ms_save} ms, xl restore ${ms_restore} ms (image $(stat -c %s /tmp/$n.img 2>/dev/null) bytes)"
 	if [ -n "$d2" ]; then
