@@ -136,6 +136,7 @@ scenario_save_restore() {
 	rc=$?
 	ms_restore=$(($(ms_now) - t0))
 	[ $rc = 0 ] || why="$why [xl restore failed ($rc): $(tail -n 3 /tmp/$n-restore.log | tr '\n' ' ')] [device model log: $(grep -ai 'vgpu' /var/log/xen/qemu-dm-$n.log* | tail -n 4 | tr '\n' ' ')]"
+	[ $rc = 0 ] || info "save-restore: xl restore said: $(grep -av 'xc: progress' /tmp/$n-restore.log | tail -n 25 | tr '\n' '|')"
 	d2=$(xl domid $n 2>/dev/null)
 	metric "save-restore: xl save ${ms_save} ms, xl restore ${ms_restore} ms (image $(stat -c %s /tmp/$n.img 2>/dev/null) bytes)"
 	if [ -n "$d2" ]; then
