@@ -66,6 +66,20 @@ const char cli_usage[] =
 	"      --cuda-user NAME     run the CUDA workers as this user\n"
 	"      --cuda-stage-all     copy through staging even where memory could\n"
 	"                           be shared (benchmarks)\n"
+	"\n"
+	"Save, restore and migration (README):\n"
+	"      --restore-state SRC  serve the device as a saved state left it;\n"
+	"                           SRC: xenstore (what xl restore or xl\n"
+	"                           migrate brought) or a file\n"
+	"      --save-state DEST    write the state of the running vgpu-ioreq\n"
+	"                           of --domid (suspended: nothing in flight)\n"
+	"                           to DEST (xenstore or a file), and exit\n"
+	"      --save-watch[=refuse] stay beside the domain: seal its device's\n"
+	"                           state into XenStore whenever it is\n"
+	"                           suspended, so xl save and xl migrate carry\n"
+	"                           it (run by vgpu-ioreq-dm); =refuse: keep\n"
+	"                           every save failing instead (the default of\n"
+	"                           vgpu-ioreq-dm while restore is unproven)\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n"
 	"\n"
@@ -97,6 +111,9 @@ enum {
 	OPT_KERNEL_MS,
 	OPT_CUDA_USER,
 	OPT_CUDA_STAGE_ALL,
+	OPT_RESTORE_STATE,
+	OPT_SAVE_STATE,
+	OPT_SAVE_WATCH,
 };
 
 static const struct option cli_options[] = {
@@ -129,6 +146,9 @@ static const struct option cli_options[] = {
 	{ "kernel-ms", required_argument, NULL, OPT_KERNEL_MS },
 	{ "cuda-user", required_argument, NULL, OPT_CUDA_USER },
 	{ "cuda-stage-all", no_argument, NULL, OPT_CUDA_STAGE_ALL },
+	{ "restore-state", required_argument, NULL, OPT_RESTORE_STATE },
+	{ "save-state", required_argument, NULL, OPT_SAVE_STATE },
+	{ "save-watch", optional_argument, NULL, OPT_SAVE_WATCH },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -537,6 +557,27 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 			if (parse_loopback_opt(c, opt, optarg, err, errlen))
 				return -1;
 			break;
+		case OPT_RESTORE_STATE:
+		case OPT_SAVE_STATE:
+			if (!*optarg)
+				return bad(err, errlen,
+					   opt == OPT_SAVE_STATE ?
+						   "--save-state" :
+						   "--restore-state",
+					   optarg,
+					   "expected xenstore or a file");
+			if (opt == OPT_SAVE_STATE)
+				c->save_state = optarg;
+			else
+				c->restore_state = optarg;
+			break;
+		case OPT_SAVE_WATCH:
+			if (optarg && strcmp(optarg, "refuse") != 0)
+				return bad(err, errlen, "--save-watch", optarg,
+					   "expected nothing or refuse");
+			c->save_watch = true;
+			c->save_refuse = optarg != NULL;
+			break;
 		case 'v':
 			if (c->log_level < LOG_DEBUG)
 				c->log_level++;
@@ -571,6 +612,19 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 	}
 	if (strcmp(c->backend, "cuda") == 0 && !c->devmem_given)
 		c->limits.devmem = CLI_CUDA_DEVMEM_DEFAULT;
+	if ((c->loopback || c->loopback_opts) &&
+	    (c->restore_state || c->save_state || c->save_watch)) {
+		snprintf(
+			err, errlen,
+			"--loopback has no save or restore (a VM is a connection)");
+		return -1;
+	}
+	if (!!c->restore_state + !!c->save_state + c->save_watch > 1) {
+		snprintf(
+			err, errlen,
+			"give at most one of --restore-state, --save-state and --save-watch");
+		return -1;
+	}
 	if (c->loopback || c->loopback_opts)
 		return check_loopback(c, err, errlen);
 	if (c->have_domid == (c->domain != NULL)) {

@@ -4,11 +4,13 @@
  * file, described in include/vgpu/vgpu_stub_regs.h.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <vgpu/backend.h>
 #include <vgpu/engine.h>
 #include <vgpu/ring.h>
+#include <vgpu/savestate.h>
 #include <vgpu/vdev.h>
 #include <vgpu/vgpu_ring_abi.h>
 #include <vgpu/vgpu_stub.h>
@@ -38,12 +40,22 @@ struct vgpu_stub {
 	uint32_t intr_mask;
 	uint32_t intx_level; /* what INTA was last set to */
 	uint64_t msis_sent;
+	/* sessions or device memory exist (engine_holds_state()), as of the
+	 * last command: a restored device cannot carry them */
+	uint32_t held;
+	uint32_t pad;
 	struct ring_queue q[NR_QUEUES];
 	struct backend *be;
 	bool own_be; /* created by the device (no backend configured) */
 	struct engine *en;
 	struct engine_limits lim;
 };
+
+/* What a saved state carries (savestate.h): a change of this layout
+ * needs a new SAVESTATE_VERSION. */
+#define VGPU_STUB_SAVED_SIZE 3984
+_Static_assert(sizeof(struct vgpu_stub) == VGPU_STUB_SAVED_SIZE,
+	       "struct vgpu_stub changed: bump SAVESTATE_VERSION and this size");
 
 static struct vgpu_stub *stub(struct vdev *d)
 {
@@ -347,31 +359,52 @@ static bool state_live(struct ring_queue *q)
 	return b == 1;
 }
 
+/*
+ * Queue @q as a previous process left it, its mappings gone. A crashed
+ * predecessor's queues stop with RESTART (sessions and commands in flight
+ * died with it). A restored device (save, migration) keeps a privileged
+ * queue without a session live, from the indices it stopped at: true is
+ * returned, the engine adopts it. Sessions and device memory do not
+ * travel: a session queue stops with RESTART, and if any existed when the
+ * state was taken (held), every queue does (the driver's device-lost
+ * path: it resets the device and starts again).
+ */
+static bool resume_queue(struct vdev *d, struct ring_queue *q,
+			 const struct ring_ctx *c, bool resumed)
+{
+	uint32_t session = q->session;
+
+	q->hdr = NULL; /* a previous process's mappings */
+	q->sq = NULL;
+	q->cq = NULL;
+	q->session = 0;
+	q->cq_reserved = 0;
+	q->posted = false;
+	if (!state_live(q) || !resumed)
+		return false;
+	q->live = true;
+	if (ring_remap(q, c) < 0) {
+		q->live = false;
+		return false;
+	}
+	if (d->restored && session == 0 && !stub(d)->held &&
+	    ring_state_ok(q, c))
+		return true;
+	ring_set_fatal(q, VGPU_QERR_RESTART);
+	return false;
+}
+
 static void vgpu_stub_start(struct vdev *d, bool resumed)
 {
 	const struct vgpu_stub_cfg *cfg = d->model_cfg;
 	struct vgpu_stub *s = stub(d);
 	struct ring_ctx c = ring_ctx_of(d);
+	uint32_t adopt = 0;
 	unsigned int i;
 
-	/* sessions and device memory lived in the dead process: gone */
-	for (i = 0; i < NR_QUEUES; i++) {
-		struct ring_queue *q = &s->q[i];
-
-		q->hdr = NULL; /* a previous process's mappings */
-		q->sq = NULL;
-		q->cq = NULL;
-		q->session = 0;
-		q->cq_reserved = 0;
-		q->posted = false;
-		if (state_live(q) && resumed) {
-			q->live = true;
-			if (ring_remap(q, &c) == 0)
-				ring_set_fatal(q, VGPU_QERR_RESTART);
-			else
-				q->live = false;
-		}
-	}
+	for (i = 0; i < NR_QUEUES; i++)
+		if (resume_queue(d, &s->q[i], &c, resumed))
+			adopt |= 1u << i;
 	s->be = cfg ? cfg->be : NULL;
 	s->own_be = false;
 	s->en = NULL;
@@ -388,6 +421,10 @@ static void vgpu_stub_start(struct vdev *d, bool resumed)
 				      NR_QUEUES);
 	if (!s->en)
 		log_err(d->log, "no command engine: queues cannot be enabled");
+	for (i = 0; i < NR_QUEUES; i++)
+		if ((adopt & 1u << i) &&
+		    (!s->en || engine_queue_adopt(s->en, i) < 0))
+			ring_set_fatal(&s->q[i], VGPU_QERR_RESTART);
 }
 
 static void vgpu_stub_invalidate(struct vdev *d)
@@ -435,6 +472,7 @@ static bool vgpu_stub_poll(struct vdev *d)
 	if (!en)
 		return false;
 	hot = engine_poll(en, &irq);
+	stub(d)->held = engine_holds_state(en);
 	if (irq)
 		raise_irq(d, irq);
 	return hot;
@@ -576,6 +614,25 @@ static void vgpu_stub_reg_write(struct vdev *d, uint32_t off, uint32_t val,
 		val & bytes, off);
 }
 
+static int vgpu_stub_save_check(const void *priv, char *why, size_t len)
+{
+	const struct vgpu_stub *s = priv;
+	unsigned int i;
+
+	for (i = 0; i < NR_QUEUES; i++) {
+		const struct ring_queue *q = &s->q[i];
+		unsigned char live;
+
+		memcpy(&live, &q->live, 1);
+		if (live == 1 && q->cq_reserved) {
+			snprintf(why, len, "queue %u has %u commands in flight",
+				 i, q->cq_reserved);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
 const struct vdev_ops vgpu_stub_ops = {
 	.name = "vgpu-stub",
 	.bar0_size = VGPU_BAR0_SIZE,
@@ -591,4 +648,5 @@ const struct vdev_ops vgpu_stub_ops = {
 	.cfg_written = vgpu_stub_cfg_written,
 	.poll_fd = vgpu_stub_poll_fd,
 	.poll = vgpu_stub_poll,
+	.save_check = vgpu_stub_save_check,
 };

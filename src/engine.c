@@ -365,6 +365,20 @@ int engine_queue_enable(struct engine *en, unsigned int qi)
 	return 0;
 }
 
+int engine_queue_adopt(struct engine *en, unsigned int qi)
+{
+	struct ring_queue *q = &en->q[qi];
+
+	if (qi >= en->nq || !q->live || q->session)
+		return -1;
+	en->pools[qi] = pool_new(qi, q->depth);
+	if (!en->pools[qi])
+		return -1;
+	/* look once: the guest may have rung before it was suspended */
+	en->rung |= 1u << qi;
+	return 0;
+}
+
 void engine_queue_disable(struct engine *en, unsigned int qi)
 {
 	struct ring_ctx c = ctx_of(en);

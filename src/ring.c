@@ -82,6 +82,20 @@ int ring_remap(struct ring_queue *q, const struct ring_ctx *c)
 	return 0;
 }
 
+bool ring_state_ok(const struct ring_queue *q, const struct ring_ctx *c)
+{
+	uint64_t sq_len = (uint64_t)q->depth * sizeof(struct vgpu_sqe);
+	uint64_t cq_len = (uint64_t)q->depth * sizeof(struct vgpu_cqe);
+
+	return pow2(q->depth) && q->depth >= 2 && q->depth <= c->max_depth &&
+	       !((q->sq_gpa | q->cq_gpa | q->hdr_gpa) & (PAGE - 1)) &&
+	       gpa_ok(c, q->sq_gpa, sq_len) && gpa_ok(c, q->cq_gpa, cq_len) &&
+	       gpa_ok(c, q->hdr_gpa, PAGE) &&
+	       q->sq_pages == pages_for(sq_len) &&
+	       q->cq_pages == pages_for(cq_len) &&
+	       (q->phase == 0 || q->phase == VGPU_CQE_PHASE);
+}
+
 static int fail(struct ring_queue *q, const struct ring_ctx *c, uint32_t err)
 {
 	ring_disable(q, c);

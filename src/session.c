@@ -218,6 +218,12 @@ static uint32_t live_sessions(const struct engine *en)
 	return n;
 }
 
+bool engine_holds_state(const struct engine *en)
+{
+	return live_sessions(en) > 0 ||
+	       (en->legacy >= 0 && en->sess[en->legacy].devmem > 0);
+}
+
 enum ring_exec sess_open(struct cmd *c)
 {
 	struct engine *en = c->en;

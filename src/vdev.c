@@ -35,15 +35,15 @@ static bool state_resumable(const struct vdev_state *st,
 	       st->size == vdev_state_size(ops) && st->sbdf == sbdf;
 }
 
-int vdev_create_in_cfg(struct vdev *d, const struct vdev_ops *ops,
-		       const struct vdev_ids *ids, uint32_t sbdf,
-		       struct host *host, struct logger *lg,
-		       struct vdev_state *st, bool resume,
-		       const void *model_cfg)
+static int setup(struct vdev *d, const struct vdev_ops *ops,
+		 const struct vdev_ids *ids, uint32_t sbdf, struct host *host,
+		 struct logger *lg, struct vdev_state *st, bool resume,
+		 bool restored, const void *model_cfg)
 {
 	bool resumed = resume && state_resumable(st, ops, sbdf);
 
 	memset(d, 0, sizeof(*d));
+	d->restored = restored && resumed;
 	d->model_cfg = model_cfg;
 	d->ops = ops;
 	d->st = st;
@@ -69,6 +69,27 @@ int vdev_create_in_cfg(struct vdev *d, const struct vdev_ops *ops,
 	if (ops->start)
 		ops->start(d, resumed);
 	return resumed;
+}
+
+int vdev_create_in_cfg(struct vdev *d, const struct vdev_ops *ops,
+		       const struct vdev_ids *ids, uint32_t sbdf,
+		       struct host *host, struct logger *lg,
+		       struct vdev_state *st, bool resume,
+		       const void *model_cfg)
+{
+	return setup(d, ops, ids, sbdf, host, lg, st, resume, false, model_cfg);
+}
+
+int vdev_create_restored(struct vdev *d, const struct vdev_ops *ops,
+			 uint32_t sbdf, struct host *host, struct logger *lg,
+			 struct vdev_state *st, const void *model_cfg)
+{
+	if (!state_resumable(st, ops, sbdf))
+		return -EINVAL;
+	st->bar0_mapped = 0; /* routed to the old domain's server */
+	setup(d, ops, NULL, sbdf, host, lg, st, true, true, model_cfg);
+	vdev_sync_bars(d);
+	return d->map_failures ? -EIO : 0; /* said why already */
 }
 
 int vdev_create_in(struct vdev *d, const struct vdev_ops *ops,

@@ -25,6 +25,7 @@
 #include <vgpu/loopback.h>
 #include <vgpu/pidlock.h>
 #include <vgpu/qmp.h>
+#include <vgpu/savestate_xs.h>
 #include <vgpu/serve.h>
 #include <vgpu/vdev.h>
 #include <vgpu/vgpu_stub.h>
@@ -161,9 +162,8 @@ static int lock_slot(struct daemon *dm, char *holder, size_t len)
 	snprintf(dm->slot_lock, sizeof(dm->slot_lock),
 		 "%s/vgpu-ioreq/d%u-%02x.%u.lock", RUNSTATEDIR, dm->cli.domid,
 		 (s >> 3) & 0x1f, s & 7);
-	snprintf(dm->state_path, sizeof(dm->state_path),
-		 "%s/vgpu-ioreq/d%u-%02x.%u.state", RUNSTATEDIR, dm->cli.domid,
-		 (s >> 3) & 0x1f, s & 7);
+	savestate_state_path(dm->state_path, sizeof(dm->state_path),
+			     dm->cli.domid, s);
 	rc = pidlock_take(&dm->slot, dm->slot_lock, &pid);
 	if (rc == -EBUSY && pid)
 		snprintf(holder, len, "%ld", pid);
@@ -309,9 +309,21 @@ static int setup_xen(struct daemon *dm, const struct vdev_ops *ops)
 	if (rc < 0)
 		return rc;
 	dm->dcfg = (struct vgpu_stub_cfg){ .be = dm->be, .limits = c->limits };
-	vdev_create_in_cfg(&dm->dev, ops, c->have_ids ? &c->ids : NULL, c->sbdf,
-			   xen_host_seam(dm->xen), &dm->log, dm->st,
-			   xen_host_reattached(dm->xen), &dm->dcfg);
+	if (c->restore_state) {
+		rc = vdev_create_restored(&dm->dev, ops, c->sbdf,
+					  xen_host_seam(dm->xen), &dm->log,
+					  dm->st, &dm->dcfg);
+		if (rc < 0) {
+			log_err(&dm->log, "cannot restore the device state: %s",
+				rc == -EIO ? "BAR0 cannot be routed" :
+					     "not a state of this function");
+			return rc;
+		}
+	} else
+		vdev_create_in_cfg(&dm->dev, ops, c->have_ids ? &c->ids : NULL,
+				   c->sbdf, xen_host_seam(dm->xen), &dm->log,
+				   dm->st, xen_host_reattached(dm->xen),
+				   &dm->dcfg);
 	dm->st->domid = c->domid;
 	memcpy(dm->st->domain_uuid, dm->uuid, sizeof(dm->uuid));
 	dm->st->ioservid = xen_host_ioservid(dm->xen);
@@ -412,6 +424,10 @@ static int start(struct daemon *dm)
 		rc = check_slot(dm);
 	if (rc == 0)
 		rc = map_state(dm, ops);
+	/* xl restore, migration: the device as the saved state left it */
+	if (rc == 0 && dm->cli.restore_state)
+		rc = savestate_load(dm->cli.restore_state, ops, dm->cli.domid,
+				    dm->cli.sbdf, dm->st, &dm->log);
 	if (rc == 0)
 		rc = release_orphan(dm, resumable_server(dm));
 	if (rc == 0)
@@ -523,6 +539,33 @@ static int prepare(struct daemon *dm)
 	return 0;
 }
 
+/* --save-state, --save-watch: beside a running vgpu-ioreq, as root. */
+static int save_main(struct daemon *dm)
+{
+	struct cli *c = &dm->cli;
+	const struct vdev_ops *ops = vdev_find(c->device);
+	char path[160];
+	int rc = 0;
+
+	log_init(&dm->log, c->log_sink_set ? c->log_sink : LOG_SINK_STDERR,
+		 c->log_level);
+	if (c->domain)
+		rc = xen_domain_lookup(c->domain, &c->domid);
+	if (rc < 0) {
+		log_err(&dm->log, "no domain named '%s'", c->domain);
+		return CLI_EXIT_FAIL;
+	}
+	set_log_prefix(dm);
+	savestate_state_path(path, sizeof(path), c->domid, c->sbdf);
+	if (c->save_watch)
+		rc = savestate_watch(ops, c->domid, c->sbdf, path,
+				     c->save_refuse, &dm->log);
+	else
+		rc = savestate_save(c->save_state, ops, c->domid, c->sbdf,
+				    &dm->log);
+	return rc < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon dm = { .sigfd = -1,
@@ -546,6 +589,8 @@ int main(int argc, char **argv)
 			 dm.cli.log_level);
 		return loopback_main(&dm.cli, &dm.log);
 	}
+	if (dm.cli.save_state || dm.cli.save_watch)
+		return save_main(&dm);
 	if (prepare(&dm) < 0)
 		return CLI_EXIT_FAIL;
 	if (start(&dm) < 0) {

@@ -47,6 +47,11 @@ struct cli {
 	const char *cuda_gpu; /* cuda:GPU: index or UUID; NULL: the first */
 	const char *cuda_user; /* run the CUDA workers as this user */
 	bool cuda_stage_all; /* stage copies even from shareable memory */
+	/* save, restore, migration (README) */
+	const char *restore_state; /* "xenstore" or a file: start from it */
+	const char *save_state; /* "xenstore" or a file: write it, exit */
+	bool save_watch; /* the root helper of vgpu-ioreq-dm */
+	bool save_refuse; /* --save-watch=refuse: keep every save failing */
 	bool help;
 	bool version;
 };

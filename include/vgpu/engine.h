@@ -68,6 +68,15 @@ const struct engine_stats *engine_stats(const struct engine *e);
 
 /* Q_ENABLE written: 0 or -1 (q->error says why). */
 int engine_queue_enable(struct engine *e, unsigned int qi);
+/* Does a session exist, or does the legacy session hold device memory?
+ * (State that a saved device does not carry.) */
+bool engine_holds_state(const struct engine *e);
+/*
+ * A live privileged queue (no session) restored from a saved state, its
+ * mappings already made (ring_remap()): served from where it stopped.
+ * 0 or -1 (the caller stops it).
+ */
+int engine_queue_adopt(struct engine *e, unsigned int qi);
 /* Q_ENABLE = 0: quiesce; a session bound to the queue is closed. */
 void engine_queue_disable(struct engine *e, unsigned int qi);
 /* INVALIDATE: drop the queues' mappings (they come back on use). */

@@ -27,6 +27,11 @@ int xen_domain_check(uint32_t domid, uint8_t uuid[16]);
 /* Resolve a domain name through XenStore. 0, -ENOENT, or -errno. */
 int xen_domain_lookup(const char *name, uint32_t *domid);
 
+/* host_xen_save.c: a domain's run state (XEN_DOMAIN_*), -ENOENT if it is
+ * gone or dying, or -errno. */
+enum { XEN_DOMAIN_RUNNING, XEN_DOMAIN_SUSPENDED, XEN_DOMAIN_SHUTDOWN };
+int xen_domain_run_state(uint32_t domid);
+
 /*
  * Open the Xen handles, create an ioreq server for @domid (buffered
  * ioreqs off) and map its ioreq page. If ioreq server @reuse_id still

@@ -75,6 +75,9 @@ void ring_disable(struct ring_queue *q, const struct ring_ctx *c);
 /* Drop the mappings, keep the queue (INVALIDATE: guest memory may have
  * been ballooned out); ring_process() maps them again on first use. */
 void ring_unmap(struct ring_queue *q, const struct ring_ctx *c);
+/* Is a queue from a saved state one ring_enable() could have made, with
+ * indices ring_process() can go on from? (Its data came from elsewhere.) */
+bool ring_state_ok(const struct ring_queue *q, const struct ring_ctx *c);
 /* Map the queue's pages again (after ring_unmap() or in a restarted
  * emulator). 0 or -1. */
 int ring_remap(struct ring_queue *q, const struct ring_ctx *c);

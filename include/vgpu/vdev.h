@@ -49,6 +49,13 @@ struct vdev_ops {
 	 */
 	int (*poll_fd)(struct vdev *d);
 	bool (*poll)(struct vdev *d);
+	/*
+	 * Optional, for save and migration: may the registers in @priv (a
+	 * state file's copy) be saved? 0, or -EBUSY with the reason in
+	 * @why (commands in flight, whose completions a restored device
+	 * would never post).
+	 */
+	int (*save_check)(const void *priv, char *why, size_t len);
 };
 
 struct vdev_ids {
@@ -91,6 +98,9 @@ struct vdev {
 	struct logger *log;
 	uint64_t map_failures;
 	bool deferred; /* ops->deferred() is due */
+	/* started from a saved state (xl restore, migration): a new server
+	 * for a domain whose memory the state's queues still name */
+	bool restored;
 	/* the device model's configuration (vgpu-stub: struct
 	 * vgpu_stub_cfg), read by ops->start(); NULL: its defaults */
 	const void *model_cfg;
@@ -129,6 +139,17 @@ int vdev_create_in_cfg(struct vdev *d, const struct vdev_ops *ops,
 		       struct host *host, struct logger *lg,
 		       struct vdev_state *st, bool resume,
 		       const void *model_cfg);
+/*
+ * A device started from a saved state already decoded into @st
+ * (savestate_decode(): no server, BAR0 not routed): kept as it is, BAR0
+ * routed to the new server from config space (vdev_sync_bars()), start()
+ * told with vdev.restored. 0, -EINVAL if @st is not a state of this
+ * function, or -EIO if BAR0 could not be routed (logged; the device is
+ * created, vdev_destroy() it).
+ */
+int vdev_create_restored(struct vdev *d, const struct vdev_ops *ops,
+			 uint32_t sbdf, struct host *host, struct logger *lg,
+			 struct vdev_state *st, const void *model_cfg);
 /* Unroute BAR0 if routed; free the state if the device owns it. */
 void vdev_destroy(struct vdev *d);
 

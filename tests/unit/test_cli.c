@@ -180,6 +180,40 @@ static void bad_lines(void **state)
 	expect_error("--domid 1 --kernel-ms 1h", "invalid --kernel-ms");
 }
 
+static void save_restore(void **state)
+{
+	struct cli c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&c, err, "--domid 5"), 0);
+	assert_null(c.restore_state);
+	assert_null(c.save_state);
+	assert_false(c.save_watch);
+	assert_int_equal(parse(&c, err,
+			       "--domid 5 --depriv --restore-state xenstore"),
+			 0);
+	assert_string_equal(c.restore_state, "xenstore");
+	assert_int_equal(parse(&c, err, "--domid 5 --save-state /tmp/f"), 0);
+	assert_string_equal(c.save_state, "/tmp/f");
+	assert_int_equal(parse(&c, err, "--domain g --save-watch --depriv"), 0);
+	assert_true(c.save_watch);
+	assert_false(c.save_refuse);
+	assert_int_equal(parse(&c, err, "--domid 5 --save-watch=refuse"), 0);
+	assert_true(c.save_watch && c.save_refuse);
+	expect_error("--domid 5 --save-watch=yes",
+		     "expected nothing or refuse");
+	expect_error("--domid 5 --restore-state=",
+		     "expected xenstore or a file");
+	expect_error("--domid 5 --save-watch --restore-state f",
+		     "at most one of --restore-state");
+	expect_error("--domid 5 --save-state f --save-watch",
+		     "at most one of --restore-state");
+	expect_error("--loopback /tmp/s --restore-state f",
+		     "--loopback has no save or restore");
+	expect_error("--save-watch", "exactly one of --domid");
+}
+
 static void parse_u32(void **state)
 {
 	uint32_t v;
@@ -197,9 +231,8 @@ static void parse_u32(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(good_lines),
-		cmocka_unit_test(bad_lines),
-		cmocka_unit_test(parse_u32),
+		cmocka_unit_test(good_lines), cmocka_unit_test(bad_lines),
+		cmocka_unit_test(parse_u32),  cmocka_unit_test(save_restore),
 		cmocka_unit_test(backends),
 	};
 

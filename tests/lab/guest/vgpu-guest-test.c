@@ -17,6 +17,10 @@
  *   vgpu-guest-test drv N [copy]    through the guest driver (/dev/vgpu_stub):
  *                                   N NOPs, with "copy" 1 MiB through device
  *                                   memory and odd-sized buffers, compute
+ *   vgpu-guest-test savecheck SECONDS  fill SCRATCH and the scratch RAM,
+ *                                   say SAVE-READY, then read them back
+ *                                   for SECONDS of guest time (dom0 saves
+ *                                   and restores the domain meanwhile)
  *   vgpu-guest-test traffic SECONDS one CPU writes and checks registers
  *                                   without pause (across an emulator
  *                                   restart), reports the longest stall
@@ -915,10 +919,10 @@ static int cmd_drv(unsigned int nops, int copy)
 		free(dst);
 	}
 	ioctl(fd, VGPU_IOC_STATS, &st);
-	printf("DRV-STATS: msi=%u interrupts=%llu commands=%llu nop_us=%.1f nops_per_s=%.0f\n",
+	printf("DRV-STATS: msi=%u interrupts=%llu commands=%llu nop_us=%.1f nops_per_s=%.0f resets=%llu\n",
 	       st.msi, (unsigned long long)(st.interrupts - st0.interrupts),
 	       (unsigned long long)(st.commands - st0.commands), us,
-	       us > 0 ? 1e6 / us : 0);
+	       us > 0 ? 1e6 / us : 0, (unsigned long long)st.resets);
 	close(fd);
 	printf("DRV-RESULT: %s %u passed, %u failed\n",
 	       failed ? "FAIL" : "PASS", passed, failed);
@@ -941,6 +945,49 @@ static int cmd_tag(const char *op, uint32_t v)
 	return got != v;
 }
 
+static uint32_t save_pattern(unsigned int i)
+{
+	return 0x5a5a0000u ^ (i * 2654435761u);
+}
+
+/* save-restore: the registers the guest wrote come back after xl save
+ * and xl restore (or xl migrate), read through the new emulator. */
+static int cmd_savecheck(double secs)
+{
+	volatile uint8_t *b = map_bar0();
+	unsigned int i, reads = 0, bad = 0;
+	double t0, gap = 0, last;
+
+	if (!b)
+		return 1;
+	R32(b, VGPU_REG_SCRATCH) = 0xc0ffee11;
+	for (i = 0; i < VGPU_SCRATCH_RAM_WORDS; i++)
+		R32(b, VGPU_REG_SCRATCH_RAM + 4 * i) = save_pattern(i);
+	printf("SAVE-READY\n");
+	fflush(stdout);
+	t0 = last = now_s();
+	while (now_s() - t0 < secs) {
+		uint32_t v = R32(b, VGPU_REG_SCRATCH);
+
+		if (v != 0xc0ffee11 && bad++ < 3)
+			printf("SAVE-MISMATCH: scratch 0x%08x\n", v);
+		for (i = 0; i < VGPU_SCRATCH_RAM_WORDS; i++) {
+			v = R32(b, VGPU_REG_SCRATCH_RAM + 4 * i);
+			if (v != save_pattern(i) && bad++ < 3)
+				printf("SAVE-MISMATCH: ram[%u] 0x%08x\n", i, v);
+		}
+		reads++;
+		if (now_s() - last > gap)
+			gap = now_s() - last;
+		last = now_s();
+		usleep(50000);
+	}
+	printf("SAVE-RESULT: %s %u passes over %u registers, %u mismatches, longest pause %.1f s\n",
+	       bad ? "FAIL" : "PASS", reads, VGPU_SCRATCH_RAM_WORDS + 1, bad,
+	       gap);
+	return bad != 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -955,6 +1002,8 @@ int main(int argc, char **argv)
 		return cmd_evil();
 	if (argc >= 3 && strcmp(argv[1], "ring") == 0)
 		return cmd_ring((unsigned int)strtoul(argv[2], NULL, 0));
+	if (argc >= 3 && strcmp(argv[1], "savecheck") == 0)
+		return cmd_savecheck(atof(argv[2]));
 	if (argc >= 3 && strcmp(argv[1], "traffic") == 0)
 		return cmd_traffic(atof(argv[2]));
 	if (argc >= 4 && strcmp(argv[1], "tag") == 0)

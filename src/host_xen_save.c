@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Xen glue for save and migration: is the domain suspended (shut down
+ * with SHUTDOWN_suspend, as xl save and xl migrate leave it), running,
+ * or gone?
+ */
+#include "host_xen_int.h"
+
+#include <xen/sched.h>
+
+int xen_domain_run_state(uint32_t domid)
+{
+	xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+	xc_domaininfo_t info;
+	int n, rc;
+
+	if (!xch)
+		return neg_errno();
+	n = xc_domain_getinfolist(xch, domid, 1, &info);
+	if (n < 0)
+		rc = neg_errno();
+	else if (n == 0 || info.domain != domid ||
+		 (info.flags & XEN_DOMINF_dying))
+		rc = -ENOENT;
+	else if ((info.flags & XEN_DOMINF_shutdown) &&
+		 ((info.flags >> XEN_DOMINF_shutdownshift) &
+		  XEN_DOMINF_shutdownmask) == SHUTDOWN_suspend)
+		rc = XEN_DOMAIN_SUSPENDED;
+	else if (info.flags & XEN_DOMINF_shutdown)
+		rc = XEN_DOMAIN_SHUTDOWN;
+	else
+		rc = XEN_DOMAIN_RUNNING;
+	xc_interface_close(xch);
+	return rc;
+}
