@@ -14,6 +14,8 @@
 #include <vgpu/vgpu_stub.h>
 #include <vgpu/vgpu_stub_regs.h>
 
+#include "dev_vgpu_evtchn.h"
+
 /* the admin queue, the 1.1 I/O queue and 30 session queues */
 #define NR_QUEUES VGPU_MAX_QUEUES_ABI
 #define MAX_QDEPTH 256
@@ -43,6 +45,7 @@ struct vgpu_stub {
 	bool own_be; /* created by the device (no backend configured) */
 	struct engine *en;
 	struct engine_limits lim;
+	struct stub_evtchn evt; /* ABI 1.3 */
 };
 
 static struct vgpu_stub *stub(struct vdev *d)
@@ -177,7 +180,8 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 	case VGPU_REG_VERSION:
 		return VGPU_ABI_VERSION;
 	case VGPU_REG_FEATURES:
-		return VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS;
+		return VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS |
+		       (stub_evtchn_offered(d) ? VGPU_F_EVTCHN : 0);
 	case VGPU_REG_STATUS:
 		return s->status;
 	case VGPU_REG_RESET_COUNT:
@@ -201,6 +205,8 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 	}
 	case VGPU_REG_MAX_SESSIONS:
 		return s->lim.sessions;
+	case VGPU_REG_EVTCHN:
+		return s->evt.port;
 	case VGPU_REG_Q_SELECT:
 		return s->q_select;
 	case VGPU_REG_INTR_STATUS: {
@@ -283,6 +289,8 @@ static void raise_irq(struct vdev *d, uint32_t bits)
 	struct vgpu_stub *s = stub(d);
 	uint32_t pend = MSI_CAP + PCI_MSI_PENDING_64;
 
+	if (stub_evtchn_signal(d, &s->evt))
+		return; /* on the event channel instead */
 	s->intr_status |= bits;
 	if (msi_enabled(d)) {
 		/* one message per batch; a masked vector stays pending */
@@ -323,6 +331,7 @@ static void vgpu_stub_reset(struct vdev *d)
 
 	if (en)
 		engine_reset(en);
+	stub_evtchn_unbind(d, &s->evt);
 	s->intr_status = 0;
 	update_intx(d); /* deasserts */
 	memset(s, 0, sizeof(*s));
@@ -372,6 +381,10 @@ static void vgpu_stub_start(struct vdev *d, bool resumed)
 				q->live = false;
 		}
 	}
+	if (resumed)
+		stub_evtchn_restart(d, &s->evt);
+	else
+		memset(&s->evt, 0, sizeof(s->evt));
 	s->be = cfg ? cfg->be : NULL;
 	s->own_be = false;
 	s->en = NULL;
@@ -419,6 +432,7 @@ static void vgpu_stub_fini(struct vdev *d)
 		engine_destroy(s->en);
 	}
 	s->en = NULL;
+	stub_evtchn_unbind(d, &s->evt);
 	vgpu_stub_invalidate(d); /* no mapping outlives the device */
 	if (s->be && s->own_be)
 		s->be->ops->destroy(s->be);
@@ -443,6 +457,16 @@ static bool vgpu_stub_poll(struct vdev *d)
 static int vgpu_stub_poll_fd(struct vdev *d)
 {
 	return stub(d)->en ? engine_poll_fd(stub(d)->en) : -1;
+}
+
+/* A notification on the event channel: a doorbell for every queue. */
+static void vgpu_stub_evtchn(struct vdev *d)
+{
+	struct vgpu_stub *s = stub(d);
+
+	s->evt.kicks++;
+	if (s->en && engine_kick(s->en))
+		d->deferred = true;
 }
 
 /* After the doorbell's ioreq completed: run the queues it named. */
@@ -514,6 +538,8 @@ static void doorbell(struct vdev *d, uint32_t off, uint32_t val, uint32_t bytes)
 		log_guest(d->log, "guest: bad doorbell write at 0x%03x", off);
 		return;
 	}
+	if (s->evt.port)
+		s->evt.mmio_bells++;
 	/* record and go: the commands run once this request is answered */
 	if (s->en && engine_doorbell(s->en, qi, val))
 		d->deferred = true;
@@ -555,6 +581,12 @@ static void vgpu_stub_reg_write(struct vdev *d, uint32_t off, uint32_t val,
 		s->intr_mask = merge(s->intr_mask, val, bytes);
 		update_intx(d);
 		return;
+	case VGPU_REG_EVTCHN:
+		if (bytes == 0xffffffffu)
+			stub_evtchn_write(d, &s->evt, val);
+		else
+			log_guest(d->log, "guest: partial event channel write");
+		return;
 	}
 	if (off >= VGPU_REG_Q_DEPTH && off <= VGPU_REG_Q_ENABLE) {
 		queue_write(d, off, val, bytes);
@@ -591,4 +623,5 @@ const struct vdev_ops vgpu_stub_ops = {
 	.cfg_written = vgpu_stub_cfg_written,
 	.poll_fd = vgpu_stub_poll_fd,
 	.poll = vgpu_stub_poll,
+	.evtchn = vgpu_stub_evtchn,
 };

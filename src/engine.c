@@ -400,6 +400,19 @@ bool engine_doorbell(struct engine *en, unsigned int qi, uint32_t tail)
 	return true;
 }
 
+bool engine_kick(struct engine *en)
+{
+	uint32_t live = 0;
+	unsigned int qi;
+
+	en->stats.kicks++;
+	for (qi = 0; qi < en->nq; qi++)
+		if (en->q[qi].live)
+			live |= 1u << qi;
+	en->rung |= live;
+	return live != 0;
+}
+
 /* Run queue @qi once; keep it hot while it has work, poll_us after. */
 static void run_queue(struct engine *en, unsigned int qi, uint64_t now)
 {

@@ -198,7 +198,7 @@ static void identity_registers(void **state)
 	struct fx *f = *state;
 
 	assert_int_equal(rd(f, VGPU_REG_MAGIC), VGPU_MAGIC);
-	assert_int_equal(rd(f, VGPU_REG_VERSION), 0x00010002);
+	assert_int_equal(rd(f, VGPU_REG_VERSION), 0x00010003);
 	assert_int_equal(rd(f, VGPU_REG_FEATURES),
 			 VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS);
 	wr(f, VGPU_REG_MAGIC, 0);
