@@ -5,8 +5,8 @@
  *   vgpu_main.c     probe, remove, interrupts, recovery, the file ops
  *   vgpu_admin.c    the privileged queues (admin 0, I/O 1): commands
  *                   matched by cid, and the admin commands
- *   vgpu_session.c  ABI 1.2 sessions: queue, pool and regions, mmap,
- *                   doorbell, wait
+ *   vgpu_session.c  ABI 1.2 sessions: queue, mmap, doorbell, wait
+ *   vgpu_region.c   a session's pinned pool and regions (vgpu_session.h)
  *   vgpu_legacy.c   VGPU_IOC_SUBMIT (ABI 1.1 commands on queue 1)
  *
  * Lifetime. struct vgpu_dev is refcounted: the PCI binding holds one
