@@ -284,10 +284,9 @@ static long session_doorbell(struct vgpu_session *s)
 		rc = -ENODEV;
 	} else {
 		spin_lock(&s->bell_lock);
-		iowrite32(le32_to_cpu(READ_ONCE(s->m.hdr->sq_tail.v)),
-			  vd->bar + VGPU_REG_DOORBELL(s->qid));
+		vgpu_ring_doorbell(vd, s->qid,
+				   le32_to_cpu(READ_ONCE(s->m.hdr->sq_tail.v)));
 		spin_unlock(&s->bell_lock);
-		atomic64_inc(&vd->st.doorbells);
 	}
 	vgpu_alive_exit(vd);
 	return rc;
