@@ -422,13 +422,14 @@ static void vgpu_stub_fini(struct vdev *d)
 
 		log_info(
 			d->log,
-			"queues: %llu doorbells, %llu commands, %llu launches, %llu interrupts asked, %llu sessions, %llu lost",
+			"queues: %llu doorbells, %llu commands, %llu launches, %llu interrupts asked, %llu sessions, %llu lost, %llu doorbells by event channel",
 			(unsigned long long)st->doorbells,
 			(unsigned long long)st->commands,
 			(unsigned long long)st->launches,
 			(unsigned long long)st->irqs,
 			(unsigned long long)st->sessions,
-			(unsigned long long)st->lost);
+			(unsigned long long)st->lost,
+			(unsigned long long)st->kicks);
 		engine_destroy(s->en);
 	}
 	s->en = NULL;

@@ -912,10 +912,11 @@ static int cmd_drv(unsigned int nops, int copy)
 		free(dst);
 	}
 	ioctl(fd, VGPU_IOC_STATS, &st);
-	printf("DRV-STATS: msi=%u interrupts=%llu commands=%llu nop_us=%.1f nops_per_s=%.0f\n",
+	printf("DRV-STATS: msi=%u interrupts=%llu commands=%llu nop_us=%.1f nops_per_s=%.0f doorbells=%llu evtchn=%u\n",
 	       st.msi, (unsigned long long)(st.interrupts - st0.interrupts),
 	       (unsigned long long)(st.commands - st0.commands), us,
-	       us > 0 ? 1e6 / us : 0);
+	       us > 0 ? 1e6 / us : 0,
+	       (unsigned long long)(st.doorbells - st0.doorbells), st.evtchn);
 	close(fd);
 	printf("DRV-RESULT: %s %u passed, %u failed\n",
 	       failed ? "FAIL" : "PASS", passed, failed);
