@@ -164,9 +164,10 @@ static int cmd_regs(void)
 	      R32(b, VGPU_REG_MAGIC));
 	check(R32(b, VGPU_REG_VERSION) == VGPU_ABI_VERSION,
 	      "abi version 0x%08x", R32(b, VGPU_REG_VERSION));
-	check(R32(b, VGPU_REG_FEATURES) ==
-		      (VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS),
-	      "features: command queues, msi, sessions");
+	/* on Xen the device offers the event channel too (ABI 1.3) */
+	check(R32(b, VGPU_REG_FEATURES) == (VGPU_F_QUEUES | VGPU_F_MSI |
+					    VGPU_F_SESSIONS | VGPU_F_EVTCHN),
+	      "features: command queues, msi, sessions, event channel");
 	for (i = 0; i < sizeof(pat) / sizeof(pat[0]); i++) {
 		R32(b, VGPU_REG_SCRATCH) = pat[i];
 		check(R32(b, VGPU_REG_SCRATCH) == pat[i],
