@@ -406,8 +406,11 @@ bool engine_kick(struct engine *en)
 	unsigned int qi;
 
 	en->stats.kicks++;
+	/* only queues with entries waiting (or unmapped since INVALIDATE:
+	 * looked at anyway): an idle queue is not made hot by another's */
 	for (qi = 0; qi < en->nq; qi++)
-		if (en->q[qi].live)
+		if (en->q[qi].live &&
+		    (!en->q[qi].hdr || ring_pending(&en->q[qi])))
 			live |= 1u << qi;
 	en->rung |= live;
 	return live != 0;

@@ -76,7 +76,8 @@ void engine_unmap(struct engine *e);
 /* A doorbell with @tail: false if it made the queue FATAL. */
 bool engine_doorbell(struct engine *e, unsigned int qi, uint32_t tail);
 /* A doorbell by event channel (ABI 1.3), which names no queue: every live
- * queue is run (each tail read from its header). false if none is live. */
+ * queue with entries waiting is run (each tail read from its header).
+ * false if none has any. */
 bool engine_kick(struct engine *e);
 /*
  * Deliver backend completions and run the queues that were rung or are
