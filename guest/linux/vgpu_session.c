@@ -2,8 +2,8 @@
 /*
  * vgpu_stub: ABI 1.2 sessions. Per open file: a device session bound to
  * a queue of its own (header, SQ, CQ in coherent DMA memory) and a pinned
- * pool (vgpu_region.c), all mapped into the
- * process, which then submits without system calls. The device refuses
+ * pool (vgpu_region.c), all mapped into the process, which then submits
+ * without system calls. The device refuses
  * guest-physical addresses on a session queue, so the process reaches
  * nothing but its own session. A session belongs to the process that
  * made it: another one (a forked child holding the file) gets -EPERM, and
