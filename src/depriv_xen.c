@@ -15,10 +15,13 @@
  *    privcmd fd, then IOCTL_PRIVCMD_MMAPBATCH_V2; munmap;
  *    unmap_resource at teardown: munmap;
  *  - libxenevtchn: pending is read(), unmask is write(), notify is
- *    IOCTL_EVTCHN_NOTIFY, unbind at teardown IOCTL_EVTCHN_UNBIND.
+ *    IOCTL_EVTCHN_NOTIFY, unbind at teardown IOCTL_EVTCHN_UNBIND; the
+ *    guest's event channel (ABI 1.3, host_xen_evtchn.c), which the guest
+ *    names at any time through BAR0: IOCTL_EVTCHN_BIND_INTERDOMAIN (the
+ *    handle is restricted to the domain) and IOCTL_EVTCHN_UNBIND.
  * Not after the drop, so not allowed: IOCTL_PRIVCMD_HYPERCALL (refused on
  * a restricted fd anyway), MMAP_RESOURCE, RESTRICT, MMAPBATCH (the v1
- * fallback for kernels before 2.6.37), EVTCHN_BIND_*, RESET,
+ * fallback for kernels before 2.6.37), EVTCHN_BIND_VIRQ/UNBOUND_PORT, RESET,
  * RESTRICT_DOMID; no gntdev or gntalloc handle is ever opened.
  */
 #include <sys/ioctl.h>
@@ -36,6 +39,8 @@
 /* struct ioctl_evtchn_unbind / notify { unsigned int port }: 4 */
 #define EVTCHN_UNBIND XEN_IOC('E', 3, 4)
 #define EVTCHN_NOTIFY XEN_IOC('E', 4, 4)
+/* struct ioctl_evtchn_bind_interdomain { remote_domain, remote_port }: 8 */
+#define EVTCHN_BIND_INTERDOMAIN XEN_IOC('E', 1, 8)
 
 static const struct depriv_rule xen_rules[] = {
 	DEPRIV_ARG("ioctl", 1, PRIVCMD_DM_OP,
@@ -43,7 +48,10 @@ static const struct depriv_rule xen_rules[] = {
 	DEPRIV_ARG("ioctl", 1, PRIVCMD_MMAPBATCH_V2,
 		   "privcmd: mapping guest frames (queues, rep copies)"),
 	DEPRIV_ARG("ioctl", 1, EVTCHN_NOTIFY, "evtchn: answering a vcpu"),
-	DEPRIV_ARG("ioctl", 1, EVTCHN_UNBIND, "evtchn: teardown"),
+	DEPRIV_ARG("ioctl", 1, EVTCHN_UNBIND,
+		   "evtchn: teardown; the guest's event channel replaced"),
+	DEPRIV_ARG("ioctl", 1, EVTCHN_BIND_INTERDOMAIN,
+		   "evtchn: binding the port the guest names (ABI 1.3)"),
 };
 
 const struct depriv_rules depriv_xen = {

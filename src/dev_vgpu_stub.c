@@ -16,6 +16,8 @@
 #include <vgpu/vgpu_stub.h>
 #include <vgpu/vgpu_stub_regs.h>
 
+#include "dev_vgpu_evtchn.h"
+
 /* the admin queue, the 1.1 I/O queue and 30 session queues */
 #define NR_QUEUES VGPU_MAX_QUEUES_ABI
 #define MAX_QDEPTH 256
@@ -49,11 +51,12 @@ struct vgpu_stub {
 	bool own_be; /* created by the device (no backend configured) */
 	struct engine *en;
 	struct engine_limits lim;
+	struct stub_evtchn evt; /* ABI 1.3 */
 };
 
 /* What a saved state carries (savestate.h): a change of this layout
  * needs a new SAVESTATE_VERSION. */
-#define VGPU_STUB_SAVED_SIZE 3984
+#define VGPU_STUB_SAVED_SIZE 4016
 _Static_assert(sizeof(struct vgpu_stub) == VGPU_STUB_SAVED_SIZE,
 	       "struct vgpu_stub changed: bump SAVESTATE_VERSION and this size");
 
@@ -189,7 +192,8 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 	case VGPU_REG_VERSION:
 		return VGPU_ABI_VERSION;
 	case VGPU_REG_FEATURES:
-		return VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS;
+		return VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS |
+		       (stub_evtchn_offered(d) ? VGPU_F_EVTCHN : 0);
 	case VGPU_REG_STATUS:
 		return s->status;
 	case VGPU_REG_RESET_COUNT:
@@ -213,6 +217,8 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 	}
 	case VGPU_REG_MAX_SESSIONS:
 		return s->lim.sessions;
+	case VGPU_REG_EVTCHN:
+		return s->evt.port;
 	case VGPU_REG_Q_SELECT:
 		return s->q_select;
 	case VGPU_REG_INTR_STATUS: {
@@ -295,6 +301,8 @@ static void raise_irq(struct vdev *d, uint32_t bits)
 	struct vgpu_stub *s = stub(d);
 	uint32_t pend = MSI_CAP + PCI_MSI_PENDING_64;
 
+	if (stub_evtchn_signal(d, &s->evt))
+		return; /* on the event channel instead */
 	s->intr_status |= bits;
 	if (msi_enabled(d)) {
 		/* one message per batch; a masked vector stays pending */
@@ -335,6 +343,7 @@ static void vgpu_stub_reset(struct vdev *d)
 
 	if (en)
 		engine_reset(en);
+	stub_evtchn_unbind(d, &s->evt);
 	s->intr_status = 0;
 	update_intx(d); /* deasserts */
 	memset(s, 0, sizeof(*s));
@@ -405,6 +414,12 @@ static void vgpu_stub_start(struct vdev *d, bool resumed)
 	for (i = 0; i < NR_QUEUES; i++)
 		if (resume_queue(d, &s->q[i], &c, resumed))
 			adopt |= 1u << i;
+	/* The event channel a crashed predecessor bound is bound again; a
+	 * restored device's (save, migration) was the old domain's port. */
+	if (resumed && !d->restored)
+		stub_evtchn_restart(d, &s->evt);
+	else
+		memset(&s->evt, 0, sizeof(s->evt));
 	s->be = cfg ? cfg->be : NULL;
 	s->own_be = false;
 	s->en = NULL;
@@ -446,16 +461,18 @@ static void vgpu_stub_fini(struct vdev *d)
 
 		log_info(
 			d->log,
-			"queues: %llu doorbells, %llu commands, %llu launches, %llu interrupts asked, %llu sessions, %llu lost",
+			"queues: %llu doorbells, %llu commands, %llu launches, %llu interrupts asked, %llu sessions, %llu lost, %llu doorbells by event channel",
 			(unsigned long long)st->doorbells,
 			(unsigned long long)st->commands,
 			(unsigned long long)st->launches,
 			(unsigned long long)st->irqs,
 			(unsigned long long)st->sessions,
-			(unsigned long long)st->lost);
+			(unsigned long long)st->lost,
+			(unsigned long long)st->kicks);
 		engine_destroy(s->en);
 	}
 	s->en = NULL;
+	stub_evtchn_unbind(d, &s->evt);
 	vgpu_stub_invalidate(d); /* no mapping outlives the device */
 	if (s->be && s->own_be)
 		s->be->ops->destroy(s->be);
@@ -481,6 +498,16 @@ static bool vgpu_stub_poll(struct vdev *d)
 static int vgpu_stub_poll_fd(struct vdev *d)
 {
 	return stub(d)->en ? engine_poll_fd(stub(d)->en) : -1;
+}
+
+/* A notification on the event channel: a doorbell for every queue. */
+static void vgpu_stub_evtchn(struct vdev *d)
+{
+	struct vgpu_stub *s = stub(d);
+
+	s->evt.kicks++;
+	if (s->en && engine_kick(s->en))
+		d->deferred = true;
 }
 
 /* After the doorbell's ioreq completed: run the queues it named. */
@@ -552,6 +579,8 @@ static void doorbell(struct vdev *d, uint32_t off, uint32_t val, uint32_t bytes)
 		log_guest(d->log, "guest: bad doorbell write at 0x%03x", off);
 		return;
 	}
+	if (s->evt.port)
+		s->evt.mmio_bells++;
 	/* record and go: the commands run once this request is answered */
 	if (s->en && engine_doorbell(s->en, qi, val))
 		d->deferred = true;
@@ -592,6 +621,12 @@ static void vgpu_stub_reg_write(struct vdev *d, uint32_t off, uint32_t val,
 	case VGPU_REG_INTR_MASK:
 		s->intr_mask = merge(s->intr_mask, val, bytes);
 		update_intx(d);
+		return;
+	case VGPU_REG_EVTCHN:
+		if (bytes == 0xffffffffu)
+			stub_evtchn_write(d, &s->evt, val);
+		else
+			log_guest(d->log, "guest: partial event channel write");
 		return;
 	}
 	if (off >= VGPU_REG_Q_DEPTH && off <= VGPU_REG_Q_ENABLE) {
@@ -649,4 +684,5 @@ const struct vdev_ops vgpu_stub_ops = {
 	.poll_fd = vgpu_stub_poll_fd,
 	.poll = vgpu_stub_poll,
 	.save_check = vgpu_stub_save_check,
+	.evtchn = vgpu_stub_evtchn,
 };

@@ -414,6 +414,22 @@ bool engine_doorbell(struct engine *en, unsigned int qi, uint32_t tail)
 	return true;
 }
 
+bool engine_kick(struct engine *en)
+{
+	uint32_t live = 0;
+	unsigned int qi;
+
+	en->stats.kicks++;
+	/* only queues with entries waiting (or unmapped since INVALIDATE:
+	 * looked at anyway): an idle queue is not made hot by another's */
+	for (qi = 0; qi < en->nq; qi++)
+		if (en->q[qi].live &&
+		    (!en->q[qi].hdr || ring_pending(&en->q[qi])))
+			live |= 1u << qi;
+	en->rung |= live;
+	return live != 0;
+}
+
 /* Run queue @qi once; keep it hot while it has work, poll_us after. */
 static void run_queue(struct engine *en, unsigned int qi, uint64_t now)
 {

@@ -269,6 +269,7 @@ void xen_host_close(struct xen_host *x)
 			     "release pci function");
 	for (v = 0; v < x->nr_bound; v++)
 		xenevtchn_unbind(x->xce, x->ports[v]);
+	xen_evtchn_unbind(&x->seam);
 	if (x->stage >= XS_PAGE)
 		xenforeignmemory_unmap_resource(x->fm, x->res);
 	if (x->stage >= XS_SERVER)
@@ -371,6 +372,8 @@ int xen_host_handle_events(struct xen_host *x)
 		return neg_errno();
 	}
 	xenevtchn_unmask(x->xce, (evtchn_port_t)port);
+	if (xen_evtchn_event(x, (evtchn_port_t)port))
+		return 1;
 	if ((evtchn_port_t)port <= x->max_port && x->vcpu_of_port[port] >= 0)
 		serve_slot(x, (unsigned int)x->vcpu_of_port[port], false);
 	else

@@ -66,6 +66,10 @@ struct xen_host {
 	struct io_stats *stats;
 	uint64_t spurious;
 	bool reattached; /* serving a server a predecessor left behind */
+	/* the guest's event channel (ABI 1.3, host_xen_evtchn.c) */
+	bool guest_bound;
+	uint32_t guest_port; /* the guest's port */
+	evtchn_port_t guest_local; /* ours */
 };
 
 static inline int neg_errno(void)
@@ -80,5 +84,12 @@ extern const struct host_ops xen_host_ops;
 int xen_open_handles(struct xen_host *x);
 bool xen_server_exists(struct xen_host *x, uint32_t id);
 int xen_bind_ports(struct xen_host *x);
+
+/* host_xen_evtchn.c: the guest's event channel (host_ops.evtchn_*) */
+int xen_evtchn_bind(struct host *h, uint32_t port);
+int xen_evtchn_notify(struct host *h);
+void xen_evtchn_unbind(struct host *h);
+/* An event on local @port: the guest's doorbell? Then served: true. */
+bool xen_evtchn_event(struct xen_host *x, evtchn_port_t port);
 
 #endif

@@ -229,6 +229,9 @@ const struct host_ops xen_host_ops = {
 	.mark_dirty = xen_mark_dirty,
 	.inject_msi = xen_inject_msi,
 	.set_intx = xen_set_intx,
+	.evtchn_bind = xen_evtchn_bind,
+	.evtchn_notify = xen_evtchn_notify,
+	.evtchn_unbind = xen_evtchn_unbind,
 };
 
 struct host *xen_host_seam(struct xen_host *x)

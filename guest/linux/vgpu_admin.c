@@ -336,9 +336,7 @@ int vgpu_pq_submit(struct vgpu_pq *pq, struct vgpu_cmd *c)
 		virt_mb(); /* the tail before the device's flags */
 		if (le32_to_cpu(READ_ONCE(h->dev_flags.v)) &
 		    VGPU_DEV_NEED_DOORBELL) {
-			iowrite32(pq->tail,
-				  vd->bar + VGPU_REG_DOORBELL(pq->qid));
-			atomic64_inc(&vd->st.doorbells);
+			vgpu_ring_doorbell(vd, pq->qid, pq->tail);
 		}
 		atomic64_inc(&vd->st.commands);
 	}

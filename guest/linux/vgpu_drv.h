@@ -5,9 +5,11 @@
  *   vgpu_main.c     probe, remove, interrupts, recovery, the file ops
  *   vgpu_admin.c    the privileged queues (admin 0, I/O 1): commands
  *                   matched by cid, and the admin commands
- *   vgpu_session.c  ABI 1.2 sessions: queue, pool and regions, mmap,
- *                   doorbell, wait
+ *   vgpu_session.c  ABI 1.2 sessions: queue, mmap, doorbell, wait
+ *   vgpu_region.c   a session's pinned pool and regions (vgpu_session.h)
  *   vgpu_legacy.c   VGPU_IOC_SUBMIT (ABI 1.1 commands on queue 1)
+ *   vgpu_evtchn.c   ABI 1.3: doorbells and completions by Xen event
+ *                   channel, where the guest and the device have it
  *
  * Lifetime. struct vgpu_dev is refcounted: the PCI binding holds one
  * reference and every open file one more, so an unbind (or a hot-unplug)
@@ -102,6 +104,9 @@ struct vgpu_dev {
 	struct pci_dev *pdev; /* a reference of our own */
 	void __iomem *bar;
 	bool msi;
+	bool evtchn_on; /* the device took evtchn_port (vgpu_evtchn.c) */
+	u32 evtchn_port;
+	int evtchn_irq; /* -1: none */
 	u32 max_queues, max_qdepth, features, version;
 	struct rw_semaphore alive; /* see above */
 	bool dead; /* unbound: every call says -ENODEV */
@@ -159,6 +164,12 @@ int vgpu_pq_wait(struct vgpu_pq *pq, struct vgpu_cmd *c, bool killable);
 int vgpu_admin_run(struct vgpu_dev *vd, const struct vgpu_sqe *e, u16 *status,
 		   u64 *result);
 void vgpu_orphan_work(struct work_struct *w);
+
+/* vgpu_evtchn.c */
+void vgpu_evtchn_probe(struct vgpu_dev *vd);
+void vgpu_evtchn_register(struct vgpu_dev *vd);
+void vgpu_evtchn_remove(struct vgpu_dev *vd);
+void vgpu_ring_doorbell(struct vgpu_dev *vd, u32 qid, u32 tail);
 
 /* vgpu_legacy.c */
 long vgpu_legacy_submit(struct vgpu_dev *vd, void __user *uarg);

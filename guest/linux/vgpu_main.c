@@ -115,6 +115,7 @@ void vgpu_check_health(struct vgpu_dev *vd, unsigned int *ticks)
  * writing. */
 static void vgpu_hw_reset(struct vgpu_dev *vd)
 {
+	WRITE_ONCE(vd->evtchn_on, false); /* the reset unbinds it */
 	iowrite32(0, vd->bar + VGPU_REG_STATUS);
 	/* MMIO to the emulator is synchronous; read back for good measure */
 	vd->reset_count = ioread32(vd->bar + VGPU_REG_RESET_COUNT);
@@ -125,6 +126,7 @@ static int vgpu_hw_init(struct vgpu_dev *vd)
 	int rc;
 
 	vgpu_hw_reset(vd);
+	vgpu_evtchn_register(vd);
 	rc = vgpu_pq_start(&vd->admin);
 	if (!rc)
 		rc = vgpu_pq_start(&vd->io);
@@ -215,6 +217,7 @@ static long vgpu_stats(struct vgpu_dev *vd, void __user *uarg)
 	st.commands = atomic64_read(&vd->st.commands);
 	st.interrupts = atomic64_read(&vd->st.irqs);
 	st.msi = vd->msi;
+	st.evtchn = READ_ONCE(vd->evtchn_on) ? vd->evtchn_port : 0;
 	st.doorbells = atomic64_read(&vd->st.doorbells);
 	st.waits = atomic64_read(&vd->st.waits);
 	st.sessions = atomic64_read(&vd->st.sessions);
@@ -343,6 +346,7 @@ static int vgpu_probe_dev(struct vgpu_dev *vd)
 	rc = vgpu_setup_irq(vd);
 	if (rc)
 		return rc;
+	vgpu_evtchn_probe(vd);
 	rc = vgpu_hw_init(vd);
 	if (!rc) {
 		vd->misc.minor = MISC_DYNAMIC_MINOR;
@@ -355,6 +359,7 @@ static int vgpu_probe_dev(struct vgpu_dev *vd)
 			return 0;
 	}
 	vgpu_hw_reset(vd); /* before the queues' memory goes */
+	vgpu_evtchn_remove(vd);
 	free_irq(pci_irq_vector(pdev, 0), vd);
 	pci_free_irq_vectors(pdev);
 	return rc;
@@ -378,6 +383,14 @@ static int vgpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		 vd->version >> 16, vd->version & 0xffff, vd->max_queues,
 		 VGPU_IO_DEPTH, vd->msi ? "MSI" : "INTx",
 		 vd->features & VGPU_F_SESSIONS ? ", sessions" : "");
+	if (vd->evtchn_on)
+		dev_info(
+			&pdev->dev,
+			"doorbells and completions by event channel %u (irq %d)\n",
+			vd->evtchn_port, vd->evtchn_irq);
+	else
+		dev_info(&pdev->dev, "doorbells by MMIO, completions by %s\n",
+			 vd->msi ? "MSI" : "INTx");
 	return 0;
 }
 
@@ -399,6 +412,7 @@ static void vgpu_remove(struct pci_dev *pdev)
 		vgpu_hw_reset(vd);
 	up_write(&vd->alive);
 	cancel_work_sync(&vd->reset_work);
+	vgpu_evtchn_remove(vd);
 	free_irq(pci_irq_vector(pdev, 0), vd);
 	pci_free_irq_vectors(pdev);
 	vgpu_pq_fail_all(&vd->admin, -ENODEV);

@@ -2,9 +2,8 @@
 /*
  * vgpu_stub: ABI 1.2 sessions. Per open file: a device session bound to
  * a queue of its own (header, SQ, CQ in coherent DMA memory) and a pinned
- * pool (pages the driver allocates, in high-order chunks where it can,
- * registered with REGION_ADD as an extent list), all mapped into the
- * process, which then submits without system calls. The device refuses
+ * pool (vgpu_region.c), all mapped into the process, which then submits
+ * without system calls. The device refuses
  * guest-physical addresses on a session queue, so the process reaches
  * nothing but its own session. A session belongs to the process that
  * made it: another one (a forked child holding the file) gets -EPERM, and
@@ -23,175 +22,9 @@
 #include <linux/version.h>
 
 #include "vgpu_drv.h"
+#include "vgpu_session.h"
 
-#ifdef MAX_PAGE_ORDER
-#define VGPU_MAX_ORDER MAX_PAGE_ORDER
-#else
-#define VGPU_MAX_ORDER (MAX_ORDER - 1)
-#endif
-#define VGPU_REGION_STRIDE (1ull << 30) /* mmap offsets between regions */
-
-/* A chunk of physically contiguous pages, DMA-mapped as one. */
-struct vgpu_chunk {
-	dma_addr_t dma;
-	size_t bytes;
-};
-
-struct vgpu_region {
-	struct list_head node;
-	u32 id; /* the device's */
-	u32 slot; /* mmap offset: VGPU_MMAP_REGION_BASE + slot * stride */
-	u64 bytes;
-	struct page **pages; /* order 0 each (split), bytes / PAGE_SIZE */
-	struct vgpu_chunk *chunks;
-	u32 nchunks;
-};
-
-struct vgpu_session {
-	struct vgpu_dev *vd;
-	struct mm_struct *mm; /* the owner's (mmgrab) */
-	struct mutex lock; /* regions */
-	bool lost; /* a reset or an unbind ended it (sess_lock) */
-	bool opened; /* the device knows it */
-	bool has_qid; /* qid is ours in vd->qmap (sess_lock) */
-	u32 id, qid;
-	struct vgpu_qmem m;
-	struct list_head regions;
-	unsigned long slots; /* region slots in use */
-	u64 pinned;
-	struct vgpu_region *pool;
-	struct list_head node; /* vd->sessions */
-	struct list_head sleep_node; /* vd->sleeping while sleepers */
-	u32 sleepers; /* wake_lock */
-	wait_queue_head_t wq;
-	spinlock_t bell_lock;
-	struct work_struct close_work;
-};
-
-static void vgpu_vm_flags(struct vm_area_struct *vma, unsigned long set,
-			  unsigned long clear)
-{
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
-	vm_flags_mod(vma, set, clear);
-#else
-	vma->vm_flags = (vma->vm_flags | set) & ~clear;
-#endif
-}
-
-static void region_free(struct vgpu_dev *vd, struct vgpu_region *r)
-{
-	unsigned long i;
-
-	for (i = 0; i < r->nchunks; i++)
-		dma_unmap_page(&vd->pdev->dev, r->chunks[i].dma,
-			       r->chunks[i].bytes, DMA_BIDIRECTIONAL);
-	/* a page still mapped by the process lives on until its munmap */
-	for (i = 0; r->pages && i < r->bytes >> PAGE_SHIFT && r->pages[i]; i++)
-		put_page(r->pages[i]);
-	kvfree(r->pages);
-	kvfree(r->chunks);
-	kfree(r);
-}
-
-/* One chunk of 2^order pages, zeroed, split into order-0 pages. */
-static int region_chunk(struct vgpu_dev *vd, struct vgpu_region *r,
-			unsigned long at, unsigned int order)
-{
-	gfp_t gfp = GFP_KERNEL | __GFP_ZERO;
-	struct page *p;
-	dma_addr_t dma;
-	unsigned long i;
-
-	if (order)
-		gfp |= __GFP_NOWARN | __GFP_NORETRY;
-	p = alloc_pages(gfp, order);
-	if (!p)
-		return -ENOMEM;
-	split_page(p, order);
-	for (i = 0; i < 1ul << order; i++)
-		r->pages[at + i] = p + i;
-	dma = dma_map_page(&vd->pdev->dev, p, 0, PAGE_SIZE << order,
-			   DMA_BIDIRECTIONAL);
-	if (dma_mapping_error(&vd->pdev->dev, dma))
-		return -ENOMEM;
-	r->chunks[r->nchunks].dma = dma;
-	r->chunks[r->nchunks].bytes = PAGE_SIZE << order;
-	r->nchunks++;
-	return 0;
-}
-
-static struct vgpu_region *region_alloc(struct vgpu_dev *vd, u64 bytes)
-{
-	unsigned long n = bytes >> PAGE_SHIFT, at = 0;
-	unsigned int order = VGPU_MAX_ORDER;
-	struct vgpu_region *r = kzalloc(sizeof(*r), GFP_KERNEL);
-
-	if (!r)
-		return NULL;
-	r->bytes = bytes;
-	r->pages = kvcalloc(n, sizeof(*r->pages), GFP_KERNEL);
-	r->chunks = kvcalloc(n, sizeof(*r->chunks), GFP_KERNEL);
-	if (!r->pages || !r->chunks)
-		goto fail;
-	while (at < n) {
-		order = min_t(unsigned int, order, ilog2(n - at));
-		if (!region_chunk(vd, r, at, order)) {
-			at += 1ul << order;
-		} else if (!order) {
-			goto fail;
-		} else {
-			order--;
-		}
-	}
-	return r;
-fail:
-	region_free(vd, r);
-	return NULL;
-}
-
-/* REGION_ADD for @r: its chunks as an extent list (adjacent ones merged),
- * in coherent memory the device reads while it runs the command. */
-static int region_add(struct vgpu_session *s, struct vgpu_region *r)
-{
-	struct vgpu_dev *vd = s->vd;
-	struct vgpu_sqe e = { .opcode = VGPU_OP_REGION_ADD };
-	size_t list_bytes = r->nchunks * sizeof(struct vgpu_extent);
-	struct vgpu_extent *x;
-	dma_addr_t list;
-	u32 i, n = 0;
-	u64 id = 0;
-	u16 st = 0;
-	int rc;
-
-	x = dma_alloc_coherent(&vd->pdev->dev, list_bytes, &list, GFP_KERNEL);
-	if (!x)
-		return -ENOMEM;
-	for (i = 0; i < r->nchunks; i++) {
-		struct vgpu_chunk *c = &r->chunks[i];
-
-		if (n &&
-		    le64_to_cpu(x[n - 1].gpa) + le64_to_cpu(x[n - 1].len) ==
-			    c->dma) {
-			le64_add_cpu(&x[n - 1].len, c->bytes);
-			continue;
-		}
-		x[n].gpa = cpu_to_le64(c->dma);
-		x[n++].len = cpu_to_le64(c->bytes);
-	}
-	e.session = cpu_to_le32(s->id);
-	e.region.list_gpa = cpu_to_le64(list);
-	e.region.nents = cpu_to_le32(n);
-	e.region.bytes = cpu_to_le64(r->bytes);
-	rc = vgpu_admin_run(vd, &e, &st, &id);
-	dma_free_coherent(&vd->pdev->dev, list_bytes, x, list);
-	if (!rc && st != VGPU_S_OK)
-		rc = st == VGPU_S_LIMIT || st == VGPU_S_NO_MEMORY ? -ENOSPC :
-								    -EIO;
-	r->id = (u32)id;
-	return rc;
-}
-
-static int session_simple(struct vgpu_session *s, u8 op, u32 obj, u64 *res)
+int vgpu_session_simple(struct vgpu_session *s, u8 op, u32 obj, u64 *res)
 {
 	struct vgpu_sqe e = { .opcode = op };
 	u16 st = 0;
@@ -205,53 +38,13 @@ static int session_simple(struct vgpu_session *s, u8 op, u32 obj, u64 *res)
 	return rc;
 }
 
-/* A free slot and pinned-bytes budget for a region of @bytes. */
-static int region_budget(struct vgpu_session *s, u64 bytes, u32 *slot)
-{
-	if (!bytes || bytes > VGPU_REGION_BYTES_MAX ||
-	    s->pinned + bytes > VGPU_SESSION_PINNED_MAX)
-		return -E2BIG;
-	*slot = find_first_zero_bit(&s->slots, VGPU_REGIONS_MAX);
-	return *slot < VGPU_REGIONS_MAX ? 0 : -ENOSPC;
-}
-
-/* A new region of the session, registered with the device. Caller holds
- * s->lock. REGION_ADD's outcome is always known (the admin wait is not
- * killable): on an error the device does not hold the pages. */
-static struct vgpu_region *session_region(struct vgpu_session *s, u64 bytes,
-					  int *err)
-{
-	struct vgpu_region *r;
-	u32 slot;
-
-	*err = region_budget(s, bytes, &slot);
-	if (*err)
-		return NULL;
-	r = region_alloc(s->vd, bytes);
-	if (!r) {
-		*err = -ENOMEM;
-		return NULL;
-	}
-	r->slot = slot;
-	__set_bit(slot, &s->slots);
-	s->pinned += bytes;
-	list_add_tail(&r->node, &s->regions);
-	*err = region_add(s, r);
-	if (*err) { /* refused, never sent, or the device was reset */
-		list_del(&r->node);
-		__clear_bit(slot, &s->slots);
-		s->pinned -= bytes;
-		region_free(s->vd, r);
-	}
-	return *err ? NULL : r;
-}
-
 static void session_free(struct vgpu_session *s)
 {
 	struct vgpu_dev *vd = s->vd;
 	struct vgpu_region *r, *n;
 
-	list_for_each_entry_safe(r, n, &s->regions, node) region_free(vd, r);
+	list_for_each_entry_safe(r, n, &s->regions, node)
+		vgpu_region_free(vd, r);
 	vgpu_qmem_free(vd, &s->m);
 	mmdrop(s->mm);
 	kfree(s);
@@ -281,7 +74,7 @@ static void session_end(struct vgpu_session *s)
 	int rc = 0;
 
 	if (s->opened && !READ_ONCE(s->lost))
-		rc = session_simple(s, VGPU_OP_SESSION_CLOSE, 0, NULL);
+		rc = vgpu_session_simple(s, VGPU_OP_SESSION_CLOSE, 0, NULL);
 	else if (s->has_qid && !READ_ONCE(s->lost) && !vgpu_alive_enter(vd)) {
 		vgpu_queue_disable(vd, s->qid); /* quiesced and unmapped */
 		vgpu_alive_exit(vd);
@@ -408,13 +201,13 @@ static int session_start(struct vgpu_session *s, u64 pool_bytes)
 	rc = READ_ONCE(s->lost) ? -EIO : vgpu_queue_enable(vd, s->qid, &s->m);
 	vgpu_alive_exit(vd);
 	if (!rc)
-		rc = session_simple(s, VGPU_OP_SESSION_OPEN, s->qid, &id);
+		rc = vgpu_session_simple(s, VGPU_OP_SESSION_OPEN, s->qid, &id);
 	if (rc)
 		return rc;
 	s->id = (u32)id;
 	s->opened = true;
 	mutex_lock(&s->lock);
-	s->pool = session_region(s, pool_bytes, &rc);
+	s->pool = vgpu_session_region(s, pool_bytes, &rc);
 	mutex_unlock(&s->lock);
 	return rc;
 }
@@ -466,7 +259,7 @@ static long session_open(struct vgpu_file *vf, void __user *uarg)
 }
 
 /* The session's own process, and the session still alive. */
-static int session_usable(struct vgpu_session *s)
+int vgpu_session_usable(struct vgpu_session *s)
 {
 	if (!s)
 		return -EINVAL;
@@ -481,7 +274,7 @@ static int session_usable(struct vgpu_session *s)
 static long session_doorbell(struct vgpu_session *s)
 {
 	struct vgpu_dev *vd = s->vd;
-	int rc = session_usable(s);
+	int rc = vgpu_session_usable(s);
 
 	if (!rc)
 		rc = vgpu_alive_enter(vd);
@@ -491,10 +284,9 @@ static long session_doorbell(struct vgpu_session *s)
 		rc = -ENODEV;
 	} else {
 		spin_lock(&s->bell_lock);
-		iowrite32(le32_to_cpu(READ_ONCE(s->m.hdr->sq_tail.v)),
-			  vd->bar + VGPU_REG_DOORBELL(s->qid));
+		vgpu_ring_doorbell(vd, s->qid,
+				   le32_to_cpu(READ_ONCE(s->m.hdr->sq_tail.v)));
 		spin_unlock(&s->bell_lock);
-		atomic64_inc(&vd->st.doorbells);
 	}
 	vgpu_alive_exit(vd);
 	return rc;
@@ -572,7 +364,7 @@ static long session_wait(struct vgpu_session *s, void __user *uarg)
 	unsigned long end = 0, left = VGPU_CHECK_JIFFIES;
 	struct vgpu_ioc_wait w;
 	unsigned int ticks = 0;
-	int rc = session_usable(s);
+	int rc = vgpu_session_usable(s);
 
 	if (rc)
 		return rc;
@@ -597,62 +389,6 @@ static long session_wait(struct vgpu_session *s, void __user *uarg)
 	return rc;
 }
 
-static long region_alloc_ioctl(struct vgpu_session *s, void __user *uarg)
-{
-	struct vgpu_ioc_region a;
-	struct vgpu_region *r;
-	int rc = session_usable(s);
-
-	if (rc)
-		return rc;
-	if (copy_from_user(&a, uarg, sizeof(a)))
-		return -EFAULT;
-	if (a.rsvd0 || a.region || a.bytes > VGPU_REGION_BYTES_MAX)
-		return -EINVAL;
-	mutex_lock(&s->lock);
-	r = session_region(s, PAGE_ALIGN(a.bytes), &rc);
-	if (r) {
-		a.region = r->id;
-		a.mmap_off =
-			VGPU_MMAP_REGION_BASE + r->slot * VGPU_REGION_STRIDE;
-		a.len = r->bytes;
-	}
-	mutex_unlock(&s->lock);
-	if (rc)
-		return rc;
-	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
-}
-
-/* REGION_DEL, then the pages: those the process still maps stay until
- * its munmap (page references), none is touched by the device again. */
-static long region_free_ioctl(struct vgpu_session *s, void __user *uarg)
-{
-	struct vgpu_ioc_region a;
-	struct vgpu_region *r, *found = NULL;
-	int rc = session_usable(s);
-
-	if (rc)
-		return rc;
-	if (copy_from_user(&a, uarg, sizeof(a)))
-		return -EFAULT;
-	if (a.rsvd0 || !a.region || a.region == s->pool->id)
-		return -EINVAL;
-	mutex_lock(&s->lock);
-	list_for_each_entry(r, &s->regions, node) if (r->id == a.region)
-		found = r;
-	rc = found ? session_simple(s, VGPU_OP_REGION_DEL, a.region, NULL) :
-		     -ENOENT;
-	if (found && (!rc || READ_ONCE(s->lost))) {
-		list_del(&found->node);
-		__clear_bit(found->slot, &s->slots);
-		s->pinned -= found->bytes;
-		region_free(s->vd, found);
-		rc = 0;
-	}
-	mutex_unlock(&s->lock);
-	return rc;
-}
-
 long vgpu_session_ioctl(struct vgpu_file *vf, unsigned int op,
 			void __user *uarg)
 {
@@ -670,9 +406,9 @@ long vgpu_session_ioctl(struct vgpu_file *vf, unsigned int op,
 	case VGPU_IOC_WAIT:
 		return session_wait(s, uarg);
 	case VGPU_IOC_REGION_ALLOC:
-		return region_alloc_ioctl(s, uarg);
+		return vgpu_region_alloc_ioctl(s, uarg);
 	case VGPU_IOC_REGION_FREE:
-		return region_free_ioctl(s, uarg);
+		return vgpu_region_free_ioctl(s, uarg);
 	}
 	return -ENOTTY;
 }
@@ -689,27 +425,6 @@ static int session_mmap_coherent(struct vgpu_session *s,
 		      ro ? VM_MAYWRITE : 0);
 	vma->vm_pgoff = 0; /* the offset into the buffer */
 	return dma_mmap_coherent(&s->vd->pdev->dev, vma, cpu, dma, bytes);
-}
-
-static int session_mmap_region(struct vgpu_session *s,
-			       struct vm_area_struct *vma, u64 off)
-{
-	struct vgpu_region *r, *found = NULL;
-	int rc = -EINVAL;
-
-	mutex_lock(&s->lock);
-	list_for_each_entry(r, &s->regions,
-			    node) if (VGPU_MMAP_REGION_BASE +
-					      r->slot * VGPU_REGION_STRIDE ==
-				      off) found = r;
-	if (found && vma->vm_end - vma->vm_start == found->bytes) {
-		vgpu_vm_flags(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP,
-			      0);
-		rc = vm_map_pages_zero(vma, found->pages,
-				       found->bytes >> PAGE_SHIFT);
-	}
-	mutex_unlock(&s->lock);
-	return rc;
 }
 
 /* The queue's pages and the regions, shared mappings of the session's own
@@ -733,6 +448,6 @@ int vgpu_session_mmap(struct vgpu_session *s, struct vm_area_struct *vma)
 		return session_mmap_coherent(s, vma, s->m.cq, s->m.cq_dma,
 					     s->m.cq_bytes, true);
 	}
-	return off >= VGPU_MMAP_REGION_BASE ? session_mmap_region(s, vma, off) :
+	return off >= VGPU_MMAP_REGION_BASE ? vgpu_region_mmap(s, vma, off) :
 					      -EINVAL;
 }

@@ -39,7 +39,8 @@ struct engine_limits {
 };
 
 struct engine_stats {
-	uint64_t doorbells; /* doorbell writes */
+	uint64_t doorbells; /* doorbell writes (MMIO) */
+	uint64_t kicks; /* doorbells by event channel */
 	uint64_t commands; /* entries taken from the queues */
 	uint64_t submitted; /* requests handed to the backend */
 	uint64_t launches; /* LAUNCH commands taken */
@@ -83,6 +84,10 @@ void engine_queue_disable(struct engine *e, unsigned int qi);
 void engine_unmap(struct engine *e);
 /* A doorbell with @tail: false if it made the queue FATAL. */
 bool engine_doorbell(struct engine *e, unsigned int qi, uint32_t tail);
+/* A doorbell by event channel (ABI 1.3), which names no queue: every live
+ * queue with entries waiting is run (each tail read from its header).
+ * false if none has any. */
+bool engine_kick(struct engine *e);
 /*
  * Deliver backend completions and run the queues that were rung or are
  * hot. Returns true while any queue is hot (the caller polls again

@@ -55,6 +55,17 @@ struct host_ops {
 	 * the function's INTA. 0 or -errno; may be NULL. */
 	int (*inject_msi)(struct host *h, uint64_t addr, uint32_t data);
 	int (*set_intx)(struct host *h, bool level);
+	/*
+	 * Optional (Xen): the guest's event channel (VGPU_REG_EVTCHN).
+	 * evtchn_bind binds the guest's unbound port @port, allocated for
+	 * our domain, replacing one bound before: 0 or -errno (the port is
+	 * not the guest's to give). While bound, each notification from the
+	 * guest calls vdev_evtchn() on the device. evtchn_notify signals the
+	 * guest on it (0 or -errno); evtchn_unbind lets it go (no-op if none).
+	 */
+	int (*evtchn_bind)(struct host *h, uint32_t port);
+	int (*evtchn_notify)(struct host *h);
+	void (*evtchn_unbind)(struct host *h);
 };
 
 struct host {

@@ -56,6 +56,9 @@ struct vdev_ops {
 	 * would never post).
 	 */
 	int (*save_check)(const void *priv, char *why, size_t len);
+	/* Optional: the guest notified the event channel the device bound
+	 * through its host (host_ops.evtchn_bind): a doorbell. */
+	void (*evtchn)(struct vdev *d);
 };
 
 struct vdev_ids {
@@ -191,6 +194,16 @@ static inline int vdev_poll_fd(struct vdev *d)
 static inline bool vdev_poll(struct vdev *d)
 {
 	return d->ops->poll ? d->ops->poll(d) : false;
+}
+
+/* The guest notified the device's event channel: its doorbell, then the
+ * work it asked for (as after a doorbell's ioreq). */
+static inline void vdev_evtchn(struct vdev *d)
+{
+	if (d->ops->evtchn) {
+		d->ops->evtchn(d);
+		vdev_run_deferred(d);
+	}
 }
 
 /* BAR0 access of 1, 2, 4 or 8 bytes; the caller checks off + size. */

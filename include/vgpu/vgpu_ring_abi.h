@@ -65,6 +65,10 @@
  * emulator restart or a restore from a saved image ends every session
  * (VGPU_S_RESET, and the queue's Q_ERROR); the driver opens new ones.
  *
+ * Event channel (ABI 1.3, Xen guests with PV support): doorbells and
+ * completion interrupts may instead travel on one event channel the
+ * driver allocates and registers in VGPU_REG_EVTCHN (see there).
+ *
  * Where this differs from ../shared/design/ring-and-mediation.md: SQ and
  * CQ are contiguous rather than page lists (dma_alloc_coherent() is
  * contiguous); launch parameters travel in the submission queue itself
@@ -99,6 +103,7 @@ typedef uint64_t vgpu_u64;
 #define VGPU_F_QUEUES (1u << 0) /* the registers and rings below */
 #define VGPU_F_MSI (1u << 1) /* completions by MSI (else INTx) */
 #define VGPU_F_SESSIONS (1u << 2) /* ABI 1.2: sessions, regions, CUDA */
+#define VGPU_F_EVTCHN (1u << 3) /* ABI 1.3: VGPU_REG_EVTCHN (Xen only) */
 
 /* Limits (RO). */
 #define VGPU_REG_MAX_QUEUES 0x028 /* queue 0 is the admin queue */
@@ -128,6 +133,26 @@ typedef uint64_t vgpu_u64;
 /* FATAL: the emulator restarted (or the guest was restored): device
  * memory and sessions are gone: reset the device */
 #define VGPU_QERR_RESTART 6
+
+/*
+ * 1.3, with VGPU_F_EVTCHN (the device runs on Xen): an event channel
+ * instead of MMIO doorbells and MSI/INTx, for a guest with Xen PV support.
+ * RW, 4-byte accesses only. The driver allocates an unbound port for
+ * dom0 (EVTCHNOP_alloc_unbound, remote_dom 0) and writes its number here;
+ * the device binds it and reads back that port while it is bound, 0 if
+ * binding failed (a port the guest does not own, one not unbound, or one
+ * allocated for another domain): the driver then stays on MMIO doorbells
+ * and MSI/INTx, which always keep working. While bound, a notification on
+ * the port is a doorbell for every live queue (the device reads each
+ * tail from its header: no MMIO exit, the vCPU runs on), and the
+ * completions a driver asked an interrupt for (VGPU_DRV_NEED_IRQ) are
+ * signalled on the port instead of MSI/INTx (INTR_STATUS stays 0).
+ * Notifications coalesce: one wakes every queue, a flood costs the guest
+ * its own time. Writing 0 unbinds; a device reset unbinds; after an
+ * emulator restart the device binds the port again from its saved state
+ * (the queues report VGPU_QERR_RESTART, and the driver resets anyway).
+ */
+#define VGPU_REG_EVTCHN 0x070
 
 /* INTx: bit q set when queue q posted completions; reading clears. */
 #define VGPU_REG_INTR_STATUS 0x080

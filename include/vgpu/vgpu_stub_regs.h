@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
 /*
- * vgpu-stub PCI function: identity and BAR0 register map, ABI 1.0.
+ * vgpu-stub PCI function: identity and BAR0 register map, ABI 1.0 (the
+ * queue registers of 1.1..1.3 are in vgpu_ring_abi.h; 1.3 adds the
+ * event-channel register VGPU_REG_EVTCHN for Xen guests with PV support).
  * Shared by the emulator (vgpu-ioreq), the guest test program and the
  * future guest driver, so it holds only #defines.
  *
@@ -27,7 +29,9 @@
 /* RO: ABI version, major in [31:16], minor in [15:0]. */
 #define VGPU_REG_VERSION 0x004
 #define VGPU_ABI_MAJOR 1
-#define VGPU_ABI_MINOR 2 /* 1.2: sessions, CUDA commands, vgpu_ring_abi.h */
+/* 1.2: sessions, CUDA commands, vgpu_ring_abi.h; 1.3: VGPU_F_EVTCHN, an
+ * event channel for doorbells and completions (VGPU_REG_EVTCHN) */
+#define VGPU_ABI_MINOR 3
 #define VGPU_ABI_VERSION ((VGPU_ABI_MAJOR << 16) | VGPU_ABI_MINOR)
 /* RO: device feature bits (VGPU_F_*, vgpu_ring_abi.h). */
 #define VGPU_REG_FEATURES 0x008

@@ -67,9 +67,11 @@ struct vgpu_ioc_stats {
 	__u64 commands;
 	__u64 interrupts;
 	__u32 msi; /* 1: MSI, 0: INTx */
-	__u32 rsvd;
+	/* 1.3: the guest's event-channel port that carries doorbells and
+	 * completions (VGPU_REG_EVTCHN), 0: MMIO doorbells and msi above */
+	__u32 evtchn;
 	/* 1.2 */
-	__u64 doorbells; /* MMIO doorbell writes, all sessions */
+	__u64 doorbells; /* doorbells rung (MMIO or event channel) */
 	__u64 waits; /* VGPU_IOC_WAIT calls that slept */
 	__u64 sessions; /* sessions opened since load */
 	__u64 resets; /* device resets or emulator restarts seen */

@@ -39,6 +39,9 @@
 #define PAGE 4096u
 #define LOCAL_PORT_BASE 40 /* local ports: 40, 43, 46, ... */
 #define REMOTE_PORT_BASE 7 /* server s, vCPU v: 7 + s * MAX_VCPUS + v */
+/* the guest's own ports (EVTCHNOP_alloc_unbound): 2000, 2001, ... */
+#define GUEST_PORT_BASE 2000
+#define GUEST_PORTS 16
 
 struct xendevicemodel_handle {
 	int unused;
@@ -104,6 +107,11 @@ static struct fake {
 	int waits_on[MAX_VCPUS];
 	int last_srv[MAX_VCPUS];
 	uint64_t notifies;
+	/* the guest's ports: allocated for a remote domain (-1: free), the
+	 * local port bound to it (0: unbound), what it received */
+	int gport_remote[GUEST_PORTS];
+	int gport_local[GUEST_PORTS];
+	uint64_t gport_rx[GUEST_PORTS];
 	/* guest RAM and its foreign mappings */
 	uint8_t *ram;
 	struct gmap maps[MAX_MAPS];
@@ -303,6 +311,8 @@ void fake_xen_reset(const struct fake_xen_cfg *cfg)
 	ram_alloc(cfg->guest_pages ? cfg->guest_pages : 1);
 	for (v = 0; v < MAX_VCPUS; v++)
 		fx.waits_on[v] = fx.last_srv[v] = -1;
+	for (i = 0; i < GUEST_PORTS; i++)
+		fx.gport_remote[i] = -1;
 	if (cfg->qemu) {
 		/* QEMU's server: created first, enabled, its channels bound
 		 * by QEMU (another process: not in our port table) */
@@ -464,8 +474,10 @@ void fake_process_died(void)
 
 	pthread_mutex_lock(&fx.lock);
 	for (p = 0; p < MAX_PORTS; p++) {
-		if (fx.bound[p])
+		if (fx.bound[p] && fx.port_srv[p] >= 0)
 			fx.srv[fx.port_srv[p]].port[fx.port_vcpu[p]] = 0;
+		else if (fx.bound[p]) /* the guest's end is unbound again */
+			fx.gport_local[fx.port_vcpu[p]] = 0;
 		fx.bound[p] = false;
 	}
 	for (id = 0; id < MAX_SERVERS; id++)
@@ -945,6 +957,100 @@ int xenforeignmemory_unmap(xenforeignmemory_handle *fmem, void *addr,
 	return 0;
 }
 
+/* ---- the guest's event channels ---- */
+
+int fake_guest_evtchn_alloc(int remote_dom)
+{
+	int i, port = -1;
+
+	pthread_mutex_lock(&fx.lock);
+	for (i = 0; i < GUEST_PORTS; i++) {
+		if (fx.gport_remote[i] < 0) {
+			fx.gport_remote[i] = remote_dom;
+			fx.gport_local[i] = 0;
+			fx.gport_rx[i] = 0;
+			port = GUEST_PORT_BASE + i;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fx.lock);
+	return port;
+}
+
+/* @gport's index, if the guest allocated it. */
+static int gport_index(uint32_t gport)
+{
+	uint32_t i = gport - GUEST_PORT_BASE;
+
+	return gport >= GUEST_PORT_BASE && i < GUEST_PORTS &&
+			       fx.gport_remote[i] >= 0 ?
+		       (int)i :
+		       -1;
+}
+
+void fake_guest_evtchn_notify(int gport)
+{
+	int i;
+
+	pthread_mutex_lock(&fx.lock);
+	i = gport_index((uint32_t)gport);
+	if (i >= 0 && fx.gport_local[i])
+		raise_port(fx.gport_local[i]);
+	pthread_mutex_unlock(&fx.lock);
+}
+
+uint64_t fake_guest_evtchn_received(int gport)
+{
+	uint64_t n = 0;
+	int i;
+
+	pthread_mutex_lock(&fx.lock);
+	i = gport_index((uint32_t)gport);
+	if (i >= 0)
+		n = fx.gport_rx[i];
+	pthread_mutex_unlock(&fx.lock);
+	return n;
+}
+
+bool fake_guest_evtchn_bound(int gport)
+{
+	bool b = false;
+	int i;
+
+	pthread_mutex_lock(&fx.lock);
+	i = gport_index((uint32_t)gport);
+	if (i >= 0)
+		b = fx.gport_local[i] != 0;
+	pthread_mutex_unlock(&fx.lock);
+	return b;
+}
+
+/* Xen's evtchn_bind_interdomain: only an ECS_UNBOUND port of the guest
+ * whose remote domain is us (dom0). Called with the lock held. */
+static int bind_guest_port(uint32_t gport)
+{
+	int i = gport_index(gport), local;
+
+	if (i < 0 || fx.gport_remote[i] != 0 || fx.gport_local[i]) {
+		errno = EINVAL;
+		return -1;
+	}
+	local = fx.next_port;
+	fx.next_port += 3;
+	if (local >= MAX_PORTS) {
+		violation("event channel ports leak");
+		errno = ENOSPC;
+		return -1;
+	}
+	fx.gport_local[i] = local;
+	fx.port_srv[local] = -1;
+	fx.port_vcpu[local] = i;
+	fx.bound[local] = true;
+	fx.masked[local] = false;
+	raise_port(local);
+	return local;
+}
+
 /* ---- libxenevtchn ---- */
 
 xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger,
@@ -974,6 +1080,10 @@ xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_handle *xce,
 	pthread_mutex_lock(&fx.lock);
 	if (!is_our_domain(domid))
 		goto out;
+	if (remote_port >= GUEST_PORT_BASE) {
+		rc = bind_guest_port(remote_port);
+		goto out;
+	}
 	id = (remote_port - REMOTE_PORT_BASE) / MAX_VCPUS;
 	v = (remote_port - REMOTE_PORT_BASE) % MAX_VCPUS;
 	sv = get_server(id);
@@ -1015,7 +1125,10 @@ int xenevtchn_unbind(xenevtchn_handle *xce, evtchn_port_t port)
 	pthread_mutex_lock(&fx.lock);
 	if (port < MAX_PORTS && fx.bound[port]) {
 		fx.bound[port] = false;
-		fx.srv[fx.port_srv[port]].port[fx.port_vcpu[port]] = 0;
+		if (fx.port_srv[port] >= 0)
+			fx.srv[fx.port_srv[port]].port[fx.port_vcpu[port]] = 0;
+		else
+			fx.gport_local[fx.port_vcpu[port]] = 0;
 	}
 	pthread_mutex_unlock(&fx.lock);
 	return 0;
@@ -1066,6 +1179,10 @@ int xenevtchn_notify(xenevtchn_handle *xce, evtchn_port_t port)
 	}
 	id = fx.port_srv[port];
 	v = (unsigned int)fx.port_vcpu[port];
+	if (id < 0) { /* the guest's channel */
+		fx.gport_rx[v]++;
+		goto out;
+	}
 	if (fx.waits_on[v] != id) {
 		violation(
 			"vcpu %u notified by server %d with no request waiting on it (completed twice?)",

@@ -79,4 +79,16 @@ uint8_t *fake_guest_ram(void);
 /* Notifications the server sent (one per completion). */
 uint64_t fake_xen_notifies(void);
 
+/*
+ * The guest's own event channels (ABI 1.3): allocate an unbound port for
+ * @remote_dom (0: dom0), as EVTCHNOP_alloc_unbound does; -1 if none is
+ * left. Xen lets dom0 bind only such a port of the guest with remote
+ * domain 0 that is unbound. notify is the guest's EVTCHNOP_send (nothing
+ * if unbound); received counts dom0's notifications to the guest.
+ */
+int fake_guest_evtchn_alloc(int remote_dom);
+void fake_guest_evtchn_notify(int gport);
+uint64_t fake_guest_evtchn_received(int gport);
+bool fake_guest_evtchn_bound(int gport);
+
 #endif

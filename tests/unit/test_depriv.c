@@ -219,8 +219,12 @@ static int try_xen_ioctls(void *arg)
 		return 5;
 	if (!REFUSED(ioctl(p[0], IOCTL_PRIVCMD_RESTRICT, NULL)))
 		return 6;
-	if (!REFUSED(ioctl(p[0], IOCTL_EVTCHN_BIND_INTERDOMAIN, NULL)))
+	/* the guest names its event channel at any time (ABI 1.3) */
+	if (ioctl(p[0], IOCTL_EVTCHN_BIND_INTERDOMAIN, NULL) != -1 ||
+	    errno != ENOTTY)
 		return 7;
+	if (!REFUSED(ioctl(p[0], IOCTL_EVTCHN_BIND_UNBOUND_PORT, NULL)))
+		return 9;
 	/* the upper half of the request word does not sneak one past */
 	if (!REFUSED(syscall(SYS_ioctl, p[0], (1ul << 32) | IOCTL_PRIVCMD_DM_OP,
 			     NULL)))
@@ -244,8 +248,8 @@ static void xen_ioctl_numbers(void **state)
 {
 	const unsigned long want[] = { IOCTL_PRIVCMD_DM_OP,
 				       IOCTL_PRIVCMD_MMAPBATCH_V2,
-				       IOCTL_EVTCHN_NOTIFY,
-				       IOCTL_EVTCHN_UNBIND };
+				       IOCTL_EVTCHN_NOTIFY, IOCTL_EVTCHN_UNBIND,
+				       IOCTL_EVTCHN_BIND_INTERDOMAIN };
 	size_t i, j, found = 0;
 
 	(void)state;

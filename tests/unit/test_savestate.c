@@ -406,7 +406,7 @@ static void corrupted_blobs_refused(void **state)
 	refused(f, b, f->len, "bad magic");
 	memcpy(b, f->blob, f->len);
 	b[8] = SAVESTATE_VERSION + 1;
-	refused(f, b, f->len, "version 2");
+	refused(f, b, f->len, "version 3");
 	memcpy(b, f->blob, f->len);
 	memcpy(b + 16, "other-dev", 10);
 	refused(f, b, f->len, "'other-dev'");

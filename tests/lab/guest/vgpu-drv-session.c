@@ -353,6 +353,66 @@ int cmd_session(unsigned int n)
 	return failed != 0;
 }
 
+/*
+ * The doorbell benchmark (the lab's LAB-METRIC lines, MMIO versus event
+ * channel side by side): the vCPU time one doorbell costs the ringing
+ * process (VGPU_IOC_DOORBELL with the tail unchanged: nothing for the
+ * device to do, so only the ring itself is timed; VGPU_IOC_STATS is the
+ * same system call without a doorbell), and NOP round trips that ring
+ * every time and sleep for their completion's interrupt.
+ */
+int cmd_bench(unsigned int n)
+{
+	struct vgpu_ioc_stats st;
+	unsigned int i, bad = 0;
+	double t0, bell_us, sys_us, rt_us;
+	char why[160];
+	struct sess q;
+	struct vgpu_cqe c;
+	int rc = sess_open(&q, why, sizeof(why));
+
+	if (rc || ioctl(q.fd, VGPU_IOC_STATS, &st) < 0) {
+		printf("BENCH-RESULT: FAIL %s\n",
+		       rc > 0 ? why : strerror(errno));
+		return 1;
+	}
+	t0 = now_s();
+	for (i = 0; i < n; i++)
+		bad += ioctl(q.fd, VGPU_IOC_DOORBELL) != 0;
+	bell_us = (now_s() - t0) / n * 1e6;
+	t0 = now_s();
+	for (i = 0; i < n; i++)
+		bad += ioctl(q.fd, VGPU_IOC_STATS, &st) != 0;
+	sys_us = (now_s() - t0) / n * 1e6;
+	t0 = now_s();
+	for (i = 0; i < n; i++) {
+		struct vgpu_ioc_wait w = { .timeout_ns = 20000000000 };
+		const struct vgpu_cqe *e = &q.cq[q.head % q.s.depth];
+		uint16_t phase = (q.head / q.s.depth) & 1 ? 0 : 1;
+
+		sess_push(&q, op(VGPU_OP_NOP));
+		__atomic_store_n(&q.h->sq_tail.v, q.tail, __ATOMIC_RELEASE);
+		bad += ioctl(q.fd, VGPU_IOC_DOORBELL) != 0;
+		w.head = q.head;
+		while ((__atomic_load_n(&e->status, __ATOMIC_ACQUIRE) & 1) !=
+		       phase)
+			if (ioctl(q.fd, VGPU_IOC_WAIT, &w) < 0 &&
+			    errno != EINTR)
+				break;
+		c = *e;
+		q.head++;
+		__atomic_store_n(&q.h->cq_head.v, q.head, __ATOMIC_RELEASE);
+		bad += VGPU_CQE_CODE(c.status) != VGPU_S_OK;
+	}
+	rt_us = (now_s() - t0) / n * 1e6;
+	close(q.fd);
+	printf("BENCH: path=%s n=%u doorbell_us=%.2f syscall_us=%.2f doorbell_net_us=%.2f nop_round_trip_us=%.1f failed=%u\n",
+	       st.evtchn ? "evtchn" : "mmio", n, bell_us, sys_us,
+	       bell_us - sys_us, rt_us, bad);
+	printf("BENCH-RESULT: %s\n", bad ? "FAIL" : "PASS");
+	return bad != 0;
+}
+
 /* The child: the parent's file, mappings, handles and memory are out of
  * its reach. Exits with the number of failed checks. */
 static int isolate_child(struct sess *pa, uint64_t dptr_a)

@@ -356,11 +356,13 @@ int main(int argc, char **argv)
 		return cmd_loop(atof(argv[2]));
 	if (argc >= 2 && strcmp(argv[1], "hold") == 0)
 		return cmd_hold();
+	if (argc >= 3 && strcmp(argv[1], "bench") == 0)
+		return cmd_bench((unsigned int)strtoul(argv[2], NULL, 0));
 	if (argc >= 3 && strcmp(argv[1], "session") == 0)
 		return cmd_session((unsigned int)strtoul(argv[2], NULL, 0));
 	if (argc >= 2 && strcmp(argv[1], "isolate") == 0)
 		return cmd_isolate();
 	fprintf(stderr,
-		"usage: vgpu-drv-test limits | signals S | loop S | hold | session N | isolate\n");
+		"usage: vgpu-drv-test limits | signals S | loop S | hold | session N | bench N | isolate\n");
 	return 2;
 }

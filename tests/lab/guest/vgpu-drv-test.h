@@ -20,6 +20,7 @@ uint32_t cmd(int fd, uint8_t op, uint64_t a0, uint64_t a1, uint64_t a2,
 	     uint64_t a3, uint64_t *result);
 
 int cmd_session(unsigned int n);
+int cmd_bench(unsigned int n);
 int cmd_isolate(void);
 
 #endif

@@ -171,9 +171,10 @@ static int cmd_regs(void)
 	      R32(b, VGPU_REG_MAGIC));
 	check(R32(b, VGPU_REG_VERSION) == VGPU_ABI_VERSION,
 	      "abi version 0x%08x", R32(b, VGPU_REG_VERSION));
-	check(R32(b, VGPU_REG_FEATURES) ==
-		      (VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS),
-	      "features: command queues, msi, sessions");
+	/* on Xen the device offers the event channel too (ABI 1.3) */
+	check(R32(b, VGPU_REG_FEATURES) == (VGPU_F_QUEUES | VGPU_F_MSI |
+					    VGPU_F_SESSIONS | VGPU_F_EVTCHN),
+	      "features: command queues, msi, sessions, event channel");
 	for (i = 0; i < sizeof(pat) / sizeof(pat[0]); i++) {
 		R32(b, VGPU_REG_SCRATCH) = pat[i];
 		check(R32(b, VGPU_REG_SCRATCH) == pat[i],
@@ -919,10 +920,11 @@ static int cmd_drv(unsigned int nops, int copy)
 		free(dst);
 	}
 	ioctl(fd, VGPU_IOC_STATS, &st);
-	printf("DRV-STATS: msi=%u interrupts=%llu commands=%llu nop_us=%.1f nops_per_s=%.0f resets=%llu\n",
+	printf("DRV-STATS: msi=%u interrupts=%llu commands=%llu nop_us=%.1f nops_per_s=%.0f resets=%llu doorbells=%llu evtchn=%u\n",
 	       st.msi, (unsigned long long)(st.interrupts - st0.interrupts),
 	       (unsigned long long)(st.commands - st0.commands), us,
-	       us > 0 ? 1e6 / us : 0, (unsigned long long)st.resets);
+	       us > 0 ? 1e6 / us : 0, (unsigned long long)st.resets,
+	       (unsigned long long)(st.doorbells - st0.doorbells), st.evtchn);
 	close(fd);
 	printf("DRV-RESULT: %s %u passed, %u failed\n",
 	       failed ? "FAIL" : "PASS", passed, failed);
