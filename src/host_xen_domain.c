@@ -5,25 +5,32 @@
  */
 #include "host_xen_int.h"
 
-int xen_domain_check(uint32_t domid, uint8_t uuid[16])
+int xen_domain_info(uint32_t domid, xc_domaininfo_t *info)
 {
 	xc_interface *xch = xc_interface_open(NULL, NULL, 0);
-	xc_domaininfo_t info;
 	int n, rc = 0;
 
 	if (!xch)
 		return neg_errno();
-	n = xc_domain_getinfolist(xch, domid, 1, &info);
+	n = xc_domain_getinfolist(xch, domid, 1, info);
 	if (n < 0)
 		rc = neg_errno();
-	else if (n == 0 || info.domain != domid ||
-		 (info.flags & XEN_DOMINF_dying))
+	else if (n == 0 || info->domain != domid ||
+		 (info->flags & XEN_DOMINF_dying))
 		rc = -ENOENT;
-	else if (!(info.flags & XEN_DOMINF_hvm_guest))
-		rc = -EINVAL;
-	else if (uuid)
-		memcpy(uuid, info.handle, 16);
 	xc_interface_close(xch);
+	return rc;
+}
+
+int xen_domain_check(uint32_t domid, uint8_t uuid[16])
+{
+	xc_domaininfo_t info;
+	int rc = xen_domain_info(domid, &info);
+
+	if (rc == 0 && !(info.flags & XEN_DOMINF_hvm_guest))
+		rc = -EINVAL;
+	else if (rc == 0 && uuid)
+		memcpy(uuid, info.handle, 16);
 	return rc;
 }
 

@@ -80,6 +80,9 @@ static inline int neg_errno(void)
 /* host_xen_seam.c: the guest-memory and interrupt seam */
 extern const struct host_ops xen_host_ops;
 
+/* host_xen_domain.c: the domain's info; -ENOENT if it is gone or dying */
+int xen_domain_info(uint32_t domid, xc_domaininfo_t *info);
+
 /* host_xen.c: shared with the release of an orphaned server */
 int xen_open_handles(struct xen_host *x);
 bool xen_server_exists(struct xen_host *x, uint32_t id);

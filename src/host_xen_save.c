@@ -10,26 +10,18 @@
 
 int xen_domain_run_state(uint32_t domid)
 {
-	xc_interface *xch = xc_interface_open(NULL, NULL, 0);
 	xc_domaininfo_t info;
-	int n, rc;
+	int rc = xen_domain_info(domid, &info);
 
-	if (!xch)
-		return neg_errno();
-	n = xc_domain_getinfolist(xch, domid, 1, &info);
-	if (n < 0)
-		rc = neg_errno();
-	else if (n == 0 || info.domain != domid ||
-		 (info.flags & XEN_DOMINF_dying))
-		rc = -ENOENT;
-	else if ((info.flags & XEN_DOMINF_shutdown) &&
-		 ((info.flags >> XEN_DOMINF_shutdownshift) &
-		  XEN_DOMINF_shutdownmask) == SHUTDOWN_suspend)
+	if (rc < 0)
+		return rc;
+	if ((info.flags & XEN_DOMINF_shutdown) &&
+	    ((info.flags >> XEN_DOMINF_shutdownshift) &
+	     XEN_DOMINF_shutdownmask) == SHUTDOWN_suspend)
 		rc = XEN_DOMAIN_SUSPENDED;
 	else if (info.flags & XEN_DOMINF_shutdown)
 		rc = XEN_DOMAIN_SHUTDOWN;
 	else
 		rc = XEN_DOMAIN_RUNNING;
-	xc_interface_close(xch);
 	return rc;
 }
