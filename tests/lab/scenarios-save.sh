@@ -132,11 +132,16 @@ scenario_save_restore() {
 	[ $rc = 0 ] || why="$why [xl save failed ($rc): $(tail -n 3 /tmp/$n-save.log | tr '\n' ' ')]"
 	alive $n && why="$why [the domain is still there after xl save]"
 	t0=$(ms_now)
-	timeout 300 xl restore /tmp/$n.img >/tmp/$n-restore.log 2>&1
+	timeout 300 xl -vvv restore /tmp/$n.img >/tmp/$n-restore.log 2>&1
 	rc=$?
 	ms_restore=$(($(ms_now) - t0))
 	[ $rc = 0 ] || why="$why [xl restore failed ($rc): $(tail -n 3 /tmp/$n-restore.log | tr '\n' ' ')] [device model log: $(grep -ai 'vgpu' /var/log/xen/qemu-dm-$n.log* | tail -n 4 | tr '\n' ' ')]"
-	[ $rc = 0 ] || info "save-restore: xl restore said: $(grep -av 'xc: progress' /tmp/$n-restore.log | tail -n 25 | tr '\n' '|')"
+	if [ $rc != 0 ]; then
+		echo "----- xl -vvv restore (libxl's view of the device model) -----"
+		grep -av 'xc: progress\|xc: detail' /tmp/$n-restore.log | grep -a -A3 -B3 -i 'device.model\|spawn\|qmp\|error\|dm_' | tail -n 120
+		echo "----- the restored domain's device model log -----"
+		cat /var/log/xen/qemu-dm-$n.log 2>&1 | tail -n 40
+	fi
 	d2=$(xl domid $n 2>/dev/null)
 	metric "save-restore: xl save ${ms_save} ms, xl restore ${ms_restore} ms (image $(stat -c %s /tmp/$n.img 2>/dev/null) bytes)"
 	if [ -n "$d2" ]; then

@@ -30,8 +30,11 @@ ms_now() { echo $(($(date +%s%N) / 1000000)); }
 servers() { "$L/lab-ioreq-servers" "$1" 2>&1; }
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null; }
 alive() { xl list "$1" >/dev/null 2>&1; }
-# daemon pid serving domain $1 (launched by a wrapper, vgpu-xl or a supervisor)
-daemon_of() { pgrep -f "vgpu-ioreq --domid $1( |\$)" | head -n 1; }
+# daemon pid serving domain $1 (launched by a wrapper, vgpu-xl or a supervisor);
+# the xl script's and vgpu-xl's save watcher beside it is not the device
+daemons_of() { pgrep -af "vgpu-ioreq --domid $1( |\$)" | grep -v -- ' --save-watch' | cut -d' ' -f1; }
+daemon_of() { daemons_of "$1" | head -n 1; }
+watchers_of() { pgrep -f "vgpu-ioreq --domid $1 --save-watch" | wc -l; }
 
 mkcfg() { # NAME VCPUS GUEST_MODE [EXTRA xl.cfg LINE...]
 	local n=$1 v=$2 m=$3
@@ -327,7 +330,7 @@ scenario_driver_signals() {
 		! grep -aqi 'bug:\|oops' $g && [ "$rc" = 0 ]; then
 		pass driver-signals "$(grep -ao 'SIGNALS: .*' $g | tr -d '\r'): every result exactly once across a 13 s stall"
 	else
-		fail driver-signals "$(grep -a 'SIGNALS\|bug:\|Oops' $g | tr -d '\r' | tail -n 4 | tr '\n' ';') daemon exit $rc"
+		fail driver-signals "$(grep -a 'SIGNALS\|bug:\|Oops' $g | tr -d '\r' | tail -n 4 | tr '\n' ';') daemon exit $rc$(xl dmesg | grep -q "d${DOMID}v[0-9]* Triple fault" && echo "; the guest triple-faulted (Xen's log)")"
 	fi
 }
 
@@ -344,7 +347,7 @@ scenario_driver_restart() {
 	wait "$DPID" 2>/dev/null
 	mv /tmp/vgpu-t-vgpu.log /tmp/vgpu-t-vgpu.log.1
 	if ! start_fg vgpu-t "$DOMID"; then
-		fail driver-restart "the restarted vgpu-ioreq never became ready"
+		fail driver-restart "the restarted vgpu-ioreq never became ready: $(tail -n 3 /tmp/vgpu-t-vgpu.log | tr '\n' ' ')"
 		show_guest vgpu-t
 		xl destroy vgpu-t
 		return
@@ -671,11 +674,12 @@ scenario_depriv_background() {
 # ---- reboot-loop: REBOOTS x guest reboot, a new domid each time ----
 # After each boot's report: the new domain has exactly 2 ioreq servers
 # (qemu's and the new vgpu-ioreq's, sampled while the guest is up: it
-# reboots 1 s after its report) and exactly one vgpu-ioreq runs (the
-# previous domain's ended with it).
+# reboots 1 s after its report) and exactly one device vgpu-ioreq and
+# its save watcher run, both for the new domain (the previous domain's
+# ended with it).
 REBOOTS=20
 scenario_reboot_loop() {
-	local g=/tmp/vgpu-r-serial.log i d last="" seen="" why="" left n s t0 procs
+	local g=/tmp/vgpu-r-serial.log i d last="" seen="" why="" left n s t0 procs mine watch
 	mkcfg vgpu-r 1 reboot "$DM_OVERRIDE" 'on_reboot = "restart"'
 	sed -i 's/^on_reboot = "destroy"$//' /tmp/vgpu-r.cfg
 	rm -f "$SYSCONFDIR/vgpu-ioreq/vgpu-r.conf"
@@ -702,9 +706,14 @@ scenario_reboot_loop() {
 			why="$why [boot $i (domid ${d:-none}): $(grep -ao 'REBOOT-DEVICE: [a-z]*' $g 2>/dev/null || echo 'no report')]"
 			break
 		fi
+		# one device and the xl script's save watcher beside it, both
+		# for this domain: the previous domain's ended with it
 		procs=$(pgrep -x vgpu-ioreq | wc -l)
+		mine=$(daemons_of "$d" | wc -l)
+		watch=$(watchers_of "$d")
 		[ "$n" = 2 ] || why="$why [boot $i (domid $d): ${n:-no} ioreq servers, 2 expected]"
-		[ "$procs" = 1 ] || why="$why [boot $i (domid $d): $procs vgpu-ioreq processes, 1 expected]"
+		[ "$procs/$mine/$watch" = 2/1/1 ] ||
+			why="$why [boot $i (domid $d): $procs vgpu-ioreq processes ($mine device, $watch save watcher for this domain), 2 expected: $(pgrep -af vgpu-ioreq | tr '\n' ';')]"
 		seen="$seen $d"
 		last=$d
 		[ -z "$why" ] || break
@@ -722,7 +731,7 @@ scenario_reboot_loop() {
 	xl list | grep -q '(null)' && why="$why [dying domains left]"
 	info "reboot-loop: domids$seen; $(echo $seen | wc -w) boots in $((($(ms_now) - t0) / 1000)) s"
 	if [ -z "$why" ] && [ "$(echo $seen | wc -w)" -eq $REBOOTS ]; then
-		pass reboot-loop "device present in $REBOOTS boots (domids$seen), 2 ioreq servers and one vgpu-ioreq after each, nothing left"
+		pass reboot-loop "device present in $REBOOTS boots (domids$seen), 2 ioreq servers, one device and one save watcher after each, nothing left"
 	else
 		fail reboot-loop "$why"
 	fi
@@ -743,7 +752,7 @@ scenario_kill_restart() {
 	sleep 1 # the guest's vCPU is blocked on the dead worker meanwhile
 	mv /tmp/vgpu-k-vgpu.log /tmp/vgpu-k-vgpu.log.1
 	if ! start_fg vgpu-k "$DOMID"; then
-		fail kill-restart "the restarted vgpu-ioreq never became ready"
+		fail kill-restart "the restarted vgpu-ioreq never became ready: $(tail -n 3 /tmp/vgpu-k-vgpu.log | tr '\n' ' ')"
 		show_guest vgpu-k
 		xl destroy vgpu-k
 		return
