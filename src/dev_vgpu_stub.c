@@ -8,62 +8,11 @@
 #include <string.h>
 
 #include <vgpu/backend.h>
-#include <vgpu/engine.h>
-#include <vgpu/ring.h>
 #include <vgpu/savestate.h>
 #include <vgpu/vdev.h>
-#include <vgpu/vgpu_ring_abi.h>
 #include <vgpu/vgpu_stub.h>
-#include <vgpu/vgpu_stub_regs.h>
 
-#include "dev_vgpu_evtchn.h"
-
-/* the admin queue, the 1.1 I/O queue and 30 session queues */
-#define NR_QUEUES VGPU_MAX_QUEUES_ABI
-#define MAX_QDEPTH 256
-#define MAX_SGL ENGINE_MAX_SGL
-#define MSI_CAP 0x40 /* 64-bit MSI with per-vector masking, one vector */
-
-/*
- * Lives in struct vdev_state (a file mapping that outlives a crash): the
- * pointers in it (the backend, the engine, the queues' mappings) are
- * rebuilt by start(), never trusted from a previous process. Sessions
- * live in the engine, so a restart ends them all.
- */
-struct vgpu_stub {
-	uint32_t status;
-	uint32_t reset_count;
-	uint32_t scratch;
-	uint32_t compute_in;
-	uint32_t compute_out;
-	uint32_t scratch_ram[VGPU_SCRATCH_RAM_WORDS];
-	uint32_t q_select;
-	uint32_t intr_status;
-	uint32_t intr_mask;
-	uint32_t intx_level; /* what INTA was last set to */
-	uint64_t msis_sent;
-	/* sessions or device memory exist (engine_holds_state()), as of the
-	 * last command: a restored device cannot carry them */
-	uint32_t held;
-	uint32_t pad;
-	struct ring_queue q[NR_QUEUES];
-	struct backend *be;
-	bool own_be; /* created by the device (no backend configured) */
-	struct engine *en;
-	struct engine_limits lim;
-	struct stub_evtchn evt; /* ABI 1.3 */
-};
-
-/* What a saved state carries (savestate.h): a change of this layout
- * needs a new SAVESTATE_VERSION. */
-#define VGPU_STUB_SAVED_SIZE 4016
-_Static_assert(sizeof(struct vgpu_stub) == VGPU_STUB_SAVED_SIZE,
-	       "struct vgpu_stub changed: bump SAVESTATE_VERSION and this size");
-
-static struct vgpu_stub *stub(struct vdev *d)
-{
-	return d->priv;
-}
+#include "dev_vgpu_stub_int.h"
 
 /* The engine's view of our BAR0, which no guest buffer may overlap. */
 static struct engine *engine_of(struct vdev *d)
@@ -88,8 +37,6 @@ static struct ring_ctx ring_ctx_of(struct vdev *d)
 	};
 }
 
-static void update_intx(struct vdev *d);
-
 /* The queue Q_SELECT names, or NULL. */
 static struct ring_queue *selected(struct vgpu_stub *s)
 {
@@ -106,48 +53,6 @@ static uint32_t factorial32(uint32_t n)
 	for (i = 2; i <= n; i++)
 		r *= i;
 	return r;
-}
-
-static void vgpu_stub_init_cfg(struct vdev *d)
-{
-	struct pci_cfg *c = d->cfg;
-
-	pci_cfg_set16(c, PCI_VENDOR_ID, VGPU_PCI_VENDOR_ID);
-	pci_cfg_set16(c, PCI_DEVICE_ID, VGPU_PCI_DEVICE_ID);
-	pci_cfg_set8(c, PCI_REVISION_ID, VGPU_PCI_REVISION);
-	pci_cfg_set8(c, PCI_CLASS_PROG, VGPU_PCI_CLASS & 0xff);
-	pci_cfg_set16(c, PCI_CLASS_PROG + 1, VGPU_PCI_CLASS >> 8);
-	pci_cfg_set8(c, PCI_HEADER_TYPE, 0);
-	pci_cfg_set16(c, PCI_SUBSYSTEM_VENDOR_ID, VGPU_PCI_SUBSYS_VENDOR_ID);
-	pci_cfg_set16(c, PCI_SUBSYSTEM_ID, VGPU_PCI_SUBSYS_ID);
-	/* INTA, and an MSI capability the driver should prefer */
-	pci_cfg_set8(c, PCI_INTERRUPT_PIN, 1);
-	pci_cfg_set16(c, PCI_STATUS, PCI_STATUS_CAP_LIST);
-	pci_cfg_set8(c, PCI_CAPABILITY_LIST, MSI_CAP);
-	pci_cfg_set8(c, MSI_CAP, PCI_CAP_ID_MSI);
-	pci_cfg_set8(c, MSI_CAP + 1, 0); /* the last capability */
-	pci_cfg_set16(c, MSI_CAP + PCI_MSI_FLAGS,
-		      PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT);
-	/* one vector: multiple-message enable stays 0 */
-	pci_cfg_set_wmask(c, MSI_CAP + PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
-	pci_cfg_set_wmask(c, MSI_CAP + PCI_MSI_ADDRESS_LO, 4, 0xfffffffc);
-	pci_cfg_set_wmask(c, MSI_CAP + PCI_MSI_ADDRESS_HI, 4, 0xffffffff);
-	pci_cfg_set_wmask(c, MSI_CAP + PCI_MSI_DATA_64, 2, 0xffff);
-	pci_cfg_set_wmask(c, MSI_CAP + PCI_MSI_MASK_64, 4, 0x1);
-	/* pending bits (MSI_CAP + 20) are the device's: read-only */
-
-	pci_cfg_set_wmask(c, PCI_COMMAND, 2,
-			  PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
-				  PCI_COMMAND_PARITY | PCI_COMMAND_SERR |
-				  PCI_COMMAND_INTX_DISABLE);
-	pci_cfg_set_wmask(c, PCI_STATUS, 2, 0);
-	c->w1cmask[PCI_STATUS] = PCI_STATUS_W1C & 0xff;
-	c->w1cmask[PCI_STATUS + 1] = PCI_STATUS_W1C >> 8;
-	/* Cache line size, latency timer and the interrupt line are plain
-	 * read/write storage for software (hvmloader writes the line). */
-	pci_cfg_set_wmask(c, PCI_CACHE_LINE_SIZE, 2, 0xffff);
-	pci_cfg_set_wmask(c, PCI_INTERRUPT_LINE, 1, 0xff);
-	pci_cfg_init_bar_mem32(c, 0, VGPU_BAR0_SIZE);
 }
 
 /* The Q_ window of the queue Q_SELECT names. */
@@ -226,7 +131,7 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 		uint32_t v = s->intr_status;
 
 		s->intr_status = 0;
-		update_intx(d);
+		stub_update_intx(d);
 		return v;
 	}
 	case VGPU_REG_INTR_MASK:
@@ -241,93 +146,6 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 	log_guest(d->log, "guest: read of unimplemented bar0 offset 0x%03x",
 		  off);
 	return 0;
-}
-
-static bool msi_enabled(struct vdev *d)
-{
-	return pci_cfg_get16(d->cfg, MSI_CAP + PCI_MSI_FLAGS) &
-	       PCI_MSI_FLAGS_ENABLE;
-}
-
-/* Per-vector mask bit of our one vector. */
-static bool msi_masked(struct vdev *d)
-{
-	return pci_cfg_get32(d->cfg, MSI_CAP + PCI_MSI_MASK_64) & 1;
-}
-
-static void send_msi(struct vdev *d)
-{
-	uint64_t addr =
-		pci_cfg_get32(d->cfg, MSI_CAP + PCI_MSI_ADDRESS_LO) |
-		(uint64_t)pci_cfg_get32(d->cfg, MSI_CAP + PCI_MSI_ADDRESS_HI)
-			<< 32;
-	uint32_t data = pci_cfg_get16(d->cfg, MSI_CAP + PCI_MSI_DATA_64);
-	int rc = d->host->ops->inject_msi ?
-			 d->host->ops->inject_msi(d->host, addr, data) :
-			 -ENOSYS;
-
-	if (rc < 0)
-		log_guest(d->log, "guest: cannot send msi 0x%llx/0x%x: %s",
-			  (unsigned long long)addr, data, strerror(-rc));
-	else
-		stub(d)->msis_sent++;
-}
-
-/*
- * INTA follows INTR_STATUS & ~INTR_MASK unless MSI is on or COMMAND says
- * INTX_DISABLE; STATUS.INTERRUPT shows the condition either way.
- */
-static void update_intx(struct vdev *d)
-{
-	struct vgpu_stub *s = stub(d);
-	bool cond = s->intr_status & ~s->intr_mask;
-	bool level = cond && !msi_enabled(d) &&
-		     !(pci_cfg_get16(d->cfg, PCI_COMMAND) &
-		       PCI_COMMAND_INTX_DISABLE);
-	uint16_t st = pci_cfg_get16(d->cfg, PCI_STATUS);
-
-	pci_cfg_set16(d->cfg, PCI_STATUS,
-		      (uint16_t)((st & ~PCI_STATUS_INTERRUPT) |
-				 (cond ? PCI_STATUS_INTERRUPT : 0)));
-	if (level == (bool)s->intx_level || !d->host->ops->set_intx)
-		return;
-	if (d->host->ops->set_intx(d->host, level) == 0)
-		s->intx_level = level;
-}
-
-/* Queues in @bits posted completions the driver asked to hear of. */
-static void raise_irq(struct vdev *d, uint32_t bits)
-{
-	struct vgpu_stub *s = stub(d);
-	uint32_t pend = MSI_CAP + PCI_MSI_PENDING_64;
-
-	if (stub_evtchn_signal(d, &s->evt))
-		return; /* on the event channel instead */
-	s->intr_status |= bits;
-	if (msi_enabled(d)) {
-		/* one message per batch; a masked vector stays pending */
-		if (msi_masked(d))
-			pci_cfg_set32(d->cfg, pend, 1);
-		else
-			send_msi(d);
-	}
-	update_intx(d);
-}
-
-static void vgpu_stub_cfg_written(struct vdev *d, uint32_t off, uint32_t size)
-{
-	uint32_t pend = MSI_CAP + PCI_MSI_PENDING_64;
-
-	if (pci_cfg_overlaps(off, size, MSI_CAP, PCI_MSI_SIZEOF_64_MASK) &&
-	    msi_enabled(d) && !msi_masked(d) &&
-	    (pci_cfg_get32(d->cfg, pend) & 1)) {
-		/* unmasked with a message pending: deliver it now */
-		pci_cfg_set32(d->cfg, pend, 0);
-		send_msi(d);
-	}
-	if (pci_cfg_overlaps(off, size, PCI_COMMAND, 2) ||
-	    pci_cfg_overlaps(off, size, MSI_CAP, PCI_MSI_SIZEOF_64_MASK))
-		update_intx(d);
 }
 
 /* Every session ends, every queue stops, device memory is freed (once
@@ -345,7 +163,7 @@ static void vgpu_stub_reset(struct vdev *d)
 		engine_reset(en);
 	stub_evtchn_unbind(d, &s->evt);
 	s->intr_status = 0;
-	update_intx(d); /* deasserts */
+	stub_update_intx(d); /* deasserts */
 	memset(s, 0, sizeof(*s));
 	s->reset_count = resets;
 	s->be = be;
@@ -491,7 +309,7 @@ static bool vgpu_stub_poll(struct vdev *d)
 	hot = engine_poll(en, &irq);
 	stub(d)->held = engine_holds_state(en);
 	if (irq)
-		raise_irq(d, irq);
+		stub_raise_irq(d, irq);
 	return hot;
 }
 
@@ -620,7 +438,7 @@ static void vgpu_stub_reg_write(struct vdev *d, uint32_t off, uint32_t val,
 		return;
 	case VGPU_REG_INTR_MASK:
 		s->intr_mask = merge(s->intr_mask, val, bytes);
-		update_intx(d);
+		stub_update_intx(d);
 		return;
 	case VGPU_REG_EVTCHN:
 		if (bytes == 0xffffffffu)
@@ -672,7 +490,7 @@ const struct vdev_ops vgpu_stub_ops = {
 	.name = "vgpu-stub",
 	.bar0_size = VGPU_BAR0_SIZE,
 	.priv_size = sizeof(struct vgpu_stub),
-	.init_cfg = vgpu_stub_init_cfg,
+	.init_cfg = stub_init_cfg,
 	.reg_read = vgpu_stub_reg_read,
 	.reg_write = vgpu_stub_reg_write,
 	.reset = vgpu_stub_reset,
@@ -680,7 +498,7 @@ const struct vdev_ops vgpu_stub_ops = {
 	.fini = vgpu_stub_fini,
 	.deferred = vgpu_stub_deferred,
 	.invalidate = vgpu_stub_invalidate,
-	.cfg_written = vgpu_stub_cfg_written,
+	.cfg_written = stub_cfg_written,
 	.poll_fd = vgpu_stub_poll_fd,
 	.poll = vgpu_stub_poll,
 	.save_check = vgpu_stub_save_check,
