@@ -98,6 +98,7 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 		return VGPU_ABI_VERSION;
 	case VGPU_REG_FEATURES:
 		return VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS |
+		       VGPU_F_INFLIGHT |
 		       (stub_evtchn_offered(d) ? VGPU_F_EVTCHN : 0);
 	case VGPU_REG_STATUS:
 		return s->status;
@@ -124,6 +125,8 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 		return s->lim.sessions;
 	case VGPU_REG_EVTCHN:
 		return s->evt.port;
+	case VGPU_REG_INFLIGHT:
+		return s->en ? engine_inflight(s->en) : 0;
 	case VGPU_REG_Q_SELECT:
 		return s->q_select;
 	case VGPU_REG_INTR_STATUS: {

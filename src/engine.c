@@ -498,6 +498,23 @@ bool engine_poll(struct engine *en, uint32_t *irq)
 	return en->hot != 0;
 }
 
+uint32_t engine_inflight(const struct engine *en)
+{
+	uint32_t n = 0;
+	unsigned int i;
+
+	for (i = 0; i < en->nq; i++) {
+		const struct ring_queue *q = &en->q[i];
+
+		if (!q->live)
+			continue;
+		n += q->cq_reserved;
+		if (((en->rung | en->hot) & (1u << i)) && ring_pending(q))
+			n++;
+	}
+	return n;
+}
+
 int engine_poll_fd(const struct engine *en)
 {
 	return en->be->ops->poll_fd(en->be);

@@ -10,6 +10,8 @@
  *   vgpu_legacy.c   VGPU_IOC_SUBMIT (ABI 1.1 commands on queue 1)
  *   vgpu_evtchn.c   ABI 1.3: doorbells and completions by Xen event
  *                   channel, where the guest and the device have it
+ *   vgpu_pm.c       save, restore, migration (and system sleep): quiesce
+ *                   before, the interrupt set up anew after
  *
  * Lifetime. struct vgpu_dev is refcounted: the PCI binding holds one
  * reference and every open file one more, so an unbind (or a hot-unplug)
@@ -141,6 +143,12 @@ void vgpu_check_health(struct vgpu_dev *vd, unsigned int *ticks);
 int vgpu_alive_enter(struct vgpu_dev *vd);
 void vgpu_alive_exit(struct vgpu_dev *vd);
 void vgpu_wr64(struct vgpu_dev *vd, u32 off, u64 val);
+int vgpu_irq_setup(struct vgpu_dev *vd);
+void vgpu_irq_teardown(struct vgpu_dev *vd);
+void vgpu_irq_work(struct vgpu_dev *vd);
+
+/* vgpu_pm.c */
+extern const struct dev_pm_ops vgpu_pm_ops;
 
 /* vgpu_admin.c */
 int vgpu_qmem_alloc(struct vgpu_dev *vd, struct vgpu_qmem *m, u32 depth);

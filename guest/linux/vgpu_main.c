@@ -70,6 +70,14 @@ void vgpu_dev_put(struct vgpu_dev *vd)
 	kref_put(&vd->ref, vgpu_dev_free);
 }
 
+/* Completions posted: reap the privileged queues, wake the sessions. */
+void vgpu_irq_work(struct vgpu_dev *vd)
+{
+	vgpu_pq_reap(&vd->admin);
+	vgpu_pq_reap(&vd->io);
+	vgpu_sessions_wake(vd);
+}
+
 static irqreturn_t vgpu_irq(int irq, void *data)
 {
 	struct vgpu_dev *vd = data;
@@ -79,9 +87,7 @@ static irqreturn_t vgpu_irq(int irq, void *data)
 	if (!vd->msi && !ioread32(vd->bar + VGPU_REG_INTR_STATUS))
 		return IRQ_NONE;
 	atomic64_inc(&vd->st.irqs);
-	vgpu_pq_reap(&vd->admin);
-	vgpu_pq_reap(&vd->io);
-	vgpu_sessions_wake(vd);
+	vgpu_irq_work(vd);
 	return IRQ_HANDLED;
 }
 
@@ -304,7 +310,8 @@ static int vgpu_identify(struct vgpu_dev *vd)
 	return 0;
 }
 
-static int vgpu_setup_irq(struct vgpu_dev *vd)
+/* The one interrupt: MSI (unless use_msi=0), else INTx. */
+int vgpu_irq_setup(struct vgpu_dev *vd)
 {
 	struct pci_dev *pdev = vd->pdev;
 	int rc, flags = PCI_IRQ_LEGACY | (use_msi ? PCI_IRQ_MSI : 0);
@@ -318,6 +325,12 @@ static int vgpu_setup_irq(struct vgpu_dev *vd)
 	if (rc)
 		pci_free_irq_vectors(pdev);
 	return rc;
+}
+
+void vgpu_irq_teardown(struct vgpu_dev *vd)
+{
+	free_irq(pci_irq_vector(vd->pdev, 0), vd);
+	pci_free_irq_vectors(vd->pdev);
 }
 
 static int vgpu_probe_dev(struct vgpu_dev *vd)
@@ -343,7 +356,7 @@ static int vgpu_probe_dev(struct vgpu_dev *vd)
 		rc = vgpu_pq_init(vd, &vd->io, VGPU_IO_Q, VGPU_IO_DEPTH, true);
 	if (rc)
 		return rc;
-	rc = vgpu_setup_irq(vd);
+	rc = vgpu_irq_setup(vd);
 	if (rc)
 		return rc;
 	vgpu_evtchn_probe(vd);
@@ -360,8 +373,7 @@ static int vgpu_probe_dev(struct vgpu_dev *vd)
 	}
 	vgpu_hw_reset(vd); /* before the queues' memory goes */
 	vgpu_evtchn_remove(vd);
-	free_irq(pci_irq_vector(pdev, 0), vd);
-	pci_free_irq_vectors(pdev);
+	vgpu_irq_teardown(vd);
 	return rc;
 }
 
@@ -413,8 +425,7 @@ static void vgpu_remove(struct pci_dev *pdev)
 	up_write(&vd->alive);
 	cancel_work_sync(&vd->reset_work);
 	vgpu_evtchn_remove(vd);
-	free_irq(pci_irq_vector(pdev, 0), vd);
-	pci_free_irq_vectors(pdev);
+	vgpu_irq_teardown(vd);
 	vgpu_pq_fail_all(&vd->admin, -ENODEV);
 	vgpu_pq_fail_all(&vd->io, -ENODEV);
 	vgpu_sessions_lost(vd);
@@ -434,6 +445,7 @@ static struct pci_driver vgpu_driver = {
 	.id_table = vgpu_ids,
 	.probe = vgpu_probe,
 	.remove = vgpu_remove,
+	.driver.pm = &vgpu_pm_ops,
 };
 static int __init vgpu_init(void)
 {

@@ -73,6 +73,13 @@ int engine_queue_enable(struct engine *e, unsigned int qi);
  * (State that a saved device does not carry.) */
 bool engine_holds_state(const struct engine *e);
 /*
+ * Commands taken from a live queue and not completed yet, plus one for
+ * each rung or hot queue with entries the device has not taken: 0 when
+ * the device will write nothing more to guest memory on its own
+ * (VGPU_REG_INFLIGHT, read by a driver quiescing before a save).
+ */
+uint32_t engine_inflight(const struct engine *e);
+/*
  * A live privileged queue (no session) restored from a saved state, its
  * mappings already made (ring_remap()): served from where it stopped.
  * 0 or -1 (the caller stops it).

@@ -104,6 +104,7 @@ typedef uint64_t vgpu_u64;
 #define VGPU_F_MSI (1u << 1) /* completions by MSI (else INTx) */
 #define VGPU_F_SESSIONS (1u << 2) /* ABI 1.2: sessions, regions, CUDA */
 #define VGPU_F_EVTCHN (1u << 3) /* ABI 1.3: VGPU_REG_EVTCHN (Xen only) */
+#define VGPU_F_INFLIGHT (1u << 4) /* ABI 1.4: VGPU_REG_INFLIGHT */
 
 /* Limits (RO). */
 #define VGPU_REG_MAX_QUEUES 0x028 /* queue 0 is the admin queue */
@@ -153,6 +154,17 @@ typedef uint64_t vgpu_u64;
  * (the queues report VGPU_QERR_RESTART, and the driver resets anyway).
  */
 #define VGPU_REG_EVTCHN 0x070
+
+/*
+ * 1.4, with VGPU_F_INFLIGHT. RO: how much the device still has to do on
+ * its own: commands it took from a queue and has not completed, plus one
+ * for each queue it is running (rung, or polling) with entries it has not
+ * taken yet. 0 means it will write nothing more to guest memory until it
+ * is rung again. A driver quiescing before a save or migration (Linux:
+ * its freeze callback, user processes already frozen) waits for 0, so
+ * that no completion lands after the guest's memory was copied.
+ */
+#define VGPU_REG_INFLIGHT 0x074
 
 /* INTx: bit q set when queue q posted completions; reading clears. */
 #define VGPU_REG_INTR_STATUS 0x080

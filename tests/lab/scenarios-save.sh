@@ -70,7 +70,7 @@ sr_boot() {
 	# is otherwise refused to sysfs mmap)
 	sed -i 's/^cmdline = "\(.*\)"/cmdline = "\1 iomem=relaxed"/' "/tmp/$n.cfg"
 	for attempt in $(seq 1 $TRIES); do
-		rm -f "/tmp/$n-serial.log" "/var/log/xen/qemu-dm-$n.log"
+		rm -f "/tmp/$n-serial.log" "/tmp/$n-serial-before.log" "/var/log/xen/qemu-dm-$n.log"
 		if ! xl create "/tmp/$n.cfg" >"/tmp/$n-xl.log" 2>&1; then
 			cat "/tmp/$n-xl.log"
 			return 1
@@ -96,16 +96,32 @@ sr_show() {
 	echo "----- end $1 -----"
 }
 
+# sr_keep_console NAME: a copy of the console so far (the device model of
+# the restored domain truncates the file)
+sr_keep_console() { cp "/tmp/$1-serial.log" "/tmp/$1-serial-before.log" 2>/dev/null; }
+
 # sr_guest_checks NAME: what the guest says after its save/restore; echoes
 # the reasons it failed ("" if none)
 sr_guest_checks() {
 	local g=/tmp/$1-serial.log w=""
-	grep -aq 'BEFORE-RESULT: PASS' "$g" || w="$w [traffic before the save failed]"
+	# the restored domain's device model starts its console file anew:
+	# what came before the save is in the copy sr_keep_console made
+	grep -aq 'BEFORE-RESULT: PASS' "/tmp/$1-serial-before.log" "$g" ||
+		w="$w [traffic before the save failed: $(grep -aho 'BEFORE-RESULT.*' "/tmp/$1-serial-before.log" "$g" | tr -d '\r')]"
 	grep -aq 'SAVE-RESULT: PASS' "$g" || w="$w [registers: $(grep -ao 'SAVE-RESULT.*\|SAVE-MISMATCH.*' "$g" | head -n 3 | tr -d '\r' | tr '\n' ' ')]"
 	grep -aq 'AFTER-RESULT: PASS' "$g" || w="$w [traffic after the restore: $(grep -ao 'AFTER-RESULT.*\|not ok.*' "$g" | head -n 3 | tr -d '\r' | tr '\n' ' ')]"
 	grep -aq 'AFTER-DEVICE: present' "$g" || w="$w [device absent after the restore]"
 	grep -aq 'CONFIG-SPACE: same' "$g" || w="$w [config space changed: $(grep -a '^[<>]' "$g" | head -n 2 | tr -d '\r' | tr '\n' ' ')]"
 	grep -aq 'AFTER-STATS: .* resets=0' "$g" || w="$w [the driver reset the device: $(grep -ao 'AFTER-STATS.*' "$g" | tr -d '\r')]"
+	# the interrupt works in the new domain (Linux does not rebind an
+	# MSI's pirq on resume: the driver's restore callback sets it up anew)
+	# (the driver's counters run since it was loaded: more than before)
+	local i0 i1
+	i0=$(cat "/tmp/$1-serial-before.log" "$g" 2>/dev/null | grep -ao 'BEFORE-STATS: .* interrupts=[0-9]*' | grep -o '[0-9]*$' | head -n 1)
+	i1=$(grep -ao 'AFTER-STATS: .* interrupts=[0-9]*' "$g" | grep -o '[0-9]*$' | head -n 1)
+	[ -n "$i0" ] && [ -n "$i1" ] && [ "$i1" -gt "$i0" ] ||
+		w="$w [no interrupt after the restore: $(cat "/tmp/$1-serial-before.log" "$g" 2>/dev/null | grep -ao '\(BEFORE\|AFTER\)-STATS.*' | tr -d '\r' | tr '\n' ' ')]"
+	grep -aq 'GUEST-DMESG: .*restored: completions by' "$g" || w="$w [the driver's restore callback did not run]"
 	grep -aiE 'GUEST-DMESG: .*(lost|bug:|oops|warning:|call trace|error)' "$g" >/dev/null &&
 		w="$w [guest dmesg: $(grep -aiE 'GUEST-DMESG: .*(lost|bug:|oops|warning:|call trace|error)' "$g" | head -n 2 | tr -d '\r' | tr '\n' ' ')]"
 	echo "$w"
@@ -125,6 +141,7 @@ scenario_save_restore() {
 	xenstore-read "$p/start_addr" >/dev/null 2>&1 || why="$why [the carrier was not armed: no $p]"
 	xenstore-read "$p/name" >/dev/null 2>&1 && why="$why [the carrier was sealed while the guest ran]"
 	rm -f /tmp/$n.img
+	sr_keep_console $n
 	t0=$(ms_now)
 	timeout 300 xl save $n /tmp/$n.img >/tmp/$n-save.log 2>&1
 	rc=$?
@@ -243,6 +260,7 @@ scenario_migrate_localhost() {
 		return
 	fi
 	d=$DOMID
+	sr_keep_console $n
 	t0=$(ms_now)
 	timeout 300 xl migrate -s "" $n "xl migrate-receive" >/tmp/$n-migrate.log 2>&1
 	rc=$?

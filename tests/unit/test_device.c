@@ -198,11 +198,14 @@ static void identity_registers(void **state)
 	struct fx *f = *state;
 
 	assert_int_equal(rd(f, VGPU_REG_MAGIC), VGPU_MAGIC);
-	assert_int_equal(rd(f, VGPU_REG_VERSION), 0x00010003);
+	assert_int_equal(rd(f, VGPU_REG_VERSION), 0x00010004);
 	/* a host without event channels (loopback, this recorder): no
 	 * VGPU_F_EVTCHN, and a port named anyway is not taken */
-	assert_int_equal(rd(f, VGPU_REG_FEATURES),
-			 VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS);
+	assert_int_equal(rd(f, VGPU_REG_FEATURES), VGPU_F_QUEUES | VGPU_F_MSI |
+							   VGPU_F_SESSIONS |
+							   VGPU_F_INFLIGHT);
+	/* an idle device has nothing in flight */
+	assert_int_equal(rd(f, VGPU_REG_INFLIGHT), 0);
 	wr(f, VGPU_REG_EVTCHN, 5);
 	assert_int_equal(rd(f, VGPU_REG_EVTCHN), 0);
 	wr(f, VGPU_REG_MAGIC, 0);

@@ -121,6 +121,26 @@ static void long_kernel_delays_no_other_stream(void **state)
 	assert_int_equal(VGPU_CQE_CODE(c.status), VGPU_S_OK);
 }
 
+/* VGPU_REG_INFLIGHT's count: a kernel taken and running counts until its
+ * completion is written; then the device has nothing left of its own. */
+static void inflight_counts_work_until_completed(void **state)
+{
+	struct fx *f = *state;
+	uint32_t mod = load(f, "kernels.fatbin");
+	uint32_t spin = func(f, mod, names[9]);
+	struct vgpu_cqe c;
+
+	assert_int_equal(engine_inflight(f->e.en), 0);
+	spin_on(f, spin, 0, 1, SPIN_LONG);
+	/* rung, not taken yet: the device still has work */
+	assert_int_equal(engine_inflight(f->e.en), 1);
+	efx_poll(&f->e);
+	assert_int_equal(engine_inflight(f->e.en), 1);
+	assert_true(efx_wait(&f->e, QA, &c, 20000));
+	assert_int_equal(c.cid, 1);
+	assert_int_equal(engine_inflight(f->e.en), 0);
+}
+
 /* CUDA's legacy default stream: work on a blocking stream waits for the
  * default stream's earlier work; a non-blocking stream's does not. */
 static void default_stream_orders_blocking_streams(void **state)
@@ -310,6 +330,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(time_limit_loses_the_session,
 						setup_short_limit, teardown),
 		T(long_kernel_delays_no_other_stream),
+		T(inflight_counts_work_until_completed),
 		T(default_stream_orders_blocking_streams),
 		T(full_cq_with_work_in_flight),
 		T(close_waits_for_work_in_flight),
