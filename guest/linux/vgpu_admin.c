@@ -404,11 +404,12 @@ int vgpu_pq_wait(struct vgpu_pq *pq, struct vgpu_cmd *c, bool killable)
 		if (pq_done(pq, c))
 			;
 		else if (killable)
-			rc = wait_event_killable_timeout(pq->wq, pq_done(pq, c),
-							 VGPU_CHECK_JIFFIES);
+			rc = wait_event_killable_timeout(
+				pq->wq, pq_done(pq, c),
+				vgpu_check_jiffies(pq->vd));
 		else
 			rc = wait_event_timeout(pq->wq, pq_done(pq, c),
-						VGPU_CHECK_JIFFIES);
+						vgpu_check_jiffies(pq->vd));
 		pq_sleepers(pq, -1);
 		if (rc < 0) {
 			if (!pq_orphan(pq, c))

@@ -11,7 +11,7 @@
  *   vgpu_evtchn.c   ABI 1.3: doorbells and completions by Xen event
  *                   channel, where the guest and the device have it
  *   vgpu_pm.c       save, restore, migration (and system sleep): quiesce
- *                   before, the interrupt set up anew after
+ *                   before, interrupts checked after
  *
  * Lifetime. struct vgpu_dev is refcounted: the PCI binding holds one
  * reference and every open file one more, so an unbind (or a hot-unplug)
@@ -106,6 +106,7 @@ struct vgpu_dev {
 	struct pci_dev *pdev; /* a reference of our own */
 	void __iomem *bar;
 	bool msi;
+	bool irq_lost; /* restored with an MSI pirq: completions are polled */
 	bool evtchn_on; /* the device took evtchn_port (vgpu_evtchn.c) */
 	u32 evtchn_port;
 	int evtchn_irq; /* -1: none */
@@ -143,9 +144,8 @@ void vgpu_check_health(struct vgpu_dev *vd, unsigned int *ticks);
 int vgpu_alive_enter(struct vgpu_dev *vd);
 void vgpu_alive_exit(struct vgpu_dev *vd);
 void vgpu_wr64(struct vgpu_dev *vd, u32 off, u64 val);
-int vgpu_irq_setup(struct vgpu_dev *vd);
-void vgpu_irq_teardown(struct vgpu_dev *vd);
 void vgpu_irq_work(struct vgpu_dev *vd);
+unsigned long vgpu_check_jiffies(struct vgpu_dev *vd);
 
 /* vgpu_pm.c */
 extern const struct dev_pm_ops vgpu_pm_ops;
@@ -177,6 +177,7 @@ void vgpu_orphan_work(struct work_struct *w);
 void vgpu_evtchn_probe(struct vgpu_dev *vd);
 void vgpu_evtchn_register(struct vgpu_dev *vd);
 void vgpu_evtchn_remove(struct vgpu_dev *vd);
+bool vgpu_xen_pirq_msi(void);
 void vgpu_ring_doorbell(struct vgpu_dev *vd, u32 qid, u32 tail);
 
 /* vgpu_legacy.c */

@@ -22,6 +22,8 @@
 #ifdef CONFIG_XEN
 #include <xen/xen.h>
 #include <xen/events.h>
+#include <xen/features.h>
+#include <xen/interface/features.h>
 #include <xen/interface/event_channel.h>
 #include <asm/xen/hypercall.h>
 #endif
@@ -113,6 +115,12 @@ void vgpu_evtchn_remove(struct vgpu_dev *vd)
 	vd->evtchn_irq = -1;
 }
 
+/* Does an MSI of ours reach this guest as a Xen pirq (lost on restore)? */
+bool vgpu_xen_pirq_msi(void)
+{
+	return xen_hvm_domain() && xen_feature(XENFEAT_hvm_pirqs);
+}
+
 /* Ring queue @qid's doorbell with @tail. Caller: inside the device
  * section; the tail is published in the queue's header already. */
 void vgpu_ring_doorbell(struct vgpu_dev *vd, u32 qid, u32 tail)
@@ -138,6 +146,11 @@ void vgpu_evtchn_register(struct vgpu_dev *vd)
 
 void vgpu_evtchn_remove(struct vgpu_dev *vd)
 {
+}
+
+bool vgpu_xen_pirq_msi(void)
+{
+	return false;
 }
 
 void vgpu_ring_doorbell(struct vgpu_dev *vd, u32 qid, u32 tail)

@@ -19,9 +19,18 @@
 
 #include "vgpu_drv.h"
 
-static bool use_msi = true;
-module_param(use_msi, bool, 0444);
-MODULE_PARM_DESC(use_msi, "take completions by MSI (default) or INTx");
+/*
+ * MSI, except on a Xen HVM guest that takes MSIs as pirqs (PV support,
+ * XENFEAT_hvm_pirqs): Linux binds such a pirq again on no resume (its
+ * restore_pirqs() redoes GSI-based ones only), so after xl restore or a
+ * migration no completion interrupt would arrive. INTx is a GSI and comes
+ * back. use_msi=1 forces MSI there (the restore callback then polls).
+ */
+static int use_msi = -1;
+module_param(use_msi, int, 0444);
+MODULE_PARM_DESC(
+	use_msi,
+	"1: completions by MSI; 0: by INTx; -1 (default): MSI, but INTx on a Xen HVM guest whose MSI is a pirq (not restored by Linux after xl restore or migration)");
 
 /* Recovery, orphans and session closes run here; module exit drains it
  * (a close may still run after its file, and the module reference, went). */
@@ -89,6 +98,12 @@ static irqreturn_t vgpu_irq(int irq, void *data)
 	atomic64_inc(&vd->st.irqs);
 	vgpu_irq_work(vd);
 	return IRQ_HANDLED;
+}
+
+/* How long a sleeper waits for an interrupt before it looks itself. */
+unsigned long vgpu_check_jiffies(struct vgpu_dev *vd)
+{
+	return READ_ONCE(vd->irq_lost) ? 1 : VGPU_CHECK_JIFFIES;
 }
 
 void vgpu_schedule_reset(struct vgpu_dev *vd)
@@ -310,11 +325,16 @@ static int vgpu_identify(struct vgpu_dev *vd)
 	return 0;
 }
 
-/* The one interrupt: MSI (unless use_msi=0), else INTx. */
-int vgpu_irq_setup(struct vgpu_dev *vd)
+static bool vgpu_want_msi(void)
+{
+	return use_msi < 0 ? !vgpu_xen_pirq_msi() : use_msi;
+}
+
+/* The one interrupt: MSI (see use_msi), else INTx. */
+static int vgpu_irq_setup(struct vgpu_dev *vd)
 {
 	struct pci_dev *pdev = vd->pdev;
-	int rc, flags = PCI_IRQ_LEGACY | (use_msi ? PCI_IRQ_MSI : 0);
+	int rc, flags = PCI_IRQ_LEGACY | (vgpu_want_msi() ? PCI_IRQ_MSI : 0);
 
 	rc = pci_alloc_irq_vectors(pdev, 1, 1, flags);
 	if (rc < 0)
@@ -327,7 +347,7 @@ int vgpu_irq_setup(struct vgpu_dev *vd)
 	return rc;
 }
 
-void vgpu_irq_teardown(struct vgpu_dev *vd)
+static void vgpu_irq_teardown(struct vgpu_dev *vd)
 {
 	free_irq(pci_irq_vector(vd->pdev, 0), vd);
 	pci_free_irq_vectors(vd->pdev);

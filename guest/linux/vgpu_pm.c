@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * vgpu_stub: the guest being saved, migrated or restored (Xen's
- * cooperative suspend runs these callbacks: drivers/xen/manage.c), and
- * system sleep.
+ * cooperative suspend runs these callbacks: drivers/xen/manage.c; a
+ * hibernation image does too). Plain system sleep keeps the defaults.
  *
  * freeze: user processes are frozen already, so no new work comes; wait
  * until the device has nothing left of its own (VGPU_REG_INFLIGHT, ABI
@@ -11,13 +11,18 @@
  * which refuses to seal a state with commands in flight (the save fails,
  * the guest runs on).
  *
- * restore: the domain is a new one. Its device came back with the state
- * the emulator saved, but what the hypervisor routed for our interrupt
- * belonged to the old domain: Linux rebinds only GSI-based pirqs on
- * resume (restore_pirqs()), not an MSI's, and our event channel was
- * closed. Set the interrupt up anew, take what completed meanwhile, and
- * let the recovery path deal with queues the device stopped (sessions and
- * device memory do not travel: VGPU_QERR_RESTART).
+ * restore: the domain is a new one, its device came back with the state
+ * the emulator saved. What the hypervisor routed for the old domain is
+ * gone: INTx is a GSI, which Linux binds again on resume (restore_pirqs()),
+ * but an MSI taken as a Xen pirq is not, and our event channel was closed.
+ * An event-channel device falls back to MMIO doorbells and MSI/INTx (the
+ * restored device unbound the old port too); a pirq MSI (only with
+ * use_msi=1 on such a guest) is not set up again here (freeing and
+ * reallocating the vector in this callback hung or triple-faulted the lab's
+ * restored guest): its sleepers poll every jiffy instead, and say so. Then
+ * take what completed meanwhile and let the recovery path deal with
+ * queues the device stopped (sessions and device memory do not travel:
+ * VGPU_QERR_RESTART).
  *
  * thaw (a cancelled save: the same domain goes on): nothing was lost.
  */
@@ -54,7 +59,6 @@ static int vgpu_pm_freeze(struct device *dev)
 static int vgpu_pm_restore(struct device *dev)
 {
 	struct vgpu_dev *vd = dev_get_drvdata(dev);
-	int rc;
 
 	if (!vd)
 		return 0;
@@ -63,22 +67,22 @@ static int vgpu_pm_restore(struct device *dev)
 		up_write(&vd->alive);
 		return 0;
 	}
-	vgpu_evtchn_remove(vd);
-	vgpu_irq_teardown(vd);
-	rc = vgpu_irq_setup(vd);
-	if (rc) {
-		vd->broken = true;
-		up_write(&vd->alive);
-		dev_err(dev, "no interrupt after the restore (%d)\n", rc);
-		return rc;
+	if (vd->evtchn_on) {
+		/* the port was the old domain's: MMIO doorbells from here */
+		WRITE_ONCE(vd->evtchn_on, false);
+		dev_info(dev, "restored: doorbells by MMIO again\n");
 	}
-	vgpu_evtchn_probe(vd);
-	vgpu_evtchn_register(vd);
+	if (vd->msi && vgpu_xen_pirq_msi() && !vd->irq_lost) {
+		WRITE_ONCE(vd->irq_lost, true);
+		dev_warn(
+			dev,
+			"restored: the MSI pirq is not bound again, completions are polled (use_msi=0 or the default keeps INTx, which survives)\n");
+	}
 	up_write(&vd->alive);
 	dev_info(dev, "restored: completions by %s\n",
-		 vd->evtchn_on ? "event channel" :
-		 vd->msi       ? "MSI" :
-				 "INTx");
+		 vd->irq_lost ? "polling" :
+		 vd->msi      ? "MSI" :
+				"INTx");
 	vgpu_irq_work(vd);
 	vgpu_schedule_reset(vd); /* runs only if the device lost state */
 	return 0;
@@ -87,6 +91,4 @@ static int vgpu_pm_restore(struct device *dev)
 const struct dev_pm_ops vgpu_pm_ops = {
 	.freeze = vgpu_pm_freeze,
 	.restore = vgpu_pm_restore,
-	.suspend = vgpu_pm_freeze,
-	.resume = vgpu_pm_restore,
 };

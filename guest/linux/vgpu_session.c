@@ -361,7 +361,7 @@ static int session_sleep(struct vgpu_session *s, u32 head, long jiffies,
 
 static long session_wait(struct vgpu_session *s, void __user *uarg)
 {
-	unsigned long end = 0, left = VGPU_CHECK_JIFFIES;
+	unsigned long end = 0, left = vgpu_check_jiffies(s->vd);
 	struct vgpu_ioc_wait w;
 	unsigned int ticks = 0;
 	int rc = vgpu_session_usable(s);
@@ -382,7 +382,7 @@ static long session_wait(struct vgpu_session *s, void __user *uarg)
 			if (time_after_eq(jiffies, end))
 				return -ETIMEDOUT;
 			left = min_t(unsigned long, end - jiffies,
-				     VGPU_CHECK_JIFFIES);
+				     vgpu_check_jiffies(s->vd));
 		}
 		rc = session_sleep(s, w.head, left, &ticks);
 	} while (rc == -EAGAIN);

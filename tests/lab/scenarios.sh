@@ -283,10 +283,11 @@ scenario_driver() {
 	fi
 	if echo "$intx" | grep -q 'DRV-RESULT: PASS' &&
 		echo "$intx" | grep -q 'DRV-STATS: msi=0 interrupts=[1-9]' &&
+		grep -aq 'DRIVER-DEFAULT: .*completions by INTx' $g &&
 		echo "$intx" | grep 'INTERRUPTS-INTX: ' | grep -v -i msi | grep -q ' [1-9][0-9]* .*vgpu_stub'; then
 		pass intx-fallback "$(echo "$intx" | grep -o 'DRV-STATS.*'); $(echo "$intx" | grep -o 'INTERRUPTS-INTX.*' | tr -s ' ')"
 	else
-		fail intx-fallback "$(echo "$intx" | grep 'DRV-\|not ok\|INTERRUPTS' | head -n 4 | tr '\n' ';')"
+		fail intx-fallback "$(echo "$intx" | grep 'DRV-\|not ok\|INTERRUPTS' | head -n 4 | tr '\n' ';') $(grep -a 'DRIVER-DEFAULT' $g | tr -d '\r')"
 	fi
 	tr -d '\r' <$g | grep -o 'DRV-COPY: .*' | head -n 1 | sed 's/^DRV-COPY: /LAB-METRIC: driver_copy /'
 	if grep -aq 'CONCURRENT: DRV-RESULT: PASS DRV-RESULT: PASS' $g; then
