@@ -101,6 +101,19 @@ guest_retry() {
 	echo "LAB-GUEST-RETRY: $1 attempt $2 (domid ${3:-?}): $why"
 }
 
+# triple_note DOMID: what Xen's log says of a guest triple fault of that
+# domain (" " + why, or nothing). RIP in Xen's own code (e008:) is QEMU
+# TCG's nested-SVM world-switch race (shared/xen-lab), not the guest's.
+triple_note() {
+	local rip
+	xl dmesg 2>/dev/null | grep -q "d$1v[0-9]* Triple fault" || return 0
+	rip=$(xl dmesg 2>/dev/null | grep -A5 "d$1v[0-9]* Triple fault" | grep -o 'RIP: *[0-9a-f]*:\[<[0-9a-f]*>\]' | head -n 1)
+	case $rip in
+	*e008:*) echo " [the guest triple-faulted in Xen's world switch ($rip): QEMU TCG's nested-SVM race, see shared/xen-lab]" ;;
+	*) echo " [the guest triple-faulted ($rip)]" ;;
+	esac
+}
+
 show_guest() {
 	echo "----- guest console $1 -----"
 	tr -d '\r' <"/tmp/$1-serial.log" 2>/dev/null
@@ -331,7 +344,7 @@ scenario_driver_signals() {
 		! grep -aqi 'bug:\|oops' $g && [ "$rc" = 0 ]; then
 		pass driver-signals "$(grep -ao 'SIGNALS: .*' $g | tr -d '\r'): every result exactly once across a 13 s stall"
 	else
-		fail driver-signals "$(grep -a 'SIGNALS\|bug:\|Oops' $g | tr -d '\r' | tail -n 4 | tr '\n' ';') daemon exit $rc$(xl dmesg | grep -q "d${DOMID}v[0-9]* Triple fault" && echo "; the guest triple-faulted (Xen's log)")"
+		fail driver-signals "$(grep -a 'SIGNALS\|bug:\|Oops' $g | tr -d '\r' | tail -n 4 | tr '\n' ';') daemon exit $rc$(triple_note "$DOMID")"
 	fi
 }
 
@@ -348,7 +361,7 @@ scenario_driver_restart() {
 	wait "$DPID" 2>/dev/null
 	mv /tmp/vgpu-t-vgpu.log /tmp/vgpu-t-vgpu.log.1
 	if ! start_fg vgpu-t "$DOMID"; then
-		fail driver-restart "the restarted vgpu-ioreq never became ready: $(tail -n 3 /tmp/vgpu-t-vgpu.log | tr '\n' ' ')"
+		fail driver-restart "the restarted vgpu-ioreq never became ready: $(tail -n 3 /tmp/vgpu-t-vgpu.log | tr '\n' ' ')$(triple_note "$DOMID")"
 		show_guest vgpu-t
 		xl destroy vgpu-t
 		return
@@ -753,7 +766,7 @@ scenario_kill_restart() {
 	sleep 1 # the guest's vCPU is blocked on the dead worker meanwhile
 	mv /tmp/vgpu-k-vgpu.log /tmp/vgpu-k-vgpu.log.1
 	if ! start_fg vgpu-k "$DOMID"; then
-		fail kill-restart "the restarted vgpu-ioreq never became ready: $(tail -n 3 /tmp/vgpu-k-vgpu.log | tr '\n' ' ')"
+		fail kill-restart "the restarted vgpu-ioreq never became ready: $(tail -n 3 /tmp/vgpu-k-vgpu.log | tr '\n' ' ')$(triple_note "$DOMID")"
 		show_guest vgpu-k
 		xl destroy vgpu-k
 		return
@@ -789,7 +802,7 @@ scenario_kill_restart_nostate() {
 	info "kill-restart-nostate: worker $DPID killed, its state file removed; ioreq servers now $(servers "$DOMID")"
 	mv /tmp/vgpu-n-vgpu.log /tmp/vgpu-n-vgpu.log.1
 	if ! start_fg vgpu-n "$DOMID"; then
-		fail kill-restart-nostate "the restarted vgpu-ioreq never became ready: $(tail -n 2 /tmp/vgpu-n-vgpu.log)"
+		fail kill-restart-nostate "the restarted vgpu-ioreq never became ready: $(tail -n 2 /tmp/vgpu-n-vgpu.log)$(triple_note "$DOMID")"
 		show_guest vgpu-n
 		xl destroy vgpu-n
 		return
