@@ -40,7 +40,7 @@ static void seal(struct watch *w)
 	if (w->refuse) {
 		/* the seal stays incomplete: libxl fails the save */
 		log_err(w->log,
-			"domain %u suspended: its save is refused (vgpu-ioreq-dm's default): xl restore of the device's state is not proven yet; VGPU_IOREQ_SAVE=yes in dm.conf lets saves through (README \"Save, restore and migration\")",
+			"domain %u suspended: its save is refused (--save-watch=refuse: VGPU_IOREQ_SAVE=no in vgpu-ioreq-dm's settings; README \"Save, restore and migration\")",
 			w->domid);
 		w->sealed = true; /* said once per suspend */
 		return;

@@ -50,7 +50,7 @@ run -xen-domid 5 -name guest=g1,debug-threads=on -machine xenfv -m 256
 check "create: vgpu-ioreq for the domain" 'grep -q "^args: --domid 5 |" "$t/vgpu-ioreq.rec"'
 check "create: qemu gets libxl's arguments unchanged" 'grep -q "^args: -xen-domid 5 -name guest=g1,debug-threads=on -machine xenfv -m 256 |" "$t/qemu.rec"'
 wait_rec watch
-check "create: a save watcher that refuses saves by default" 'grep -q "^args: --domid 5 --save-watch=refuse |" "$t/watch.rec"'
+check "create: a save watcher that seals the state on a save" 'grep -q "^args: --domid 5 --save-watch |" "$t/watch.rec"'
 
 # 2: xl restore, the saved stream on fd 17
 run -xen-domid 7 -name guest=g1 -incoming fd:17 -machine xenfv 17<"$t/fake"
@@ -58,14 +58,14 @@ check "restore: vgpu-ioreq restores the device state, no stray argument" 'grep -
 check "restore: fd 17 closed for vgpu-ioreq" '! grep -q "fds: .* 17 " "$t/vgpu-ioreq.rec"'
 check "restore: fd 17 open for qemu with -incoming fd:17" 'grep -q "^args: -xen-domid 7 -name guest=g1 -incoming fd:17 -machine xenfv | fds: .* 17 " "$t/qemu.rec"'
 wait_rec watch
-check "restore: fd 17 closed for the save watcher" 'grep -q "^args: --domid 7 --save-watch=refuse |" "$t/watch.rec" && ! grep -q "fds: .* 17 " "$t/watch.rec"'
+check "restore: fd 17 closed for the save watcher" 'grep -q "^args: --domid 7 --save-watch |" "$t/watch.rec" && ! grep -q "fds: .* 17 " "$t/watch.rec"'
 
 # 3: the receiving side of xl migrate: "<name>--incoming", per-guest settings
-printf 'VGPU_IOREQ_ARGS="--bdf 00:07.0"\nVGPU_IOREQ_SAVE=yes\n' >"$t/conf/g2.conf"
+printf 'VGPU_IOREQ_ARGS="--bdf 00:07.0"\nVGPU_IOREQ_SAVE=no\n' >"$t/conf/g2.conf"
 run -xen-domid 9 -name guest=g2--incoming -incoming fd:12 12<"$t/fake"
 check "migrate: the guest's own settings are read" 'grep -q "^args: --domid 9 --restore-state xenstore --bdf 00:07.0 |" "$t/vgpu-ioreq.rec"'
 wait_rec watch
-check "migrate: VGPU_IOREQ_SAVE=yes lets saves through" 'grep -q "^args: --domid 9 --save-watch --bdf 00:07.0 |" "$t/watch.rec"'
+check "migrate: VGPU_IOREQ_SAVE=no refuses saves" 'grep -q "^args: --domid 9 --save-watch=refuse --bdf 00:07.0 |" "$t/watch.rec"'
 
 # 4: vgpu-ioreq fails: the domain's creation fails with a reason, no qemu
 FAKE_RC=1 run -xen-domid 11 -name guest=g1

@@ -135,6 +135,7 @@ struct vgpu_file {
 	struct vgpu_dev *vd;
 	struct mutex lock; /* making the session */
 	struct vgpu_session *s;
+	u32 gen; /* vd->gen at open: a later reset ends its legacy use */
 };
 
 /* vgpu_main.c */

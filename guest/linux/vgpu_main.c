@@ -214,6 +214,7 @@ static int vgpu_open(struct inode *inode, struct file *f)
 		return -ENOMEM;
 	kref_get(&vd->ref);
 	vf->vd = vd;
+	vf->gen = READ_ONCE(vd->gen);
 	mutex_init(&vf->lock);
 	f->private_data = vf;
 	return 0;
@@ -256,6 +257,9 @@ static long vgpu_ioctl(struct file *f, unsigned int op, unsigned long arg)
 		return -ENODEV;
 	switch (op) {
 	case VGPU_IOC_SUBMIT:
+		/* the device was reset since: its legacy memory is gone */
+		if (READ_ONCE(vd->gen) != vf->gen)
+			return -EIO;
 		return vgpu_legacy_submit(vd, uarg);
 	case VGPU_IOC_STATS:
 		return vgpu_stats(vd, uarg);

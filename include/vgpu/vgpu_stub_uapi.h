@@ -31,7 +31,10 @@
  * submitted, only a fatal signal ends the wait (the command then finishes
  * on its own, and its pages stay pinned until it does); other signals wait
  * for the result. A buffer longer than 64 pages' worth: -E2BIG. A command
- * lost to a device reset or an emulator restart: -EIO.
+ * lost to a device reset or an emulator restart: -EIO, and so is every
+ * later VGPU_IOC_SUBMIT on a file opened before that reset (the legacy
+ * session's device memory went with it, a restored guest's too): the
+ * process opens the file anew.
  *
  * Who may open the node: mode 0660, group root unless a udev rule
  * (guest/linux/99-vgpu-stub.rules) gives it the group "vgpu".
