@@ -10,8 +10,8 @@
  *   vgpu_legacy.c   VGPU_IOC_SUBMIT (ABI 1.1 commands on queue 1)
  *   vgpu_evtchn.c   ABI 1.3: doorbells and completions by Xen event
  *                   channel, where the guest and the device have it
- *   vgpu_pm.c       save, restore, migration (and system sleep): quiesce
- *                   before, interrupts checked after
+ *   vgpu_pm.c       save, restore, migration (Xen's cooperative
+ *                   suspend): quiesce before, interrupts checked after
  *
  * Lifetime. struct vgpu_dev is refcounted: the PCI binding holds one
  * reference and every open file one more, so an unbind (or a hot-unplug)

@@ -21,8 +21,8 @@
 
 /*
  * MSI, except on a Xen HVM guest that takes MSIs as pirqs (PV support,
- * XENFEAT_hvm_pirqs): Linux binds such a pirq again on no resume (its
- * restore_pirqs() redoes GSI-based ones only), so after xl restore or a
+ * XENFEAT_hvm_pirqs): Linux does not bind such a pirq again on resume
+ * (its restore_pirqs() redoes GSI-based ones only), so after xl restore or a
  * migration no completion interrupt would arrive. INTx is a GSI and comes
  * back. use_msi=1 forces MSI there (the restore callback then polls).
  */
