@@ -33,8 +33,7 @@
 /*
  * Off by default for now: in the lab the event channel makes a doorbell
  * cost a tenth of the vCPU time of an MMIO one, but a NOP's round trip is
- * slower (completion delivery through the event upcall, not yet profiled)
- * and one driver-signals run triple-faulted its guest (not yet settled).
+ * slower (completion delivery through the event upcall, not yet profiled).
  */
 static bool xen_evtchn;
 module_param(xen_evtchn, bool, 0444);
