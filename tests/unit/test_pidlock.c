@@ -83,15 +83,14 @@ static bool exists(const char *path)
 /* Does this process hold a descriptor to @path? */
 static bool holds(const char *path)
 {
-	char link[64], target[256];
+	char target[256];
 	struct dirent *e;
 	bool found = false;
 	DIR *d = opendir("/proc/self/fd");
 	ssize_t n;
 
 	while (d && (e = readdir(d))) {
-		snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
-		n = readlink(link, target, sizeof(target) - 1);
+		n = readlinkat(dirfd(d), e->d_name, target, sizeof(target) - 1);
 		if (n > 0) {
 			target[n] = '\0';
 			found |= strcmp(target, path) == 0;
