@@ -172,9 +172,13 @@ static int cmd_regs(void)
 	check(R32(b, VGPU_REG_VERSION) == VGPU_ABI_VERSION,
 	      "abi version 0x%08x", R32(b, VGPU_REG_VERSION));
 	/* on Xen the device offers the event channel too (ABI 1.3) */
-	check(R32(b, VGPU_REG_FEATURES) == (VGPU_F_QUEUES | VGPU_F_MSI |
-					    VGPU_F_SESSIONS | VGPU_F_EVTCHN),
-	      "features: command queues, msi, sessions, event channel");
+	check(R32(b, VGPU_REG_FEATURES) ==
+		      (VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS |
+		       VGPU_F_EVTCHN | VGPU_F_INFLIGHT),
+	      "features: command queues, msi, sessions, event channel, in-flight count");
+	/* an idle device has nothing of its own to finish (ABI 1.4) */
+	check(R32(b, VGPU_REG_INFLIGHT) == 0, "in flight when idle: %u",
+	      R32(b, VGPU_REG_INFLIGHT));
 	for (i = 0; i < sizeof(pat) / sizeof(pat[0]); i++) {
 		R32(b, VGPU_REG_SCRATCH) = pat[i];
 		check(R32(b, VGPU_REG_SCRATCH) == pat[i],
