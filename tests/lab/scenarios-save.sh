@@ -175,8 +175,6 @@ scenario_save_restore() {
 	fi
 }
 
-# watcher_of DOMID: the pid of the domain's --save-watch helper
-watcher_of() { pgrep -f "vgpu-ioreq --domid $1 --save-watch" | head -n 1; }
 
 # ---- save-refused, restore-fail-clean: the failure paths ----
 scenario_save_fail() {
@@ -190,7 +188,7 @@ scenario_save_fail() {
 	fi
 	d=$DOMID
 	# no helper: nothing can seal the state, so the save must fail
-	w=$(watcher_of "$d")
+	w=$(watchers_of "$d" | head -n 1)
 	[ -n "$w" ] && kill "$w"
 	timeout 300 xl save $n /tmp/$n.img >/tmp/$n-save.log 2>&1
 	rc=$?

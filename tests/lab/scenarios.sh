@@ -32,9 +32,10 @@ rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null; }
 alive() { xl list "$1" >/dev/null 2>&1; }
 # daemon pid serving domain $1 (launched by a wrapper, vgpu-xl or a supervisor);
 # the xl script's and vgpu-xl's save watcher beside it is not the device
+# (watchers_of: the pids of those watchers)
 daemons_of() { pgrep -af "vgpu-ioreq --domid $1( |\$)" | grep -v -- ' --save-watch' | cut -d' ' -f1; }
 daemon_of() { daemons_of "$1" | head -n 1; }
-watchers_of() { pgrep -f "vgpu-ioreq --domid $1 --save-watch" | wc -l; }
+watchers_of() { pgrep -f "vgpu-ioreq --domid $1 --save-watch"; }
 
 mkcfg() { # NAME VCPUS GUEST_MODE [EXTRA xl.cfg LINE...]
 	local n=$1 v=$2 m=$3
@@ -105,9 +106,10 @@ guest_retry() {
 # domain (" " + why, or nothing). RIP in Xen's own code (e008:) is QEMU
 # TCG's nested-SVM world-switch race (shared/xen-lab), not the guest's.
 triple_note() {
-	local rip
-	xl dmesg 2>/dev/null | grep -q "d$1v[0-9]* Triple fault" || return 0
-	rip=$(xl dmesg 2>/dev/null | grep -A5 "d$1v[0-9]* Triple fault" | grep -o 'RIP: *[0-9a-f]*:\[<[0-9a-f]*>\]' | head -n 1)
+	local dump rip
+	dump=$(xl dmesg 2>/dev/null | grep -A5 "d$1v[0-9]* Triple fault")
+	[ -n "$dump" ] || return 0
+	rip=$(echo "$dump" | grep -o 'RIP: *[0-9a-f]*:\[<[0-9a-f]*>\]' | head -n 1)
 	case $rip in
 	*e008:*) echo " [the guest triple-faulted in Xen's world switch ($rip): QEMU TCG's nested-SVM race, see shared/xen-lab]" ;;
 	*) echo " [the guest triple-faulted ($rip)]" ;;
@@ -724,7 +726,7 @@ scenario_reboot_loop() {
 		# for this domain: the previous domain's ended with it
 		procs=$(pgrep -x vgpu-ioreq | wc -l)
 		mine=$(daemons_of "$d" | wc -l)
-		watch=$(watchers_of "$d")
+		watch=$(watchers_of "$d" | wc -l)
 		[ "$n" = 2 ] || why="$why [boot $i (domid $d): ${n:-no} ioreq servers, 2 expected]"
 		[ "$procs/$mine/$watch" = 2/1/1 ] ||
 			why="$why [boot $i (domid $d): $procs vgpu-ioreq processes ($mine device, $watch save watcher for this domain), 2 expected: $(pgrep -af vgpu-ioreq | tr '\n' ';')]"
