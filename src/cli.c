@@ -58,6 +58,8 @@ const char cli_usage[] =
 	"                           --backend cuda 8G, contexts included)\n"
 	"      --pinned SIZE        guest memory registered as regions (default\n"
 	"                           512M)\n"
+	"      --grant SIZE         dom0 memory granted to the guest as regions\n"
+	"                           (Xen, xen-gntalloc; default 16M; 0: none)\n"
 	"      --module-max SIZE    one module image (default 16M)\n"
 	"      --max-streams N      per session (default 64)\n"
 	"      --max-events N       per session (default 1024)\n"
@@ -105,6 +107,7 @@ enum {
 	OPT_MAX_SESSIONS,
 	OPT_DEVMEM,
 	OPT_PINNED,
+	OPT_GRANT,
 	OPT_MODULE_MAX,
 	OPT_MAX_STREAMS,
 	OPT_MAX_EVENTS,
@@ -140,6 +143,7 @@ static const struct option cli_options[] = {
 	{ "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
 	{ "devmem", required_argument, NULL, OPT_DEVMEM },
 	{ "pinned", required_argument, NULL, OPT_PINNED },
+	{ "grant", required_argument, NULL, OPT_GRANT },
 	{ "module-max", required_argument, NULL, OPT_MODULE_MAX },
 	{ "max-streams", required_argument, NULL, OPT_MAX_STREAMS },
 	{ "max-events", required_argument, NULL, OPT_MAX_EVENTS },
@@ -423,6 +427,13 @@ static int engine_opt(struct cli *c, int opt, const char *a, char *err,
 		return 0;
 	case OPT_PINNED:
 		return size_opt("--pinned", a, 1ull << 40, &l->pinned, err,
+				errlen);
+	case OPT_GRANT:
+		if (strcmp(a, "0") == 0) { /* no grants: VGPU_F_GRANT off */
+			l->granted = 0;
+			return 0;
+		}
+		return size_opt("--grant", a, 1ull << 36, &l->granted, err,
 				errlen);
 	case OPT_MODULE_MAX:
 		return size_opt("--module-max", a, 1ull << 30, &l->module_bytes,

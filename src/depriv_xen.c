@@ -22,7 +22,16 @@
  * Not after the drop, so not allowed: IOCTL_PRIVCMD_HYPERCALL (refused on
  * a restricted fd anyway), MMAP_RESOURCE, RESTRICT, MMAPBATCH (the v1
  * fallback for kernels before 2.6.37), EVTCHN_BIND_VIRQ/UNBOUND_PORT, RESET,
- * RESTRICT_DOMID; no gntdev or gntalloc handle is ever opened.
+ * RESTRICT_DOMID; no gntdev handle is ever opened.
+ *  - gntalloc (regions granted to the guest, ABI 1.5, host_xen_gntalloc.c):
+ *    IOCTL_GNTALLOC_ALLOC_GREF, mmap, IOCTL_GNTALLOC_DEALLOC_GREF, munmap.
+ *    gntalloc cannot be restricted to one domain (the domain is inside
+ *    the request, out of seccomp's reach): a compromised daemon could
+ *    grant its own pages to another domain. That reaches no one's memory
+ *    but the daemon's own (which holds this guest's data only) and forces
+ *    nothing on the other domain, which must map the grant itself; the
+ *    kernel's gntalloc limit (a module parameter) bounds the pages.
+ *    SET_UNMAP_NOTIFY is not used, so not allowed.
  */
 #include <sys/ioctl.h>
 
@@ -41,6 +50,11 @@
 #define EVTCHN_NOTIFY XEN_IOC('E', 4, 4)
 /* struct ioctl_evtchn_bind_interdomain { remote_domain, remote_port }: 8 */
 #define EVTCHN_BIND_INTERDOMAIN XEN_IOC('E', 1, 8)
+/* struct ioctl_gntalloc_alloc_gref { u16 domid, flags; u32 count; u64
+ * index; u32 gref_ids[1] }: 24 with its padding */
+#define GNTALLOC_ALLOC_GREF XEN_IOC('G', 5, 24)
+/* struct ioctl_gntalloc_dealloc_gref { u64 index; u32 count }: 16 */
+#define GNTALLOC_DEALLOC_GREF XEN_IOC('G', 6, 16)
 
 static const struct depriv_rule xen_rules[] = {
 	DEPRIV_ARG("ioctl", 1, PRIVCMD_DM_OP,
@@ -52,6 +66,10 @@ static const struct depriv_rule xen_rules[] = {
 		   "evtchn: teardown; the guest's event channel replaced"),
 	DEPRIV_ARG("ioctl", 1, EVTCHN_BIND_INTERDOMAIN,
 		   "evtchn: binding the port the guest names (ABI 1.3)"),
+	DEPRIV_ARG("ioctl", 1, GNTALLOC_ALLOC_GREF,
+		   "gntalloc: a region granted to the guest (ABI 1.5)"),
+	DEPRIV_ARG("ioctl", 1, GNTALLOC_DEALLOC_GREF,
+		   "gntalloc: the grant ends when its pages are unmapped"),
 };
 
 const struct depriv_rules depriv_xen = {

@@ -99,7 +99,8 @@ static uint32_t vgpu_stub_reg_read(struct vdev *d, uint32_t off)
 	case VGPU_REG_FEATURES:
 		return VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS |
 		       VGPU_F_INFLIGHT |
-		       (stub_evtchn_offered(d) ? VGPU_F_EVTCHN : 0);
+		       (stub_evtchn_offered(d) ? VGPU_F_EVTCHN : 0) |
+		       (s->en && engine_grants(s->en) ? VGPU_F_GRANT : 0);
 	case VGPU_REG_STATUS:
 		return s->status;
 	case VGPU_REG_RESET_COUNT:

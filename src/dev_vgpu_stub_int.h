@@ -56,7 +56,7 @@ struct vgpu_stub {
 
 /* What a saved state carries (savestate.h): a change of this layout
  * needs a new SAVESTATE_VERSION. */
-#define VGPU_STUB_SAVED_SIZE 4016
+#define VGPU_STUB_SAVED_SIZE 4024
 _Static_assert(sizeof(struct vgpu_stub) == VGPU_STUB_SAVED_SIZE,
 	       "struct vgpu_stub changed: bump SAVESTATE_VERSION and this size");
 

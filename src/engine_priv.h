@@ -58,6 +58,7 @@ struct eng_region {
 	uint32_t next, pages;
 	uint32_t busy; /* requests in flight that use it */
 	bool dead; /* deleted: unmapped once busy is 0 */
+	bool granted; /* our memory granted to the guest (REGION_GRANT) */
 	struct engine *en;
 	struct session *s;
 };
@@ -152,6 +153,7 @@ struct engine {
 	int legacy; /* the slot of the legacy session (0), or -1 */
 	struct htab sids; /* session handles -> index in sess */
 	uint64_t devmem_used, pinned_used;
+	uint64_t granted_used; /* bytes of REGION_GRANT regions */
 	uint32_t next_region_id;
 	uint16_t next_salt; /* the next session's handle salt */
 	struct stage stage;
@@ -209,6 +211,15 @@ void region_release(struct engine *en, struct eng_region *g);
 void region_dirty(struct engine *en, struct eng_region *g, uint64_t off,
 		  uint64_t len);
 void region_free_all(struct engine *en, struct session *s);
+/* [gpa, gpa + len) does not wrap and stays clear of our BAR. */
+bool clear_of_bar(const struct engine *en, uint64_t gpa, uint64_t len);
+/* A new region's handle in @c's session, handed to the backend: the
+ * command's status (VGPU_S_OK: c->result set, the region live). On an
+ * error @g is left to the caller. */
+uint32_t region_publish(struct cmd *c, struct eng_region *g);
+
+/* region_grant.c */
+enum ring_exec region_grant(struct cmd *c);
 
 /* engine_mem.c */
 enum ring_exec mem_alloc(struct cmd *c);

@@ -28,6 +28,7 @@ static int log_teardown(struct xen_host *x, int rc, const char *what)
 
 int xen_open_handles(struct xen_host *x)
 {
+	x->gnt_fd = -1; /* xen_grant_open(), the device's host only */
 	x->dm = xendevicemodel_open(NULL, 0);
 	x->fm = xenforeignmemory_open(NULL, 0);
 	x->xce = xenevtchn_open(NULL, 0);
@@ -69,6 +70,7 @@ int xen_host_open(struct xen_host **out, uint32_t domid, uint32_t reuse_id,
 	if (rc < 0)
 		goto fail;
 	x->stage = XS_HANDLES;
+	xen_grant_open(x);
 
 	if (xendevicemodel_nr_vcpus(x->dm, domid, &nr)) {
 		rc = neg_errno();
@@ -277,6 +279,7 @@ void xen_host_close(struct xen_host *x)
 			     xendevicemodel_destroy_ioreq_server(
 				     x->dm, x->domid, x->id),
 			     "destroy ioreq server");
+	xen_grant_close(x);
 	if (x->xce)
 		xenevtchn_close(x->xce);
 	if (x->fm)

@@ -70,6 +70,9 @@ struct xen_host {
 	bool guest_bound;
 	uint32_t guest_port; /* the guest's port */
 	evtchn_port_t guest_local; /* ours */
+	/* regions granted to the guest (ABI 1.5, host_xen_grant.c) */
+	int gnt_fd; /* gntalloc, or -1 */
+	uint64_t granted; /* pages granted now */
 };
 
 static inline int neg_errno(void)
@@ -94,5 +97,12 @@ int xen_evtchn_notify(struct host *h);
 void xen_evtchn_unbind(struct host *h);
 /* An event on local @port: the guest's doorbell? Then served: true. */
 bool xen_evtchn_event(struct xen_host *x, evtchn_port_t port);
+
+/* host_xen_grant.c: regions granted to the guest (host_ops.grant_*) */
+void xen_grant_open(struct xen_host *x);
+void xen_grant_close(struct xen_host *x);
+bool xen_grant_offered(struct host *h);
+void *xen_grant_alloc(struct host *h, uint32_t pages, uint32_t *refs);
+void xen_grant_free(struct host *h, void *va, uint32_t pages);
 
 #endif

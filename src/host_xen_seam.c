@@ -232,6 +232,9 @@ const struct host_ops xen_host_ops = {
 	.evtchn_bind = xen_evtchn_bind,
 	.evtchn_notify = xen_evtchn_notify,
 	.evtchn_unbind = xen_evtchn_unbind,
+	.grant_offered = xen_grant_offered,
+	.grant_alloc = xen_grant_alloc,
+	.grant_free = xen_grant_free,
 };
 
 struct host *xen_host_seam(struct xen_host *x)

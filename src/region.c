@@ -16,7 +16,7 @@
 #define REGION_MAX_EXTENTS 65536u
 
 /* [gpa, gpa + len) does not wrap and stays clear of our BAR. */
-static bool clear_of_bar(const struct engine *en, uint64_t gpa, uint64_t len)
+bool clear_of_bar(const struct engine *en, uint64_t gpa, uint64_t len)
 {
 	if (gpa + len < gpa)
 		return false;
@@ -70,8 +70,13 @@ static void region_destroy(struct engine *en, struct eng_region *g)
 	struct host *h = en->host;
 
 	en->be->ops->region_del(en->be, g->s->be_id, &g->br);
-	h->ops->unmap_guest(h, g->br.va, g->pages);
-	en->pinned_used -= g->br.len;
+	if (g->granted) {
+		h->ops->grant_free(h, g->br.va, g->pages);
+		en->granted_used -= g->br.len;
+	} else {
+		h->ops->unmap_guest(h, g->br.va, g->pages);
+		en->pinned_used -= g->br.len;
+	}
 	g->s->pinned -= g->br.len;
 	free(g->ext);
 	free(g);
@@ -142,51 +147,56 @@ static uint32_t region_args(struct cmd *c, struct vgpu_extent **out)
 	return 0;
 }
 
+uint32_t region_publish(struct cmd *c, struct eng_region *g)
+{
+	struct engine *en = c->en;
+	struct hslot *h;
+	uint32_t handle = htab_alloc(&c->s->regions, &h);
+
+	if (!handle)
+		return VGPU_S_LIMIT;
+	g->br.id = ++en->next_region_id;
+	g->en = en;
+	g->s = c->s;
+	if (en->be->ops->region_add(en->be, c->s->be_id, &g->br) < 0) {
+		htab_free(&c->s->regions, handle);
+		return VGPU_S_BACKEND;
+	}
+	h->p = g;
+	h->state = HS_LIVE;
+	c->s->pinned += g->br.len;
+	c->result = handle;
+	return VGPU_S_OK;
+}
+
 enum ring_exec region_add(struct cmd *c)
 {
 	const struct vgpu_cmd_region *a = &c->e->region;
 	struct engine *en = c->en;
 	struct vgpu_extent *x = NULL;
 	struct eng_region *g = NULL;
-	struct hslot *h;
 	uint64_t *gfns;
-	uint32_t st = region_args(c, &x), handle;
+	uint32_t st = region_args(c, &x);
 
 	if (st)
 		return eng_fail(c, st);
 	gfns = malloc(a->bytes / PAGE * sizeof(*gfns));
 	if (!gfns || !check_extents(en, x, a->nents, a->bytes, gfns))
 		st = gfns ? VGPU_S_INVALID : VGPU_S_NO_MEMORY;
-	handle = st ? 0 : htab_alloc(&c->s->regions, &h);
-	if (!st && !handle)
-		st = VGPU_S_LIMIT;
 	if (!st && !(g = region_map(en, x, a->nents, a->bytes, gfns)))
 		st = VGPU_S_BAD_GPA;
 	free(gfns);
-	if (!st) {
-		g->br.id = ++en->next_region_id;
-		g->en = en;
-		g->s = c->s;
-		if (en->be->ops->region_add(en->be, c->s->be_id, &g->br) < 0) {
+	if (!st)
+		st = region_publish(c, g);
+	if (st) {
+		if (g)
 			en->host->ops->unmap_guest(en->host, g->br.va,
 						   g->pages);
-			free(g);
-			g = NULL;
-			st = VGPU_S_BACKEND;
-		}
-	}
-	if (st) {
-		if (handle)
-			htab_free(&c->s->regions, handle);
-		if (!g)
-			free(x);
+		free(g);
+		free(x);
 		return eng_fail(c, st);
 	}
-	h->p = g;
-	h->state = HS_LIVE;
 	en->pinned_used += a->bytes;
-	c->s->pinned += a->bytes;
-	c->result = handle;
 	return eng_fail(c, VGPU_S_OK);
 }
 

@@ -23,6 +23,10 @@ void vgpu_region_free(struct vgpu_dev *vd, struct vgpu_region *r)
 {
 	unsigned long i;
 
+	if (r->granted) {
+		vgpu_grant_release(vd, r);
+		return;
+	}
 	for (i = 0; i < r->nchunks; i++)
 		dma_unmap_page(&vd->pdev->dev, r->chunks[i].dma,
 			       r->chunks[i].bytes, DMA_BIDIRECTIONAL);
@@ -132,8 +136,7 @@ static int region_add(struct vgpu_session *s, struct vgpu_region *r)
 	return rc;
 }
 
-/* A free slot and pinned-bytes budget for a region of @bytes. */
-static int region_budget(struct vgpu_session *s, u64 bytes, u32 *slot)
+int vgpu_region_budget(struct vgpu_session *s, u64 bytes, u32 *slot)
 {
 	if (!bytes || bytes > VGPU_REGION_BYTES_MAX ||
 	    s->pinned + bytes > VGPU_SESSION_PINNED_MAX)
@@ -151,7 +154,7 @@ struct vgpu_region *vgpu_session_region(struct vgpu_session *s, u64 bytes,
 	struct vgpu_region *r;
 	u32 slot;
 
-	*err = region_budget(s, bytes, &slot);
+	*err = vgpu_region_budget(s, bytes, &slot);
 	if (*err)
 		return NULL;
 	r = region_alloc(s->vd, bytes);

@@ -207,7 +207,15 @@ static int session_start(struct vgpu_session *s, u64 pool_bytes)
 	s->id = (u32)id;
 	s->opened = true;
 	mutex_lock(&s->lock);
-	s->pool = vgpu_session_region(s, pool_bytes, &rc);
+	s->pool = vgpu_grant_usable(vd) ?
+			  vgpu_grant_region(s, pool_bytes, &rc) :
+			  NULL;
+	if (!s->pool && vgpu_grant_usable(vd) && !READ_ONCE(s->lost))
+		dev_info_once(&vd->pdev->dev,
+			      "pinned pools in guest RAM: no grant (%d)\n",
+			      rc);
+	if (!s->pool)
+		s->pool = vgpu_session_region(s, pool_bytes, &rc);
 	mutex_unlock(&s->lock);
 	return rc;
 }
@@ -228,7 +236,8 @@ static long session_open(struct vgpu_file *vf, void __user *uarg)
 	depth = session_depth(vd, a.sq_depth);
 	pool = PAGE_ALIGN(a.pool_bytes ? a.pool_bytes :
 					 VGPU_POOL_BYTES_DEFAULT);
-	if (a.rsvd0 || memchr_inv(a.rsvd, 0, sizeof(a.rsvd)) || !depth ||
+	if (a.rsvd0 || a.pool_flags || a.rsvd1 ||
+	    memchr_inv(a.rsvd, 0, sizeof(a.rsvd)) || !depth ||
 	    a.pool_bytes > VGPU_REGION_BYTES_MAX)
 		return -EINVAL;
 	if (vf->s)
@@ -254,6 +263,7 @@ static long session_open(struct vgpu_file *vf, void __user *uarg)
 	a.cq_bytes = s->m.cq_bytes;
 	a.abi_version = vd->version;
 	a.features = vd->features;
+	a.pool_flags = s->pool->granted ? VGPU_POOL_GRANTED : 0;
 	smp_store_release(&vf->s, s);
 	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 }

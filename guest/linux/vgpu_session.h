@@ -27,6 +27,11 @@ struct vgpu_region {
 	struct page **pages; /* order 0 each (split), bytes / PAGE_SIZE */
 	struct vgpu_chunk *chunks;
 	u32 nchunks;
+	/* granted by the emulator (vgpu_grant.c): pages from the unpopulated
+	 * pool, the first @mapped of them mapped with handles[] */
+	bool granted, allocated;
+	unsigned long mapped;
+	u32 *handles; /* grant_handle_t */
 };
 
 struct vgpu_session {
@@ -66,11 +71,19 @@ int vgpu_session_usable(struct vgpu_session *s);
 
 /* vgpu_region.c */
 void vgpu_region_free(struct vgpu_dev *vd, struct vgpu_region *r);
+/* A free slot and pinned-bytes budget for a region of @bytes. */
+int vgpu_region_budget(struct vgpu_session *s, u64 bytes, u32 *slot);
 struct vgpu_region *vgpu_session_region(struct vgpu_session *s, u64 bytes,
 					int *err);
 long vgpu_region_alloc_ioctl(struct vgpu_session *s, void __user *uarg);
 long vgpu_region_free_ioctl(struct vgpu_session *s, void __user *uarg);
 int vgpu_region_mmap(struct vgpu_session *s, struct vm_area_struct *vma,
 		     u64 off);
+
+/* vgpu_grant.c: the pool in the emulator's memory (ABI 1.5) */
+bool vgpu_grant_usable(struct vgpu_dev *vd);
+struct vgpu_region *vgpu_grant_region(struct vgpu_session *s, u64 bytes,
+				      int *err);
+void vgpu_grant_release(struct vgpu_dev *vd, struct vgpu_region *r);
 
 #endif

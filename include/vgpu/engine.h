@@ -27,6 +27,9 @@ struct engine_limits {
 	uint32_t sessions; /* open at once, the legacy session not counted */
 	uint64_t devmem; /* device memory quota, bytes */
 	uint64_t pinned; /* guest memory registered as regions, bytes */
+	/* our memory granted to the guest as regions (REGION_GRANT), bytes;
+	 * 0: no grants (VGPU_F_GRANT not offered) */
+	uint64_t granted;
 	uint64_t module_bytes; /* one module image */
 	uint32_t streams; /* per session */
 	uint32_t events; /* per session */
@@ -65,6 +68,9 @@ void engine_destroy(struct engine *e);
 /* Our BAR0, which no queue or guest buffer may overlap. */
 void engine_set_bar(struct engine *e, uint64_t lo, uint64_t len);
 const struct engine_limits *engine_limits(const struct engine *e);
+/* Does the device offer REGION_GRANT (the host grants, the quota is not
+ * 0)? VGPU_F_GRANT. */
+bool engine_grants(const struct engine *e);
 const struct engine_stats *engine_stats(const struct engine *e);
 
 /* Q_ENABLE written: 0 or -1 (q->error says why). */

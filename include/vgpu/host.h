@@ -66,6 +66,17 @@ struct host_ops {
 	int (*evtchn_bind)(struct host *h, uint32_t port);
 	int (*evtchn_notify)(struct host *h);
 	void (*evtchn_unbind)(struct host *h);
+	/*
+	 * Optional (Xen): @pages pages of our own memory, zeroed, granted
+	 * to the guest writable; refs[i] is page i's grant reference. The
+	 * local mapping (contiguous), or NULL with errno (ENOTSUP: this host
+	 * cannot grant; ENOSPC: the host's grant limit). grant_free ends
+	 * the grants and unmaps (a page the guest still maps lives on in
+	 * the hypervisor until it unmaps it; we never touch it again).
+	 */
+	bool (*grant_offered)(struct host *h); /* can grant now (gntalloc) */
+	void *(*grant_alloc)(struct host *h, uint32_t pages, uint32_t *refs);
+	void (*grant_free)(struct host *h, void *va, uint32_t pages);
 };
 
 struct host {

@@ -105,6 +105,7 @@ typedef uint64_t vgpu_u64;
 #define VGPU_F_SESSIONS (1u << 2) /* ABI 1.2: sessions, regions, CUDA */
 #define VGPU_F_EVTCHN (1u << 3) /* ABI 1.3: VGPU_REG_EVTCHN (Xen only) */
 #define VGPU_F_INFLIGHT (1u << 4) /* ABI 1.4: VGPU_REG_INFLIGHT */
+#define VGPU_F_GRANT (1u << 5) /* ABI 1.5: REGION_GRANT (Xen only) */
 
 /* Limits (RO). */
 #define VGPU_REG_MAX_QUEUES 0x028 /* queue 0 is the admin queue */
@@ -267,7 +268,21 @@ struct vgpu_cmd_obj {
 };
 
 /* REGION_ADD: an extent list of nents entries at list_gpa (contiguous
- * guest RAM), bytes = the sum of the extents. Privileged queues only. */
+ * guest RAM), bytes = the sum of the extents. Privileged queues only.
+ *
+ * REGION_GRANT (1.5, with VGPU_F_GRANT): a region of bytes (a multiple of
+ * 4096) in the emulator's own memory, granted to the guest: nents =
+ * bytes / 4096 grant references (vgpu_u32, little-endian, page i's at
+ * index i) written to list_gpa (4-byte aligned, contiguous guest RAM), the
+ * pages zeroed and granted writable by the emulator's domain (dom0, as
+ * for the event channel). The guest maps the references (its grant
+ * table) and uses the region like any other; the device reads and writes
+ * it without touching guest RAM. REGION_DEL, the session's end, a device
+ * reset, the emulator's exit and the domain's death end every grant (Xen
+ * keeps a page the guest still maps until it unmaps it; the device never
+ * uses it again). VGPU_S_LIMIT past the per-VM grant quota,
+ * VGPU_S_NOT_SUPPORTED where the emulator cannot grant (no gntalloc):
+ * the driver then registers guest RAM with REGION_ADD instead. */
 struct vgpu_cmd_region {
 	vgpu_u64 list_gpa;
 	vgpu_u32 nents;
@@ -364,6 +379,7 @@ struct vgpu_cqe {
 #define VGPU_OP_SESSION_CLOSE 0x03
 #define VGPU_OP_REGION_ADD 0x04 /* 1.2, privileged: region -> result id */
 #define VGPU_OP_REGION_DEL 0x05 /* 1.2, privileged: obj.obj = region */
+#define VGPU_OP_REGION_GRANT 0x06 /* 1.5, privileged: region -> result id */
 #define VGPU_OP_MEM_ALLOC 0x10 /* arg0 bytes -> result dptr */
 #define VGPU_OP_MEM_FREE 0x11 /* arg0 dptr (an allocation's base) */
 #define VGPU_OP_MEM_GET_INFO 0x12 /* 1.2: result = free bytes of quota */

@@ -3,7 +3,8 @@
  * vgpu-stub PCI function: identity and BAR0 register map, ABI 1.0 (the
  * queue registers of 1.1..1.4 are in vgpu_ring_abi.h; 1.3 adds the
  * event-channel register VGPU_REG_EVTCHN for Xen guests with PV support,
- * 1.4 VGPU_REG_INFLIGHT for a driver quiescing before a save).
+ * 1.4 VGPU_REG_INFLIGHT for a driver quiescing before a save, 1.5 the
+ * VGPU_F_GRANT feature bit).
  * Shared by the emulator (vgpu-ioreq), the guest test program and the
  * future guest driver, so it holds only #defines.
  *
@@ -32,8 +33,10 @@
 #define VGPU_ABI_MAJOR 1
 /* 1.2: sessions, CUDA commands, vgpu_ring_abi.h; 1.3: VGPU_F_EVTCHN, an
  * event channel for doorbells and completions (VGPU_REG_EVTCHN); 1.4:
- * VGPU_F_INFLIGHT, work the device still has (VGPU_REG_INFLIGHT) */
-#define VGPU_ABI_MINOR 4
+ * VGPU_F_INFLIGHT, work the device still has (VGPU_REG_INFLIGHT); 1.5:
+ * VGPU_F_GRANT, regions in the emulator's memory granted to the guest
+ * (REGION_GRANT) */
+#define VGPU_ABI_MINOR 5
 #define VGPU_ABI_VERSION ((VGPU_ABI_MAJOR << 16) | VGPU_ABI_MINOR)
 /* RO: device feature bits (VGPU_F_*, vgpu_ring_abi.h). */
 #define VGPU_REG_FEATURES 0x008

@@ -97,8 +97,14 @@ struct vgpu_ioc_session {
 	__u64 cq_bytes; /* mmap length of VGPU_MMAP_CQ */
 	__u32 abi_version;
 	__u32 features;
-	__u64 rsvd[4]; /* in: 0 */
+	/* 1.5, out: VGPU_POOL_GRANTED when the pool is dom0 memory the
+	 * emulator granted (Xen, VGPU_F_GRANT); else guest RAM. in: 0 */
+	__u32 pool_flags;
+	__u32 rsvd1; /* 0 */
+	__u64 rsvd[3]; /* in: 0 */
 };
+
+#define VGPU_POOL_GRANTED 0x1u
 
 /* Limits of the driver (VGPU_IOC_SESSION and VGPU_IOC_REGION_ALLOC). */
 #define VGPU_SESSION_DEPTH_DEFAULT 256

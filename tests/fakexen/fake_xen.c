@@ -308,6 +308,7 @@ void fake_xen_reset(const struct fake_xen_cfg *cfg)
 	fx.alive = true;
 	fx.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	fx.next_port = LOCAL_PORT_BASE;
+	fake_gnt_reset(cfg->domid);
 	ram_alloc(cfg->guest_pages ? cfg->guest_pages : 1);
 	for (v = 0; v < MAX_VCPUS; v++)
 		fx.waits_on[v] = fx.last_srv[v] = -1;
@@ -485,6 +486,7 @@ void fake_process_died(void)
 			fx.srv[id].page_mapped = false;
 	fx.qlen = 0;
 	pthread_mutex_unlock(&fx.lock);
+	fake_gnt_process_died();
 }
 
 void fake_domain_destroy(void)

@@ -91,4 +91,18 @@ void fake_guest_evtchn_notify(int gport);
 uint64_t fake_guest_evtchn_received(int gport);
 bool fake_guest_evtchn_bound(int gport);
 
+/* gntalloc (fake_gnt.c): regions granted to the guest (ABI 1.5). Reset
+ * with the domain every share must go to; a failure injected for the
+ * next open or share; pages granted now, pages the fd's close ended, and
+ * rule violations (another domain, an unknown or twice-ended share). */
+void fake_gnt_reset(uint32_t domid);
+void fake_gnt_fail_open(int err);
+void fake_gnt_fail_share(int err);
+uint64_t fake_gnt_pages(void);
+uint64_t fake_gnt_ended_at_close(void);
+unsigned int fake_gnt_violations(void);
+/* The daemon died: the kernel closed its gntalloc fd (fake_process_died
+ * calls it). */
+void fake_gnt_process_died(void);
+
 #endif

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# The fast path for guests with Xen PV support (ABI 1.3, issue 13): the
-# guest's event channel for doorbells and completions, and the fallback.
+# The fast path for guests with Xen PV support (issue 13): the guest's
+# event channel for doorbells and completions (ABI 1.3), pinned pools in
+# dom0 memory the emulator grants (ABI 1.5), and the fallback.
 # Sourced by scenarios.sh (its helpers: boot_guest, pass, fail, metric).
 
 # ---- evtchn-doorbell, evtchn-fallback, evtchn-bench ----
@@ -13,7 +14,7 @@ scenario_xenpv() {
 	local unb bmm bev
 	if ! boot_guest vgpu-x 1 xenpv GUEST-DONE; then
 		show_guest vgpu-x
-		for s in evtchn-doorbell evtchn-fallback evtchn-bench; do
+		for s in evtchn-doorbell evtchn-fallback evtchn-bench grant-pool; do
 			fail $s "the xenpv guest did not finish"
 		done
 		return
@@ -82,5 +83,31 @@ scenario_xenpv() {
 		pass evtchn-bench "$bmm | $bev"
 	else
 		fail evtchn-bench "$(echo "$fb$ev" | grep 'BENCH' | tr '\n' ';')"
+	fi
+	xenpv_grants "$fb" "$ev" "$v"
+}
+
+# grant-pool: with grant_pool=0 (the fallback run) no pool is granted and
+# every pool is intact; with the default, every session's pool is dom0
+# memory the emulator granted (the guest's data reached the device through
+# the emulator's own mapping of it, and came back), and the daemon ended
+# every grant it made when its session closed: as many "ended" lines as
+# "granted", the last one "0 left".
+xenpv_grants() {
+	local fb=$1 ev=$2 v=$3 why="" ng ne
+	echo "$fb" | grep -q 'FALLBACK-GRANT-POOL: sessions=3 granted=0 intact=3' ||
+		why="$why fallback: $(echo "$fb" | grep 'FALLBACK-GRANT\|FALLBACK-not ok' | head -n 2 | tr '\n' ' ');"
+	echo "$ev" | grep -q 'GRANTED-GRANT-POOL: sessions=3 granted=3 intact=3' ||
+		why="$why granted: $(echo "$ev" | grep 'GRANTED-\|GRANT-DMESG' | head -n 3 | tr '\n' ' ');"
+	ng=$(grep -ac 'pages granted to the guest' "$v")
+	ne=$(grep -ac 'granted pages ended' "$v")
+	[ "$ng" = 3 ] && [ "$ne" = 3 ] ||
+		why="$why daemon: $ng grants, $ne ended (3 each expected);"
+	grep -a 'granted pages ended' "$v" | tail -n 1 | grep -q ', 0 left' ||
+		why="$why daemon: grants left: $(grep -a 'granted pages ended' "$v" | tail -n 1);"
+	if [ -z "$why" ]; then
+		pass grant-pool "$(echo "$ev" | grep -o 'GRANT-POOL: .*' | head -n 1); daemon: $(grep -a 'pages granted to the guest' "$v" | head -n 1 | sed 's/.*vgpu-ioreq[^:]*: //'), $ne ended, 0 left; fallback: $(echo "$fb" | grep -o 'GRANT-POOL: .*' | head -n 1)"
+	else
+		fail grant-pool "$why"
 	fi
 }

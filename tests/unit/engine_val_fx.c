@@ -21,6 +21,7 @@ static int setup_poll(void **state, uint32_t poll_us)
 	engine_limits_default(&l);
 	l.devmem = 1 << 20;
 	l.pinned = 1 << 20;
+	l.granted = 1 << 20;
 	l.sessions = 2;
 	l.streams = l.events = l.modules = l.allocs = 4;
 	l.poll_us = poll_us;

@@ -146,6 +146,42 @@ static int rec_intx(struct host *h, bool level)
 	return 0;
 }
 
+static bool rec_grant_offered(struct host *h)
+{
+	struct recorder *r = h->priv;
+
+	return r->grants_on;
+}
+
+static void *rec_grant_alloc(struct host *h, uint32_t pages, uint32_t *refs)
+{
+	struct recorder *r = h->priv;
+	uint32_t i;
+	void *va;
+
+	if (r->grant_fail) {
+		errno = r->grant_fail;
+		r->grant_fail = 0;
+		return NULL;
+	}
+	va = calloc(pages, 4096);
+	if (!va)
+		return NULL;
+	for (i = 0; i < pages; i++)
+		refs[i] = 0x100 + r->next_ref++;
+	r->granted += pages;
+	r->grant_va = va;
+	return va;
+}
+
+static void rec_grant_free(struct host *h, void *va, uint32_t pages)
+{
+	struct recorder *r = h->priv;
+
+	r->granted -= pages;
+	free(va);
+}
+
 static const struct host_ops rec_ops = {
 	.map_mmio = rec_map,
 	.unmap_mmio = rec_unmap,
@@ -157,6 +193,9 @@ static const struct host_ops rec_ops = {
 	.mark_dirty = rec_dirty,
 	.inject_msi = rec_msi,
 	.set_intx = rec_intx,
+	.grant_offered = rec_grant_offered,
+	.grant_alloc = rec_grant_alloc,
+	.grant_free = rec_grant_free,
 };
 
 void rec_init(struct recorder *r)

@@ -38,6 +38,13 @@ struct recorder {
 	 * map scattered frames as one range that aliases them, as Xen's
 	 * foreign mappings do */
 	uint8_t *ram;
+	/* regions granted to the guest (host_ops.grant_*): offered only
+	 * while grants_on; grant_fail: errno of the next grant_alloc */
+	bool grants_on;
+	int grant_fail;
+	uint32_t granted; /* pages granted and not freed */
+	uint32_t next_ref; /* the next grant reference handed out */
+	void *grant_va; /* the last grant's pages */
 };
 
 /* Zero the recorder; its RAM (allocated on first use, kept after) too.

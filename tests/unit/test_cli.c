@@ -70,14 +70,18 @@ static void good_lines(void **state)
 	assert_int_equal(c.cpu_threads, CLI_DEFAULT_CPU_THREADS);
 	assert_int_equal(c.limits.poll_us, 50);
 	assert_int_equal(c.limits.devmem, 256u << 20);
+	assert_int_equal(c.limits.granted, 16u << 20);
+	assert_int_equal(parse(&c, err, "--domid 1 --grant 0"), 0);
+	assert_int_equal(c.limits.granted, 0); /* no grants offered */
 	assert_int_equal(
 		parse(&c, err,
-		      "--domid 1 --backend cpu --poll-us 200 --devmem 1G --pinned 64M --module-max 512K --max-sessions 4 --max-streams 8 --max-events 9 --kernel-ms 0 --cpu-threads 2"),
+		      "--domid 1 --backend cpu --poll-us 200 --devmem 1G --pinned 64M --grant 4M --module-max 512K --max-sessions 4 --max-streams 8 --max-events 9 --kernel-ms 0 --cpu-threads 2"),
 		0);
 	assert_string_equal(c.backend, "cpu");
 	assert_int_equal(c.limits.poll_us, 200);
 	assert_int_equal(c.limits.devmem, 1ull << 30);
 	assert_int_equal(c.limits.pinned, 64u << 20);
+	assert_int_equal(c.limits.granted, 4u << 20);
 	assert_int_equal(c.limits.module_bytes, 512u << 10);
 	assert_int_equal(c.limits.sessions, 4);
 	assert_int_equal(c.limits.streams, 8);
@@ -130,6 +134,7 @@ static void backends(void **state)
 	expect_error("--domid 5 --backend cuda:", "expected cpu, cuda");
 	expect_error("--domid 5 --cuda-timeout 5", "unknown option");
 	expect_error("--domid 5 --cuda-user=", "expected a user name");
+	expect_error("--domid 5 --grant 1T", "expected a size");
 }
 
 static void expect_error(const char *line, const char *needle)

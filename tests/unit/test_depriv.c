@@ -32,6 +32,7 @@
 
 #include <xen/xen.h>
 #include <xen/sys/evtchn.h>
+#include <xen/sys/gntalloc.h>
 #include <xen/sys/privcmd.h>
 
 #include <vgpu/depriv.h>
@@ -225,6 +226,15 @@ static int try_xen_ioctls(void *arg)
 		return 7;
 	if (!REFUSED(ioctl(p[0], IOCTL_EVTCHN_BIND_UNBOUND_PORT, NULL)))
 		return 9;
+	/* regions granted to the guest (ABI 1.5), but no unmap notify */
+	if (ioctl(p[0], IOCTL_GNTALLOC_ALLOC_GREF, NULL) != -1 ||
+	    errno != ENOTTY)
+		return 10;
+	if (ioctl(p[0], IOCTL_GNTALLOC_DEALLOC_GREF, NULL) != -1 ||
+	    errno != ENOTTY)
+		return 11;
+	if (!REFUSED(ioctl(p[0], IOCTL_GNTALLOC_SET_UNMAP_NOTIFY, NULL)))
+		return 12;
 	/* the upper half of the request word does not sneak one past */
 	if (!REFUSED(syscall(SYS_ioctl, p[0], (1ul << 32) | IOCTL_PRIVCMD_DM_OP,
 			     NULL)))
@@ -249,7 +259,9 @@ static void xen_ioctl_numbers(void **state)
 	const unsigned long want[] = { IOCTL_PRIVCMD_DM_OP,
 				       IOCTL_PRIVCMD_MMAPBATCH_V2,
 				       IOCTL_EVTCHN_NOTIFY, IOCTL_EVTCHN_UNBIND,
-				       IOCTL_EVTCHN_BIND_INTERDOMAIN };
+				       IOCTL_EVTCHN_BIND_INTERDOMAIN,
+				       IOCTL_GNTALLOC_ALLOC_GREF,
+				       IOCTL_GNTALLOC_DEALLOC_GREF };
 	size_t i, j, found = 0;
 
 	(void)state;

@@ -198,7 +198,7 @@ static void identity_registers(void **state)
 	struct fx *f = *state;
 
 	assert_int_equal(rd(f, VGPU_REG_MAGIC), VGPU_MAGIC);
-	assert_int_equal(rd(f, VGPU_REG_VERSION), 0x00010004);
+	assert_int_equal(rd(f, VGPU_REG_VERSION), 0x00010005);
 	/* a host without event channels (loopback, this recorder): no
 	 * VGPU_F_EVTCHN, and a port named anyway is not taken */
 	assert_int_equal(rd(f, VGPU_REG_FEATURES), VGPU_F_QUEUES | VGPU_F_MSI |

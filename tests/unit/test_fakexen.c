@@ -567,7 +567,8 @@ static void ring_through_bar0_and_doorbell(void **state)
 	assert_int_equal(xact(&w, 0,
 			      mmio(bar + VGPU_REG_FEATURES, IO_READ, 4, 0)),
 			 VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS |
-				 VGPU_F_EVTCHN | VGPU_F_INFLIGHT);
+				 VGPU_F_EVTCHN | VGPU_F_INFLIGHT |
+				 VGPU_F_GRANT);
 	xact(&w, 0, mmio(bar + VGPU_REG_Q_SELECT, IO_WRITE, 4, 1));
 	xact(&w, 0, mmio(bar + VGPU_REG_Q_DEPTH, IO_WRITE, 4, 16));
 	xact(&w, 0, mmio(bar + VGPU_REG_Q_HDR_GPA, IO_WRITE, 8, 0x1000));

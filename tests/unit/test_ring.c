@@ -173,7 +173,7 @@ static void info_and_device_memory(void **state)
 	memcpy(&info, f->e.r.ram + SGL + 0x200, 40);
 	memcpy((uint8_t *)&info + 40, f->e.r.ram + SGL + 0x400, 24);
 	assert_int_equal(info.max_qdepth, 256);
-	assert_int_equal(info.abi_version, 1 << 16 | 4);
+	assert_int_equal(info.abi_version, 1 << 16 | 5);
 	assert_int_equal(info.devmem_quota, 64 * 1024);
 	assert_string_equal(info.backend, "cpu");
 

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The guest's event channel (ABI 1.3, VGPU_REG_EVTCHN) through the real
- * Xen glue (host_xen_evtchn.c) and device model against the fake Xen:
- * doorbells by notification with no MMIO exit, completions signalled on
- * the port instead of MSI, a port the guest does not own, a notification
- * flood, reset, daemon restart and domain death.
+ * The Xen PV fast path through the real Xen glue and device model against
+ * the fake Xen. The guest's event channel (ABI 1.3, VGPU_REG_EVTCHN,
+ * host_xen_evtchn.c): doorbells by notification with no MMIO exit,
+ * completions signalled on the port instead of MSI, a port the guest does
+ * not own, a notification flood, reset, daemon restart and domain death.
+ * Regions granted to the guest (ABI 1.5, REGION_GRANT, host_xen_grant.c):
+ * offered only with gntalloc, granted to this domain only, the references
+ * in the guest's list, and every grant ended by a reset, a failed command,
+ * the daemon's death and its exit.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -90,8 +94,9 @@ static void cfg_wr(struct world *w, uint32_t off, uint32_t size, uint32_t v)
 	     req(IO_PCI_CONFIG, (uint64_t)SBDF << 32 | off, IO_WRITE, size, v));
 }
 
-/* The device in @st (NULL: its own), BAR0 routed, MSI enabled. */
-static void up_in(struct world *w, struct vdev_state *st)
+/* The device in @st (NULL: its own), BAR0 routed, MSI enabled; gntalloc
+ * fails to open with @gnt_err (0: it opens). */
+static void up_in(struct world *w, struct vdev_state *st, int gnt_err)
 {
 	struct fake_xen_cfg cfg = { .domid = DOMID,
 				    .nr_vcpus = 1,
@@ -101,6 +106,7 @@ static void up_in(struct world *w, struct vdev_state *st)
 
 	memset(w, 0, sizeof(*w));
 	fake_xen_reset(&cfg);
+	fake_gnt_fail_open(gnt_err);
 	log_init(&w->lg, LOG_SINK_STDERR, LOG_ERR);
 	assert_int_equal(xen_host_open(&w->x, DOMID, XEN_NO_SERVER, &w->lg), 0);
 	if (st)
@@ -128,6 +134,8 @@ static void down(struct world *w)
 	xen_host_close(w->x);
 	assert_int_equal(fake_xen_servers(), 0);
 	assert_int_equal(fake_xen_outstanding(), 0);
+	assert_int_equal(fake_gnt_pages(), 0);
+	assert_int_equal(fake_gnt_violations(), 0);
 	if (fake_xen_violations())
 		fail_msg("xen rule broken: %s", fake_xen_last_violation());
 }
@@ -180,7 +188,7 @@ static void doorbell_and_completions_by_event_channel(void **state)
 	int gport;
 	unsigned int i, before;
 
-	up_in(&w, NULL);
+	up_in(&w, NULL, 0);
 	assert_true(rd(&w, VGPU_REG_FEATURES) & VGPU_F_EVTCHN);
 	assert_int_equal(rd(&w, VGPU_REG_VERSION), VGPU_ABI_VERSION);
 	gport = fake_guest_evtchn_alloc(0);
@@ -228,7 +236,7 @@ static void port_not_owned_keeps_mmio_and_msi(void **state)
 	int mine, other;
 	unsigned int before;
 
-	up_in(&w, NULL);
+	up_in(&w, NULL, 0);
 	mine = fake_guest_evtchn_alloc(0);
 	other = fake_guest_evtchn_alloc(3); /* for another domain */
 	assert_int_equal(name_port(&w, (uint32_t)other), 0);
@@ -264,7 +272,7 @@ static void notification_flood(void **state)
 	int gport;
 	unsigned int i, served = 0;
 
-	up_in(&w, NULL);
+	up_in(&w, NULL, 0);
 	gport = fake_guest_evtchn_alloc(0);
 	assert_int_equal(name_port(&w, (uint32_t)gport), gport);
 	queue_up(&w);
@@ -302,7 +310,7 @@ static void restart_rebinds_and_domain_death(void **state)
 
 	int gport;
 
-	up_in(&w1, st);
+	up_in(&w1, st, 0);
 	st->ioservid = xen_host_ioservid(w1.x);
 	gport = fake_guest_evtchn_alloc(0);
 	assert_int_equal(name_port(&w1, (uint32_t)gport), gport);
@@ -334,6 +342,119 @@ static void restart_rebinds_and_domain_death(void **state)
 	test_free(st);
 }
 
+/* Run @e on queue 1, rung by MMIO: its status code, *res its result. */
+static uint32_t submit(struct world *w, struct vgpu_sqe e, uint64_t *res)
+{
+	const struct vgpu_cqe *c;
+
+	e.cid = (uint16_t)w->tail;
+	w->sq[w->tail % DEPTH] = e;
+	w->h->sq_tail.v = ++w->tail;
+	wr(w, VGPU_REG_DOORBELL(1), 4, w->tail);
+	assert_int_equal(w->h->sq_head.v, w->tail);
+	c = &w->cq[(w->tail - 1) % DEPTH];
+	assert_int_equal(c->cid, (uint16_t)(w->tail - 1));
+	w->h->cq_head.v = w->tail;
+	if (res)
+		*res = c->result;
+	return VGPU_CQE_CODE(c->status);
+}
+
+static uint64_t open_session(struct world *w)
+{
+	uint64_t s = 0;
+
+	assert_int_equal(submit(w,
+				(struct vgpu_sqe){
+					.opcode = VGPU_OP_SESSION_OPEN,
+					.obj = { .obj = VGPU_NO_QUEUE } },
+				&s),
+			 VGPU_S_OK);
+	return s;
+}
+
+static uint32_t grant(struct world *w, uint64_t sess, uint64_t list,
+		      uint32_t pages)
+{
+	return submit(w,
+		      (struct vgpu_sqe){ .opcode = VGPU_OP_REGION_GRANT,
+					 .session = (uint32_t)sess,
+					 .region = { .list_gpa = list,
+						     .nents = pages,
+						     .bytes = pages * 4096ull } },
+		      NULL);
+}
+
+/* Pages granted to this domain, their references in the guest's list;
+ * a list the guest cannot take and the host's limit leave none behind; a
+ * reset ends them all. */
+static void grants_through_the_device(void **state)
+{
+	uint32_t refs[4];
+	struct world w;
+	uint64_t sess;
+	uint8_t *ram;
+
+	up_in(&w, NULL, 0);
+	ram = fake_guest_ram();
+	assert_true(rd(&w, VGPU_REG_FEATURES) & VGPU_F_GRANT);
+	queue_up(&w);
+	sess = open_session(&w);
+	memset(ram + 0x5000, 0, sizeof(refs));
+	assert_int_equal(grant(&w, sess, 0x5000, 4), VGPU_S_OK);
+	assert_int_equal(fake_gnt_pages(), 4);
+	memcpy(refs, ram + 0x5000, sizeof(refs));
+	assert_true(refs[0] && refs[1] == refs[0] + 1 && refs[3] == refs[0] + 3);
+	/* the list beyond the guest's RAM (16 pages): granted, then ended */
+	assert_int_equal(grant(&w, sess, 0x20000, 1), VGPU_S_BAD_GPA);
+	fake_gnt_fail_share(ENOSPC); /* gntalloc's own limit */
+	assert_int_equal(grant(&w, sess, 0x5000, 1), VGPU_S_LIMIT);
+	assert_int_equal(fake_gnt_pages(), 4);
+	/* over the per-VM quota (16 MiB by default) */
+	assert_int_equal(grant(&w, sess, 0x5000, 4097), VGPU_S_LIMIT);
+	wr(&w, VGPU_REG_STATUS, 4, 0);
+	assert_int_equal(fake_gnt_pages(), 0);
+	down(&w);
+}
+
+/* Without gntalloc the device offers no grants and refuses them. */
+static void no_gntalloc_no_grants(void **state)
+{
+	struct world w;
+
+	up_in(&w, NULL, ENOENT);
+	assert_false(rd(&w, VGPU_REG_FEATURES) & VGPU_F_GRANT);
+	queue_up(&w);
+	assert_int_equal(grant(&w, open_session(&w), 0x5000, 1),
+			 VGPU_S_NOT_SUPPORTED);
+	down(&w);
+}
+
+/* A daemon that dies leaves no grant: the kernel closes its gntalloc fd
+ * (the dead process's memory is left as it was); one that exits ends each
+ * region's grants itself before it closes the fd. */
+static void grants_end_with_the_daemon(void **state)
+{
+	static struct world dead; /* reachable, never freed: crashed */
+	struct world w;
+
+	up_in(&dead, NULL, 0);
+	queue_up(&dead);
+	assert_int_equal(grant(&dead, open_session(&dead), 0x5000, 3),
+			 VGPU_S_OK);
+	assert_int_equal(fake_gnt_pages(), 3);
+	fake_process_died();
+	assert_int_equal(fake_gnt_pages(), 0);
+	assert_int_equal(fake_gnt_ended_at_close(), 3);
+
+	up_in(&w, NULL, 0);
+	queue_up(&w);
+	assert_int_equal(grant(&w, open_session(&w), 0x5000, 2), VGPU_S_OK);
+	assert_int_equal(fake_gnt_pages(), 2);
+	down(&w);
+	assert_int_equal(fake_gnt_ended_at_close(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +462,9 @@ int main(void)
 		cmocka_unit_test(port_not_owned_keeps_mmio_and_msi),
 		cmocka_unit_test(notification_flood),
 		cmocka_unit_test(restart_rebinds_and_domain_death),
+		cmocka_unit_test(grants_through_the_device),
+		cmocka_unit_test(no_gntalloc_no_grants),
+		cmocka_unit_test(grants_end_with_the_daemon),
 	};
 
 	return cmocka_run_group_tests_name("xen_evtchn", tests, NULL, NULL);

@@ -171,11 +171,12 @@ static int cmd_regs(void)
 	      R32(b, VGPU_REG_MAGIC));
 	check(R32(b, VGPU_REG_VERSION) == VGPU_ABI_VERSION,
 	      "abi version 0x%08x", R32(b, VGPU_REG_VERSION));
-	/* on Xen the device offers the event channel too (ABI 1.3) */
+	/* on Xen the device offers the event channel too (ABI 1.3), and
+	 * grants (1.5: the lab's dom0 has xen-gntalloc) */
 	check(R32(b, VGPU_REG_FEATURES) ==
 		      (VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS |
-		       VGPU_F_EVTCHN | VGPU_F_INFLIGHT),
-	      "features: command queues, msi, sessions, event channel, in-flight count");
+		       VGPU_F_EVTCHN | VGPU_F_INFLIGHT | VGPU_F_GRANT),
+	      "features: command queues, msi, sessions, event channel, in-flight count, grants");
 	/* an idle device has nothing of its own to finish (ABI 1.4) */
 	check(R32(b, VGPU_REG_INFLIGHT) == 0, "in flight when idle: %u",
 	      R32(b, VGPU_REG_INFLIGHT));
