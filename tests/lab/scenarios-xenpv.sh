@@ -91,18 +91,20 @@ scenario_xenpv() {
 # every pool is intact; with the default, every session's pool is dom0
 # memory the emulator granted (the guest's data reached the device through
 # the emulator's own mapping of it, and came back), and the daemon ended
-# every grant it made when its session closed: as many "ended" lines as
-# "granted", the last one "0 left".
+# every grant it made: three when their sessions closed, the fourth (a
+# process holding its pool while the guest powers off) when the domain
+# died: as many "ended" lines as "granted", the last one "0 left".
 xenpv_grants() {
 	local fb=$1 ev=$2 v=$3 why="" ng ne
 	echo "$fb" | grep -q 'FALLBACK-GRANT-POOL: sessions=3 granted=0 intact=3' ||
 		why="$why fallback: $(echo "$fb" | grep 'FALLBACK-GRANT\|FALLBACK-not ok' | head -n 2 | tr '\n' ' ');"
-	echo "$ev" | grep -q 'GRANTED-GRANT-POOL: sessions=3 granted=3 intact=3' ||
+	echo "$ev" | grep -q 'GRANTED-GRANT-POOL: sessions=3 granted=3 intact=3' &&
+		echo "$ev" | grep -q 'GRANTED-GRANT-HOLD: granted=1' ||
 		why="$why granted: $(echo "$ev" | grep 'GRANTED-\|GRANT-DMESG' | head -n 3 | tr '\n' ' ');"
 	ng=$(grep -ac 'pages granted to the guest' "$v")
 	ne=$(grep -ac 'granted pages ended' "$v")
-	[ "$ng" = 3 ] && [ "$ne" = 3 ] ||
-		why="$why daemon: $ng grants, $ne ended (3 each expected);"
+	[ "$ng" = 4 ] && [ "$ne" = 4 ] ||
+		why="$why daemon: $ng grants, $ne ended (4 each expected);"
 	grep -a 'granted pages ended' "$v" | tail -n 1 | grep -q ', 0 left' ||
 		why="$why daemon: grants left: $(grep -a 'granted pages ended' "$v" | tail -n 1);"
 	if [ -z "$why" ]; then

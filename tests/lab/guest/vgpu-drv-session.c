@@ -548,13 +548,32 @@ static int grant_round(struct sess *q, unsigned int seed)
 	return ok;
 }
 
+/* One more session with a pool, held until the process is killed (the
+ * lab powers the guest off under it: the domain dies with it granted). */
+static int grant_hold(void)
+{
+	char why[160];
+	struct sess q;
+
+	if (sess_open_pool(&q, 256 << 10, why, sizeof(why))) {
+		printf("GRANT-HOLD: FAIL %s\n", strerror(errno));
+		return 1;
+	}
+	printf("GRANT-HOLD: granted=%d\n",
+	       (q.s.pool_flags & VGPU_POOL_GRANTED) != 0);
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 /*
  * The pinned pool (ABI 1.5: on Xen, dom0 memory the emulator grants):
  * @n sessions one after another, each with a 256 KiB pool whose data must
  * survive the device both ways. Prints how many pools were granted; the
- * lab decides what it expected (0 with grant_pool=0).
+ * lab decides what it expected (0 with grant_pool=0). With @hold, then
+ * one more session held until the process dies.
  */
-int cmd_grant(unsigned int n)
+int cmd_grant(unsigned int n, int hold)
 {
 	unsigned int i, granted = 0, intact = 0;
 	char why[160];
@@ -573,5 +592,6 @@ int cmd_grant(unsigned int n)
 	      intact, n);
 	printf("GRANT-POOL: sessions=%u granted=%u intact=%u pool_bytes=%u\n",
 	       n, granted, intact, 256u << 10);
-	return failed != 0;
+	fflush(stdout);
+	return hold && !failed ? grant_hold() : failed != 0;
 }

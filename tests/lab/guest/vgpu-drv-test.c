@@ -361,10 +361,11 @@ int main(int argc, char **argv)
 	if (argc >= 3 && strcmp(argv[1], "session") == 0)
 		return cmd_session((unsigned int)strtoul(argv[2], NULL, 0));
 	if (argc >= 3 && strcmp(argv[1], "grant") == 0)
-		return cmd_grant((unsigned int)strtoul(argv[2], NULL, 0));
+		return cmd_grant((unsigned int)strtoul(argv[2], NULL, 0),
+				 argc >= 4 && strcmp(argv[3], "hold") == 0);
 	if (argc >= 2 && strcmp(argv[1], "isolate") == 0)
 		return cmd_isolate();
 	fprintf(stderr,
-		"usage: vgpu-drv-test limits | signals S | loop S | hold | session N | bench N | grant N | isolate\n");
+		"usage: vgpu-drv-test limits | signals S | loop S | hold | session N | bench N | grant N [hold] | isolate\n");
 	return 2;
 }

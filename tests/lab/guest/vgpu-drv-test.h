@@ -22,6 +22,6 @@ uint32_t cmd(int fd, uint8_t op, uint64_t a0, uint64_t a1, uint64_t a2,
 int cmd_session(unsigned int n);
 int cmd_bench(unsigned int n);
 int cmd_isolate(void);
-int cmd_grant(unsigned int n);
+int cmd_grant(unsigned int n, int hold);
 
 #endif
