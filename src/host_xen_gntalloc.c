@@ -63,6 +63,8 @@ void *xen_gntalloc_share(int fd, uint32_t domid, uint32_t count,
 		va = NULL;
 	} else {
 		memcpy(refs, a->gref_ids, (size_t)count * sizeof(uint32_t));
+		/* a child forked later must not hold the grants alive */
+		madvise(va, (size_t)count * GNT_PAGE, MADV_DONTFORK);
 	}
 	drop.index = a->index;
 	drop.count = count;
