@@ -79,7 +79,8 @@ scenario_xenpv() {
 		val() { echo "$1" | grep -o "$2=[0-9.-]*" | cut -d= -f2; }
 		metric "xenpv_doorbell_vcpu_us_mmio=$(val "$bmm" doorbell_us) xenpv_doorbell_vcpu_us_evtchn=$(val "$bev" doorbell_us) (VGPU_IOC_DOORBELL, syscall included)"
 		metric "xenpv_doorbell_net_us_mmio=$(val "$bmm" doorbell_net_us) xenpv_doorbell_net_us_evtchn=$(val "$bev" doorbell_net_us) (minus a VGPU_IOC_STATS syscall)"
-		metric "xenpv_nop_round_trip_us_mmio=$(val "$bmm" nop_round_trip_us) xenpv_nop_round_trip_us_evtchn=$(val "$bev" nop_round_trip_us) (doorbell + interrupt every NOP)"
+		metric "xenpv_nop_round_trip_us_mmio=$(val "$bmm" nop_round_trip_us) xenpv_nop_round_trip_us_evtchn=$(val "$bev" nop_round_trip_us) (a doorbell every NOP, then its completion)"
+		metric "xenpv_nop_round_trips_slept_mmio=$(val "$bmm" round_trips_slept) xenpv_nop_round_trips_slept_evtchn=$(val "$bev" round_trips_slept) of $(val "$bmm" n) (waited for the completion's interrupt: an MMIO doorbell returns after the device answered)"
 		pass evtchn-bench "$bmm | $bev"
 	else
 		fail evtchn-bench "$(echo "$fb$ev" | grep 'BENCH' | tr '\n' ';')"
