@@ -290,6 +290,7 @@ scenario_save_devmem() {
 		return
 	fi
 	d=$DOMID
+	sr_keep_console $n
 	timeout 300 xl save $n /tmp/$n.img >/tmp/$n-save.log 2>&1 ||
 		why="$why [xl save failed: $(tail -n 3 /tmp/$n-save.log | tr '\n' ' ')]"
 	timeout 300 xl restore /tmp/$n.img >/tmp/$n-restore.log 2>&1 ||
@@ -302,12 +303,16 @@ scenario_save_devmem() {
 			why="$why [a new process: $(tr -d '\r' <$g | sed -n '/=== NEW PROCESS ===/,$p' | grep 'not ok\|DRV-RESULT\|NEW-' | head -n 3 | tr '\n' ' ')]"
 		grep -aq 'device re-initialised' $g || why="$why [the driver did not say it re-initialised the device]"
 		grep -aqi 'bug:\|oops\|call trace' $g && why="$why [kernel trouble in the guest]"
+		# a process held a pool dom0 granted while the domain was saved
+		grep -aq 'GRANT-HOLD: granted=1' "/tmp/$n-serial-before.log" $g &&
+			grep -aq 'HOLD-ENDED' $g ||
+			why="$why [the granted pool's holder: $(grep -ah 'GRANT-HOLD\|HOLD-ENDED' "/tmp/$n-serial-before.log" $g | tr -d '\r' | tr '\n' ' ')]"
 	fi
 	sr_show $n
 	xl destroy $n 2>/dev/null
 	rm -f /tmp/$n.img
 	if [ -z "$why" ]; then
-		pass save-restore-device-memory "domain $d restored as $d2: $(grep -ao 'LOOP-RESULT: .*' $g | tr -d '\r'); the driver re-initialised the device; a new process then passed"
+		pass save-restore-device-memory "domain $d restored as $d2: $(grep -ao 'LOOP-RESULT: .*' $g | tr -d '\r'); the driver re-initialised the device; a new process then passed; a granted pool held across the save ($(grep -ao 'GRANT-DMESG: .*grant.*' $g | head -n 1 | tr -d '\r' | cut -c1-120))"
 	else
 		fail save-restore-device-memory "$why"
 	fi

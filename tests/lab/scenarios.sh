@@ -373,11 +373,16 @@ scenario_driver_restart() {
 	tr -d '\r' <$g | sed -n '/=== NEW PROCESS ===/,$p' | grep -q 'DRV-RESULT: PASS' ||
 		why="$why [a new process: $(tr -d '\r' <$g | sed -n '/=== NEW PROCESS ===/,$p' | grep 'not ok\|DRV-RESULT\|NEW-' | head -n 3 | tr '\n' ' ')]"
 	grep -aqi 'bug:\|oops' $g && why="$why [kernel trouble in the guest]"
+	# a granted pool held across the restart: its grants (ended by the
+	# killed daemon's exit) unmapped cleanly when the holder ended
+	grep -aq 'GRANT-HOLD: granted=1' $g && grep -aq 'HOLD-ENDED' $g ||
+		why="$why [the granted pool's holder: $(grep -a 'GRANT-HOLD\|HOLD-ENDED' $g | tr -d '\r' | tr '\n' ' ')]"
+	grep -aq 'did not unmap its grants' $g && why="$why [$(grep -ao 'region.*did not unmap.*' $g | head -n 1 | tr -d '\r')]"
 	show_guest vgpu-t
 	xl destroy vgpu-t
 	wait_exit "$DPID" 20
 	if [ -z "$why" ]; then
-		pass driver-restart "$(grep -ao 'LOOP-RESULT: .*' $g | tr -d '\r'); a new process then passed"
+		pass driver-restart "$(grep -ao 'LOOP-RESULT: .*' $g | tr -d '\r'); a new process then passed; a granted pool held throughout, unmapped cleanly"
 	else
 		fail driver-restart "$why"
 	fi
