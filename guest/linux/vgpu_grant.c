@@ -63,11 +63,13 @@ static unsigned long page_addr(struct page *p)
 	return (unsigned long)pfn_to_kaddr(page_to_xen_pfn(p));
 }
 
-/* Unmap what is mapped, then give the pages back; a page whose unmap Xen
- * refused stays ours (leaked, never reused while it may be mapped). */
+/* Unmap what is mapped, then give the pages back. If Xen refuses an
+ * unmap, none goes back (never reused while one may still be mapped):
+ * after the domain was restored it refuses them all, the grants having
+ * stayed with the saved domain (its new grant table never had them). */
 void vgpu_grant_release(struct vgpu_dev *vd, struct vgpu_region *r)
 {
-	unsigned long i, k = 0, n = r->bytes >> PAGE_SHIFT;
+	unsigned long i, k = 0, refused = 0, n = r->bytes >> PAGE_SHIFT;
 	struct gntab_unmap_queue_data q = {};
 	struct gnttab_unmap_grant_ref *u;
 	struct page **pages;
@@ -88,15 +90,15 @@ void vgpu_grant_release(struct vgpu_dev *vd, struct vgpu_region *r)
 		q.count = k;
 		leak = gnttab_unmap_refs_sync(&q) != 0;
 		for (i = 0; i < k; i++)
-			leak |= u[i].status != GNTST_okay;
+			refused += u[i].status != GNTST_okay;
 	}
 	if (r->mapped && (!u || !pages))
 		leak = true;
-	if (leak)
+	if (leak || refused)
 		dev_warn(&vd->pdev->dev,
-			 "region %u: Xen did not unmap its grants: %llu bytes left mapped\n",
-			 r->id, r->bytes);
-	else if (r->allocated)
+			 "region %u: Xen refused %lu of %lu grant unmaps (all after a restore): its %lu pages are not reused\n",
+			 r->id, leak && !refused ? k : refused, k, n);
+	if (!leak && !refused && r->allocated)
 		gnttab_free_pages(n, r->pages);
 	kvfree(u);
 	kvfree(pages);

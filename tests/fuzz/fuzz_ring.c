@@ -88,12 +88,14 @@ static void setup(struct harness *x)
 	engine_limits_default(&l);
 	l.devmem = 1 << 20;
 	l.pinned = 1 << 17;
+	l.granted = 1 << 16; /* REGION_GRANT too (the recorder grants) */
 	l.sessions = 2;
 	l.allocs = l.streams = l.events = l.modules = l.funcs = l.regions = 8;
 	l.kernel_ms = 1;
 	l.poll_us = 0;
 	if (efx_init(&x->f, &l, 0) < 0 || efx_queue(&x->f, QP, DEPTH, 0) < 0)
 		__builtin_trap();
+	x->f.r.grants_on = true;
 	x->h[0] = (uint32_t)setup_cmd(
 		x, QP,
 		(struct vgpu_sqe){ .opcode = VGPU_OP_SESSION_OPEN,
@@ -218,6 +220,8 @@ static void round1(struct harness *x, const uint8_t *p)
 	check_cids(x, QS, before[1]);
 	check(x->f.en->devmem_used <= x->f.lim.devmem);
 	check(x->f.en->pinned_used <= x->f.lim.pinned);
+	check(x->f.en->granted_used <= x->f.lim.granted);
+	check((uint64_t)x->f.r.granted * 4096 == x->f.en->granted_used);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -231,7 +235,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (off = 0; off + ROUND <= size; off += ROUND)
 		round1(&x, data + off);
 	engine_destroy(x.f.en);
-	check(x.f.r.guest_maps == 0 && x.f.r.frame_maps == 0);
+	check(x.f.r.guest_maps == 0 && x.f.r.frame_maps == 0 &&
+	      x.f.r.granted == 0);
 	x.f.be->ops->destroy(x.f.be);
 	return 0;
 }

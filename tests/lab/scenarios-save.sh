@@ -312,7 +312,7 @@ scenario_save_devmem() {
 	xl destroy $n 2>/dev/null
 	rm -f /tmp/$n.img
 	if [ -z "$why" ]; then
-		pass save-restore-device-memory "domain $d restored as $d2: $(grep -ao 'LOOP-RESULT: .*' $g | tr -d '\r'); the driver re-initialised the device; a new process then passed; a granted pool held across the save ($(grep -ao 'GRANT-DMESG: .*grant.*' $g | head -n 1 | tr -d '\r' | cut -c1-120))"
+		pass save-restore-device-memory "domain $d restored as $d2: $(grep -ao 'LOOP-RESULT: .*' $g | tr -d '\r'); the driver re-initialised the device; a new process then passed; a granted pool held across the save$(grep -ao 'vgpu_stub.*grant unmaps.*' $g | head -n 1 | tr -d '\r' | sed 's/^/ (/;s/$/)/')"
 	else
 		fail save-restore-device-memory "$why"
 	fi

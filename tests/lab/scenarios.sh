@@ -377,7 +377,7 @@ scenario_driver_restart() {
 	# killed daemon's exit) unmapped cleanly when the holder ended
 	grep -aq 'GRANT-HOLD: granted=1' $g && grep -aq 'HOLD-ENDED' $g ||
 		why="$why [the granted pool's holder: $(grep -a 'GRANT-HOLD\|HOLD-ENDED' $g | tr -d '\r' | tr '\n' ' ')]"
-	grep -aq 'did not unmap its grants' $g && why="$why [$(grep -ao 'region.*did not unmap.*' $g | head -n 1 | tr -d '\r')]"
+	grep -aq 'grant unmaps' $g && why="$why [$(grep -ao 'region.*grant unmaps.*' $g | head -n 1 | tr -d '\r')]"
 	show_guest vgpu-t
 	xl destroy vgpu-t
 	wait_exit "$DPID" 20
