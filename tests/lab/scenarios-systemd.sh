@@ -13,7 +13,9 @@
 # starts it again, it takes over its ioreq server and the guest's register
 # traffic passes through the kill. systemd-worker-stop: systemctl stop
 # ends it cleanly (no process, Xen's count of the domain's ioreq servers
-# back to QEMU's alone, no run file of it left). systemd-supervisor:
+# back to QEMU's alone, its slot lock gone; its state file stays in the
+# run directory, which the unit preserves, cleared: it names no server
+# for a successor to take over). systemd-supervisor:
 # vgpu-ioreqd.service (enabled by the package) serves a XenStore attach;
 # systemctl stop ends its worker too.
 
@@ -45,6 +47,23 @@ sd_runfiles() {
 	done
 }
 
+# sd_left DOMID: what is wrong with the run files a worker of that domain
+# left behind: none but its state file, which a clean exit keeps with its
+# magic (the first word) cleared, so that no successor takes over a
+# server that is gone (vgpu-ioreqd removes it when the domain ends)
+sd_left() {
+	local f m
+	for f in $(sd_runfiles "$1"); do
+		case $f in
+		*.state)
+			m=$(od -An -tu4 -N4 "$RUNSTATEDIR/vgpu-ioreq/$f" | tr -d ' ')
+			[ "$m" = 0 ] || echo " [$f left with magic $m: a successor would take over a server that is gone]"
+			;;
+		*) echo " [$f left in $RUNSTATEDIR/vgpu-ioreq]" ;;
+		esac
+	done
+}
+
 # sd_show UNIT: the unit's status and log, for the serial log
 sd_show() {
 	echo "----- systemctl status $1 -----"
@@ -55,8 +74,9 @@ sd_show() {
 
 # sd_worker_up NAME UNIT: the guest created paused, its unit started,
 # unpaused, until its traffic starts; a guest that does not come up is
-# destroyed and tried again (nested SVM under TCG). Sets DOMID, SD_PID,
-# SD_START_MS, SD_WHY (why the start itself failed).
+# destroyed and tried again (nested SVM under TCG). Sets DOMID, SD_N0 (the
+# domain's ioreq servers before the start: QEMU's), SD_PID, SD_START_MS,
+# SD_WHY (why the start itself failed).
 sd_worker_up() {
 	local n=$1 u=$2 attempt t0 rc
 	SD_WHY=""
@@ -67,6 +87,7 @@ sd_worker_up() {
 			return 1
 		}
 		DOMID=$(xl domid "$n")
+		SD_N0=$(servers "$DOMID")
 		t0=$(ms_now)
 		timeout 60 systemctl start "$u"
 		rc=$?
@@ -91,7 +112,7 @@ sd_worker_up() {
 
 sd_worker() {
 	local n=vgpu-sd u=vgpu-ioreq@vgpu-sd.service g=/tmp/vgpu-sd-serial.log
-	local why="" n0=1 n1 p st left
+	local why="" n1 p st left
 	systemctl reset-failed "$u" 2>/dev/null
 	mkcfg $n 1 traffic
 	if ! sd_worker_up $n $u; then
@@ -148,9 +169,9 @@ sd_worker() {
 	wait_exit "$p" 20 || why="$why [worker $p still runs after systemctl stop]"
 	[ "$(sd_prop "$u" ActiveState)" = inactive ] || why="$why [unit $(sd_prop "$u" ActiveState) ($(sd_prop "$u" Result)) after stop]"
 	n1=$(servers "$DOMID")
-	[ "$n1" = "$n0" ] || why="$why [$n1 ioreq servers after stop, $n0 (QEMU's) expected]"
+	[ "$n1" = "$SD_N0" ] || why="$why [$n1 ioreq servers after stop, $SD_N0 (QEMU's, before the start) expected]"
 	left=$(sd_runfiles "$DOMID")
-	[ -z "$left" ] || why="$why [run files left in $RUNSTATEDIR/vgpu-ioreq: $left]"
+	why="$why$(sd_left "$DOMID")"
 	pgrep -f "vgpu-ioreq.*(--domain $n|--domid $DOMID)( |\$)" >/dev/null &&
 		why="$why [processes left: $(pgrep -af "vgpu-ioreq" | tr '\n' ';')]"
 	alive $n || why="$why [the domain died with its worker]"
@@ -159,7 +180,7 @@ sd_worker() {
 	show_guest $n
 	xl destroy $n 2>/dev/null
 	if [ -z "$why" ]; then
-		pass systemd-worker-stop "worker gone, unit inactive, $n1 ioreq server (QEMU's), no run file of domain $DOMID left; the domain ran on"
+		pass systemd-worker-stop "worker gone, unit inactive, $n1 ioreq server (QEMU's, as before the start), run files of domain $DOMID: ${left:-none} (its state file cleared); the domain ran on"
 	else
 		fail systemd-worker-stop "$why"
 	fi
@@ -167,7 +188,7 @@ sd_worker() {
 
 sd_supervisor() {
 	local n=vgpu-se u=vgpu-ioreqd.service g=/tmp/vgpu-se-serial.log
-	local why="" d k pid en act0 attempt rc ok=""
+	local why="" d k pid en act0 attempt rc ok="" s0=""
 	en=$(systemctl is-enabled "$u" 2>&1)
 	act0=$(sd_prop "$u" ActiveState)
 	timeout 60 systemctl start "$u"
@@ -183,6 +204,7 @@ sd_supervisor() {
 		rm -f $g
 		xl create -p /tmp/$n.cfg >/tmp/$n-xl.log 2>&1 || { why="$why [xl create failed]"; break; }
 		d=$(xl domid $n)
+		s0=$(servers "$d")
 		k=$ROOTKEY/$d
 		xenstore-write "$k/request" attach
 		if ! wait_key "$k/state" running 30; then
@@ -210,13 +232,14 @@ sd_supervisor() {
 	[ -n "$pid" ] && { wait_exit "$pid" 20 || why="$why [worker $pid still runs after systemctl stop $u]"; }
 	[ "$(sd_prop "$u" ActiveState)" = inactive ] || why="$why [$u $(sd_prop "$u" ActiveState) after stop]"
 	pgrep -x vgpu-ioreqd >/dev/null && why="$why [vgpu-ioreqd still runs]"
-	[ -n "$d" ] && alive $n && [ "$(servers "$d")" != 1 ] && why="$why [$(servers "$d") ioreq servers after stop, 1 (QEMU's) expected]"
+	[ -n "$d" ] && alive $n && [ "$(servers "$d")" != "$s0" ] && why="$why [$(servers "$d") ioreq servers after stop, $s0 (QEMU's, before the attach) expected]"
+	[ -n "$d" ] && why="$why$(sd_left "$d")"
 	info "systemd: after systemctl stop $u: state $(xenstore-read "$k/state" 2>&1), run files: $(sd_runfiles "$d")"
 	sd_show "$u"
 	show_guest $n
 	xl destroy $n 2>/dev/null
 	if [ -z "$why" ]; then
-		pass systemd-supervisor "$u ($en by the package, $act0 at boot) attached domain $d on a XenStore request: state=running, the guest sees its device, the worker in the unit's cgroup; systemctl stop ended it and its worker, 1 ioreq server left"
+		pass systemd-supervisor "$u ($en by the package, $act0 at boot) attached domain $d on a XenStore request: state=running, the guest sees its device, the worker in the unit's cgroup; systemctl stop ended it and its worker: $s0 ioreq server (QEMU's), no slot lock left"
 	else
 		fail systemd-supervisor "$why"
 	fi
