@@ -5,9 +5,9 @@
 # TAP, one line per script.
 s=${srcdir:-.}/tests/lab
 n=0
-echo "1..8"
+echo "1..10"
 for f in guest-init:sh dom0-init:sh dom0-initramfs-init:sh lab.sh:bash \
-	runner.sh:bash scenarios.sh:bash; do
+	runner.sh:bash scenarios.sh:bash dom0-init-select:sh dom0-init-systemd:sh; do
 	n=$((n + 1))
 	if ${f#*:} -n "$s/${f%%:*}" 2>/tmp/vgpu-syntax.$$; then
 		echo "ok $n - ${f%%:*} parses (${f#*:} -n)"

@@ -32,8 +32,10 @@ CACHE_ROOT=${VGPU_LAB_CACHE:-$HOME/.cache/vgpu-ioreq-lab}
 # default device model), pciutils + pci.ids for the guest's real lspci, and
 # the daemon's own runtime libraries. adduser, which the vgpu-ioreq
 # package's postinst needs, is in minbase already (apt depends on it):
-# install_debs stops if dpkg finds a dependency missing.
-DOM0_PKGS=pciutils,pci.ids,kmod,procps,busybox,xen-utils-4.17,xen-utils-common,qemu-system-xen,seabios,libjson-c5,libsystemd0,libseccomp2
+# install_debs stops if dpkg finds a dependency missing. systemd: for the
+# shard whose dom0 boots with it (shard option init=systemd, lab_systemd);
+# the other shards' dom0 never starts it.
+DOM0_PKGS=pciutils,pci.ids,kmod,procps,busybox,xen-utils-4.17,xen-utils-common,qemu-system-xen,seabios,libjson-c5,libsystemd0,libseccomp2,systemd
 DOM0_MODULES="virtio_blk virtio_pci ext4 xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs"
 
 die() { echo "lab: $*" >&2; exit 1; }
@@ -344,8 +346,12 @@ build_payload() {
 	mkdir -p "$L"
 	# the paths the package installs to (the scenarios read them)
 	cp "$DEBS/paths" "$L/paths" || return 1
-	install -m 755 "$LAB_SRC/dom0-init" "$W/rootfs/sbin/lab-init"
-	install -m 755 "$LAB_SRC"/scenarios*.sh "$L/"
+	# /sbin/lab-init (the initramfs's switch_root target) picks the init:
+	# dom0-init, or the one a shard's init= names (lab_systemd)
+	install -m 755 "$LAB_SRC/dom0-init-select" "$W/rootfs/sbin/lab-init"
+	install -m 755 "$LAB_SRC/dom0-init" "$W/rootfs/sbin/lab-init-sh"
+	lab_systemd "$W/rootfs" || return 1
+	install -m 755 "$LAB_SRC"/scenarios*.sh "$LAB_SRC/dom0-init-systemd" "$L/"
 	install -m 755 "$W/lab-ioreq-servers" "$L/lab-ioreq-servers"
 	install -m 755 "$W/lab-fd-check" "$L/lab-fd-check"
 	cp "$B/vmlinux" "$W/guest-initrd.gz" "$L/"
@@ -354,6 +360,34 @@ build_payload() {
 	rm -f "$W/dom0.img"
 	truncate -s 1200M "$W/dom0.img"
 	mke2fs -q -t ext4 -F -L dom0root -d "$W/rootfs" "$W/dom0.img"
+}
+
+# lab_systemd ROOT: the dom0 tree's setup for a boot with systemd as PID 1
+# (shard option init=systemd; the shell init never reads any of it): the
+# lab's unit, vgpu-lab.service, enabled; multi-user.target as the default;
+# a fixed machine-id (no first boot: no presets applied, no
+# systemd-firstboot asking on the console). Masked: what the lab's dom0
+# does not need and what would wait on its console or on devices under
+# TCG: gettys (the lab's unit has the console), udev (dom0-init runs
+# without it: devtmpfs has the Xen nodes, nothing waits on a device
+# unit), logind (no D-Bus here), Debian's xendomains script (no saved or
+# auto-started domains), and timers.
+lab_systemd() {
+	local r=$1 e=$1/etc/systemd/system u
+	[ -x "$r/lib/systemd/systemd" ] || { echo "no systemd in the dom0 tree"; return 1; }
+	mkdir -p "$e/multi-user.target.wants" || return 1
+	install -m 644 "$LAB_SRC/vgpu-lab.service" "$e/vgpu-lab.service" || return 1
+	ln -sf ../vgpu-lab.service "$e/multi-user.target.wants/vgpu-lab.service"
+	ln -sf /lib/systemd/system/multi-user.target "$e/default.target"
+	# (rm first: the tree's files are hard links into the cache)
+	rm -f "$r/etc/machine-id" && echo 766770752d696f726571642d6c616230 >"$r/etc/machine-id"
+	for u in getty.target getty@.service serial-getty@.service \
+		systemd-udevd.service systemd-udevd-control.socket \
+		systemd-udevd-kernel.socket systemd-udev-trigger.service \
+		systemd-udev-settle.service systemd-logind.service \
+		systemd-firstboot.service xendomains.service timers.target; do
+		ln -sf /dev/null "$e/$u" || return 1
+	done
 }
 
 # build_debs: the packages of the source tree (its tracked files as

@@ -92,6 +92,11 @@ load_shards() {
 #             speed (QEMU uses ~1.25 cores of 2 on average)
 #   default   "no": the shard runs only when SHARD= or SCENARIOS= names it
 #             (a shard not yet stable on the lab; the full run says so)
+#   init      "systemd": dom0 boots with systemd as PID 1 (init= on its
+#             command line; /sbin/lab-init, dom0-init-select, follows it)
+#             instead of the shell init dom0-init: Debian's xen init script
+#             starts the toolstack, vgpu-lab.service runs the scenarios
+#             (lab.sh, lab_systemd). For the package's systemd units.
 # load_option WHERE SHARD "key=value...": check and keep them
 load_option() {
 	local kv
@@ -103,9 +108,9 @@ load_option() {
 		case $kv in
 		qemu_mem=[0-9]* | dom0_mem=[0-9]*)
 			[[ ${kv#*=} =~ ^[0-9]+$ ]] && continue ;;
-		smp=1 | smp=2 | default=no) continue ;;
+		smp=1 | smp=2 | default=no | init=systemd) continue ;;
 		esac
-		echo "lab: $1: unknown shard option '$kv' (qemu_mem=MiB, dom0_mem=MiB, smp=1|2, default=no)" >&2
+		echo "lab: $1: unknown shard option '$kv' (qemu_mem=MiB, dom0_mem=MiB, smp=1|2, default=no, init=systemd)" >&2
 		return 1
 	done
 	SHARD_OPTS[$2]="${SHARD_OPTS[$2]:-} $3"
@@ -202,12 +207,14 @@ set_limit() { # SUM_BUDGETS [UP_US]
 
 # qemu_start LOG DOM0-ARGS SHARD: start QEMU in the background; QPID is
 # QEMU's own pid (the watchdogs signal it directly). The shard's options
-# may set QEMU's and dom0's memory.
+# may set QEMU's and dom0's memory, its CPUs and dom0's init.
 qemu_start() {
-	local mem dmem smp
+	local mem dmem smp dargs=$2
 	mem=$(shard_opt "$3" qemu_mem 2048)
 	dmem=$(shard_opt "$3" dom0_mem 1024)
 	smp=$(shard_opt "$3" smp 2)
+	[ "$(shard_opt "$3" init shell)" = systemd ] &&
+		dargs="$dargs init=/lib/systemd/systemd"
 	# -cpu qemu64,+svm,+npt is the only model that runs Xen, a PV dom0 and
 	# an HVM guest under TCG (max/EPYC: dom0 dies on SMAP, EPYC lacks
 	# nRIP). bootscrub=false keeps QEMU's RSS near guest RAM. dom0's
@@ -220,7 +227,7 @@ qemu_start() {
 		-serial "file:$1" -net none \
 		-kernel "$B/xen.elf" \
 		-append "console=com1 com1=115200,8n1 dom0_mem=${dmem}M,max:${dmem}M dom0_max_vcpus=$smp loglvl=all guest_loglvl=all console_timestamps=boot bootscrub=false" \
-		-initrd "$B/vmlinux-dom0 console=hvc0 earlyprintk=xen root=/dev/vda rdinit=/init $2,$B/dom0-initrd.gz" \
+		-initrd "$B/vmlinux-dom0 console=hvc0 earlyprintk=xen root=/dev/vda rdinit=/init $dargs,$B/dom0-initrd.gz" \
 		-drive "file=$W/dom0.img,if=virtio,format=raw,cache=unsafe,snapshot=on" \
 		>"${1%.log}.qemu" 2>&1 </dev/null &
 	QPID=$!
