@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Xen glue: questions about a domain asked before serving it (is it a
- * live HVM guest, its UUID; a name to a domid).
+ * live HVM guest, its UUID; a name to a domid; has it ended).
  */
 #include "host_xen_int.h"
 
@@ -20,6 +20,14 @@ int xen_domain_info(uint32_t domid, xc_domaininfo_t *info)
 		rc = -ENOENT;
 	xc_interface_close(xch);
 	return rc;
+}
+
+bool xen_domain_ended(uint32_t domid, void *arg)
+{
+	xc_domaininfo_t info;
+
+	(void)arg;
+	return xen_domain_info(domid, &info) == -ENOENT;
 }
 
 int xen_domain_check(uint32_t domid, uint8_t uuid[16])

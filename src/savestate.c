@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The device state blob of save, restore and migration (savestate.h):
- * encode, check, decode; hex text for XenStore.
+ * encode, check, decode; hex text for XenStore; the sweep of the state
+ * files of ended domains.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <vgpu/savestate.h>
@@ -184,4 +188,37 @@ long savestate_from_hex(const char *hex, void *out, size_t cap)
 		b[i] = (uint8_t)(hi << 4 | lo);
 	}
 	return (long)(n / 2);
+}
+
+/* "d<domid>-<slot>.<fn>.state", strictly: its domid. */
+static bool state_file_domid(const char *name, uint32_t *domid)
+{
+	unsigned int d, slot, fn;
+	int end = 0;
+
+	if (sscanf(name, "d%u-%2x.%1u.state%n", &d, &slot, &fn, &end) != 3 ||
+	    name[end] || name[1] < '0' || name[1] > '9')
+		return false;
+	*domid = d;
+	return true;
+}
+
+int savestate_sweep(const char *dir, bool (*gone)(uint32_t domid, void *arg),
+		    void *arg)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		uint32_t domid;
+
+		if (state_file_domid(e->d_name, &domid) && gone(domid, arg) &&
+		    unlinkat(dirfd(d), e->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
 }

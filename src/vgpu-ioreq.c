@@ -25,6 +25,7 @@
 #include <vgpu/loopback.h>
 #include <vgpu/pidlock.h>
 #include <vgpu/qmp.h>
+#include <vgpu/savestate.h>
 #include <vgpu/savestate_xs.h>
 #include <vgpu/serve.h>
 #include <vgpu/vdev.h>
@@ -172,6 +173,17 @@ static int lock_slot(struct daemon *dm, char *holder, size_t len)
 	return rc;
 }
 
+/* The state files of domains that ended (savestate_sweep()). */
+static void sweep_states(struct daemon *dm)
+{
+	int n = savestate_sweep(RUNSTATEDIR "/vgpu-ioreq", xen_domain_ended,
+				NULL);
+
+	if (n > 0)
+		log_info(&dm->log,
+			 "removed %d state file(s) of domains that ended", n);
+}
+
 /* Refuse a slot that another vgpu-ioreq or the domain's QEMU uses. */
 static int check_slot(struct daemon *dm)
 {
@@ -182,6 +194,7 @@ static int check_slot(struct daemon *dm)
 
 	if (rc < 0)
 		return rc; /* never serve without the lock */
+	sweep_states(dm);
 	rc = lock_slot(dm, holder, sizeof(holder));
 
 	if (rc == -EBUSY) {

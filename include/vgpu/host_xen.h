@@ -24,6 +24,9 @@ struct xen_host;
  * privileged), other -errno.
  */
 int xen_domain_check(uint32_t domid, uint8_t uuid[16]);
+/* Has @domid ended (gone or dying)? (savestate_sweep()'s question; @arg
+ * unused.) False where Xen cannot be asked. */
+bool xen_domain_ended(uint32_t domid, void *arg);
 /* Resolve a domain name through XenStore. 0, -ENOENT, or -errno. */
 int xen_domain_lookup(const char *name, uint32_t *domid);
 

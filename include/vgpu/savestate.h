@@ -20,6 +20,7 @@
 #ifndef VGPU_SAVESTATE_H
 #define VGPU_SAVESTATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,5 +59,17 @@ int savestate_decode(const struct vdev_ops *ops, const void *blob, size_t len,
 void savestate_to_hex(const void *buf, size_t len, char *out);
 /* Parse hex text into @out (at most @cap bytes). Bytes, or -EINVAL. */
 long savestate_from_hex(const char *hex, void *out, size_t cap);
+
+/*
+ * Remove the state files in @dir (the run directory's vgpu-ioreq/) of
+ * domains @gone says have ended: a worker keeps its state file across
+ * restarts (cleared at a clean exit), and only vgpu-ioreqd removes it when
+ * a domain dies; a daemon started another way (by hand, the xl script, the
+ * systemd unit) sweeps at its start instead, so that they do not pile up.
+ * Unlinking a file a dying daemon still maps is harmless. The count
+ * removed, or -errno if @dir cannot be read.
+ */
+int savestate_sweep(const char *dir, bool (*gone)(uint32_t domid, void *arg),
+		    void *arg);
 
 #endif

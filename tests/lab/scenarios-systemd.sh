@@ -179,6 +179,7 @@ sd_worker() {
 	sd_show "$u"
 	show_guest $n
 	xl destroy $n 2>/dev/null
+	SD_ENDED=$DOMID # its cleared state file: the next daemon sweeps it
 	if [ -z "$why" ]; then
 		pass systemd-worker-stop "worker gone, unit inactive, $n1 ioreq server (QEMU's, as before the start), run files of domain $DOMID: ${left:-none} (its state file cleared); the domain ran on"
 	else
@@ -225,6 +226,9 @@ sd_supervisor() {
 		grep -q "/system.slice/$u\$" "/proc/$pid/cgroup" 2>/dev/null ||
 			why="$why [worker $pid not in $u's cgroup: $(cat "/proc/$pid/cgroup" 2>&1)]"
 		info "systemd: $u attached domain $d: worker $pid, $(servers "$d") ioreq servers"
+		# a daemon starting removes the state files of ended domains
+		[ -n "${SD_ENDED:-}" ] && [ -n "$(sd_runfiles "$SD_ENDED")" ] &&
+			why="$why [domain $SD_ENDED ended, its run files stay: $(sd_runfiles "$SD_ENDED")]"
 	else
 		[ -n "$why" ] || why=" [the guest did not come up in $TRIES tries]"
 	fi
@@ -239,7 +243,7 @@ sd_supervisor() {
 	show_guest $n
 	xl destroy $n 2>/dev/null
 	if [ -z "$why" ]; then
-		pass systemd-supervisor "$u ($en by the package, $act0 at boot) attached domain $d on a XenStore request: state=running, the guest sees its device, the worker in the unit's cgroup; systemctl stop ended it and its worker: $s0 ioreq server (QEMU's), no slot lock left"
+		pass systemd-supervisor "$u ($en by the package, $act0 at boot) attached domain $d on a XenStore request: state=running, the guest sees its device, the worker in the unit's cgroup; systemctl stop ended it and its worker: $s0 ioreq server (QEMU's), no slot lock left; the ended domain ${SD_ENDED:-?}'s state file swept by the worker's start"
 	else
 		fail systemd-supervisor "$why"
 	fi

@@ -9,13 +9,16 @@
  * reason.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <vgpu/pci_cfg.h>
@@ -438,6 +441,62 @@ static void hex_round_trip(void **state)
 	test_free(hex);
 }
 
+/* Domains 5 and 9 have ended; every other one lives. */
+static bool ended_5_9(uint32_t domid, void *arg)
+{
+	unsigned int *asked = arg;
+
+	(*asked)++;
+	return domid == 5 || domid == 9;
+}
+
+static bool exists_in(const char *dir, const char *name)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return access(p, F_OK) == 0;
+}
+
+/* Only the state files of ended domains go, named exactly as the daemon
+ * names them; locks, pid files, other names and live domains stay. */
+static void sweep_removes_ended_domains_state_only(void **state)
+{
+	static const char *const files[] = {
+		"d5-05.0.state", "d9-1f.7.state", "d7-05.0.state",
+		"d5-05.0.lock",	 "d5.pid",	  "d5-05.0.state.tmp",
+		"dx5-05.0.state", "d-5-05.0.state", "x5-05.0.state",
+	};
+	char dir[] = "/tmp/vgpu-sweep-XXXXXX";
+	unsigned int i, asked = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char p[256];
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		fd = open(p, O_CREAT | O_WRONLY, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	assert_int_equal(savestate_sweep(dir, ended_5_9, &asked), 2);
+	assert_int_equal(asked, 3); /* only for the three state files */
+	assert_false(exists_in(dir, "d5-05.0.state"));
+	assert_false(exists_in(dir, "d9-1f.7.state"));
+	for (i = 2; i < sizeof(files) / sizeof(files[0]); i++) {
+		char p[256];
+
+		assert_true(exists_in(dir, files[i]));
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	assert_int_equal(savestate_sweep(dir, ended_5_9, &asked), 0);
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(savestate_sweep(dir, ended_5_9, &asked), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -461,6 +520,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(hex_round_trip, setup,
 						teardown),
+		cmocka_unit_test(sweep_removes_ended_domains_state_only),
 	};
 
 	return cmocka_run_group_tests_name("savestate", tests, NULL, NULL);
