@@ -38,8 +38,7 @@ void xen_gntalloc_close(int fd)
 
 /* The gntalloc sequence: allocate the references, map them, then drop
  * them from the fd's index so that the munmap in unshare ends them. */
-void *xen_gntalloc_share(int fd, uint32_t domid, uint32_t count,
-			 uint32_t *refs)
+void *xen_gntalloc_share(int fd, uint32_t domid, uint32_t count, uint32_t *refs)
 {
 	struct ioctl_gntalloc_dealloc_gref drop;
 	struct ioctl_gntalloc_alloc_gref *a;

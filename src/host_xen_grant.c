@@ -19,9 +19,10 @@ void xen_grant_open(struct xen_host *x)
 
 	x->gnt_fd = fd < 0 ? -1 : fd;
 	if (fd < 0)
-		log_info(x->log,
-			 "no grants (/dev/xen/gntalloc: %s; modprobe xen-gntalloc): regions stay in guest RAM",
-			 strerror(-fd));
+		log_info(
+			x->log,
+			"no grants (/dev/xen/gntalloc: %s; modprobe xen-gntalloc): regions stay in guest RAM",
+			strerror(-fd));
 }
 
 void xen_grant_close(struct xen_host *x)
@@ -56,7 +57,8 @@ void *xen_grant_alloc(struct host *h, uint32_t pages, uint32_t *refs)
 		return NULL;
 	}
 	x->granted += pages;
-	log_info(x->log, "%u pages granted to the guest (refs %u..), %llu in all",
+	log_info(x->log,
+		 "%u pages granted to the guest (refs %u..), %llu in all",
 		 pages, refs[0], (unsigned long long)x->granted);
 	return va;
 }

@@ -95,9 +95,10 @@ void vgpu_grant_release(struct vgpu_dev *vd, struct vgpu_region *r)
 	if (r->mapped && (!u || !pages))
 		leak = true;
 	if (leak || refused)
-		dev_warn(&vd->pdev->dev,
-			 "region %u: Xen refused %lu of %lu grant unmaps (all after a restore): its %lu pages are not reused\n",
-			 r->id, leak && !refused ? k : refused, k, n);
+		dev_warn(
+			&vd->pdev->dev,
+			"region %u: Xen refused %lu of %lu grant unmaps (all after a restore): its %lu pages are not reused\n",
+			r->id, leak && !refused ? k : refused, k, n);
 	if (!leak && !refused && r->allocated)
 		gnttab_free_pages(n, r->pages);
 	kvfree(u);
@@ -124,8 +125,9 @@ static int grant_map(struct vgpu_region *r, const __le32 *refs)
 	if (gnttab_map_refs(m, NULL, r->pages, n))
 		rc = -EFAULT;
 	for (i = 0; i < n; i++) {
-		r->handles[i] = m[i].status == GNTST_okay ? m[i].handle :
-							    INVALID_GRANT_HANDLE;
+		r->handles[i] = m[i].status == GNTST_okay ?
+					m[i].handle :
+					INVALID_GRANT_HANDLE;
 		if (m[i].status != GNTST_okay)
 			rc = -EFAULT;
 	}
@@ -180,12 +182,13 @@ struct vgpu_region *vgpu_grant_region(struct vgpu_session *s, u64 bytes,
 	if (!*err) {
 		*err = grant_map(r, refs);
 		/* the emulator holds the grants: let it end them */
-		if (*err && vgpu_session_simple(s, VGPU_OP_REGION_DEL, r->id,
-						NULL) &&
+		if (*err &&
+		    vgpu_session_simple(s, VGPU_OP_REGION_DEL, r->id, NULL) &&
 		    !READ_ONCE(s->lost))
-			dev_warn(&vd->pdev->dev,
-				 "region %u: the device kept a grant it could not map\n",
-				 r->id);
+			dev_warn(
+				&vd->pdev->dev,
+				"region %u: the device kept a grant it could not map\n",
+				r->id);
 	}
 	if (refs)
 		dma_free_coherent(&vd->pdev->dev, list_bytes, refs, list);

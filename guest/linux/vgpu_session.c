@@ -212,8 +212,7 @@ static int session_start(struct vgpu_session *s, u64 pool_bytes)
 			  NULL;
 	if (!s->pool && vgpu_grant_usable(vd) && !READ_ONCE(s->lost))
 		dev_info_once(&vd->pdev->dev,
-			      "pinned pools in guest RAM: no grant (%d)\n",
-			      rc);
+			      "pinned pools in guest RAM: no grant (%d)\n", rc);
 	if (!s->pool)
 		s->pool = vgpu_session_region(s, pool_bytes, &rc);
 	mutex_unlock(&s->lock);

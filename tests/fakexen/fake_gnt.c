@@ -109,8 +109,7 @@ void xen_gntalloc_close(int fd)
 	end_all();
 }
 
-void *xen_gntalloc_share(int fd, uint32_t domid, uint32_t count,
-			 uint32_t *refs)
+void *xen_gntalloc_share(int fd, uint32_t domid, uint32_t count, uint32_t *refs)
 {
 	unsigned int i, k;
 

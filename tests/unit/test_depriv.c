@@ -256,12 +256,12 @@ static void xen_ioctls_only(void **state)
 /* The numbers in src/depriv_xen.c are Xen's. */
 static void xen_ioctl_numbers(void **state)
 {
-	const unsigned long want[] = { IOCTL_PRIVCMD_DM_OP,
-				       IOCTL_PRIVCMD_MMAPBATCH_V2,
-				       IOCTL_EVTCHN_NOTIFY, IOCTL_EVTCHN_UNBIND,
-				       IOCTL_EVTCHN_BIND_INTERDOMAIN,
-				       IOCTL_GNTALLOC_ALLOC_GREF,
-				       IOCTL_GNTALLOC_DEALLOC_GREF };
+	const unsigned long want[] = {
+		IOCTL_PRIVCMD_DM_OP,	       IOCTL_PRIVCMD_MMAPBATCH_V2,
+		IOCTL_EVTCHN_NOTIFY,	       IOCTL_EVTCHN_UNBIND,
+		IOCTL_EVTCHN_BIND_INTERDOMAIN, IOCTL_GNTALLOC_ALLOC_GREF,
+		IOCTL_GNTALLOC_DEALLOC_GREF
+	};
 	size_t i, j, found = 0;
 
 	(void)state;

@@ -73,8 +73,7 @@ static void grant_arguments_checked(void **state)
 	f->e.r.grant_fail = ENOSPC;
 	assert_int_equal(grant(f, f->a, LIST, 1, 4096, NULL), VGPU_S_LIMIT);
 	f->e.r.grant_fail = ENOMEM;
-	assert_int_equal(grant(f, f->a, LIST, 1, 4096, NULL),
-			 VGPU_S_NO_MEMORY);
+	assert_int_equal(grant(f, f->a, LIST, 1, 4096, NULL), VGPU_S_NO_MEMORY);
 	/* the list in our BAR, or beyond guest RAM: granted, then ended */
 	assert_int_equal(grant(f, f->a, 0xf1000000, 1, 4096, NULL),
 			 VGPU_S_BAD_GPA);
@@ -82,14 +81,14 @@ static void grant_arguments_checked(void **state)
 			 VGPU_S_BAD_GPA);
 	assert_int_equal(f->e.r.granted, 0);
 	/* from a session queue: refused like every privileged command */
-	assert_int_not_equal(run(f, QA,
-				 (struct vgpu_sqe){
-					 .opcode = VGPU_OP_REGION_GRANT,
-					 .region = { .list_gpa = LIST,
-						     .nents = 1,
-						     .bytes = 4096 } },
-				 NULL),
-			     VGPU_S_OK);
+	assert_int_not_equal(
+		run(f, QA,
+		    (struct vgpu_sqe){ .opcode = VGPU_OP_REGION_GRANT,
+				       .region = { .list_gpa = LIST,
+						   .nents = 1,
+						   .bytes = 4096 } },
+		    NULL),
+		VGPU_S_OK);
 	assert_int_equal(f->e.r.granted, 0);
 }
 
@@ -129,15 +128,16 @@ static void granted_region_copies(void **state)
 			     NULL),
 			 VGPU_S_OK);
 	for (i = 0; i < 0x1000; i++)
-		assert_int_equal(host[0x2800 + i], (uint8_t)((i + 0x1000) * 13));
+		assert_int_equal(host[0x2800 + i],
+				 (uint8_t)((i + 0x1000) * 13));
 	/* B cannot name A's granted region */
-	assert_int_equal(run(f, QB,
-			     (struct vgpu_sqe){ .opcode = VGPU_OP_COPY_H2D,
-						.copy = { .dptr = d,
-							  .len = 16,
-							  .region = g } },
-			     NULL),
-			 VGPU_S_BAD_HANDLE);
+	assert_int_equal(
+		run(f, QB,
+		    (struct vgpu_sqe){
+			    .opcode = VGPU_OP_COPY_H2D,
+			    .copy = { .dptr = d, .len = 16, .region = g } },
+		    NULL),
+		VGPU_S_BAD_HANDLE);
 	assert_int_equal(run(f, QP,
 			     (struct vgpu_sqe){ .opcode = VGPU_OP_REGION_DEL,
 						.session = f->a,

@@ -564,11 +564,10 @@ static void ring_through_bar0_and_doorbell(void **state)
 	cq = (struct vgpu_cqe *)(ram + 0x3000);
 	cfg_wr(&w, PCI_BASE_ADDRESS_0, 4, bar);
 	cfg_wr(&w, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
-	assert_int_equal(xact(&w, 0,
-			      mmio(bar + VGPU_REG_FEATURES, IO_READ, 4, 0)),
-			 VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS |
-				 VGPU_F_EVTCHN | VGPU_F_INFLIGHT |
-				 VGPU_F_GRANT);
+	assert_int_equal(
+		xact(&w, 0, mmio(bar + VGPU_REG_FEATURES, IO_READ, 4, 0)),
+		VGPU_F_QUEUES | VGPU_F_MSI | VGPU_F_SESSIONS | VGPU_F_EVTCHN |
+			VGPU_F_INFLIGHT | VGPU_F_GRANT);
 	xact(&w, 0, mmio(bar + VGPU_REG_Q_SELECT, IO_WRITE, 4, 1));
 	xact(&w, 0, mmio(bar + VGPU_REG_Q_DEPTH, IO_WRITE, 4, 16));
 	xact(&w, 0, mmio(bar + VGPU_REG_Q_HDR_GPA, IO_WRITE, 8, 0x1000));

@@ -463,8 +463,8 @@ static bool exists_in(const char *dir, const char *name)
 static void sweep_removes_ended_domains_state_only(void **state)
 {
 	static const char *const files[] = {
-		"d5-05.0.state", "d9-1f.7.state", "d7-05.0.state",
-		"d5-05.0.lock",	 "d5.pid",	  "d5-05.0.state.tmp",
+		"d5-05.0.state",  "d9-1f.7.state",  "d7-05.0.state",
+		"d5-05.0.lock",	  "d5.pid",	    "d5-05.0.state.tmp",
 		"dx5-05.0.state", "d-5-05.0.state", "x5-05.0.state",
 	};
 	char dir[] = "/tmp/vgpu-sweep-XXXXXX";

@@ -364,25 +364,26 @@ static uint64_t open_session(struct world *w)
 {
 	uint64_t s = 0;
 
-	assert_int_equal(submit(w,
-				(struct vgpu_sqe){
-					.opcode = VGPU_OP_SESSION_OPEN,
-					.obj = { .obj = VGPU_NO_QUEUE } },
-				&s),
-			 VGPU_S_OK);
+	assert_int_equal(
+		submit(w,
+		       (struct vgpu_sqe){ .opcode = VGPU_OP_SESSION_OPEN,
+					  .obj = { .obj = VGPU_NO_QUEUE } },
+		       &s),
+		VGPU_S_OK);
 	return s;
 }
 
 static uint32_t grant(struct world *w, uint64_t sess, uint64_t list,
 		      uint32_t pages)
 {
-	return submit(w,
-		      (struct vgpu_sqe){ .opcode = VGPU_OP_REGION_GRANT,
-					 .session = (uint32_t)sess,
-					 .region = { .list_gpa = list,
-						     .nents = pages,
-						     .bytes = pages * 4096ull } },
-		      NULL);
+	return submit(
+		w,
+		(struct vgpu_sqe){ .opcode = VGPU_OP_REGION_GRANT,
+				   .session = (uint32_t)sess,
+				   .region = { .list_gpa = list,
+					       .nents = pages,
+					       .bytes = pages * 4096ull } },
+		NULL);
 }
 
 /* Pages granted to this domain, their references in the guest's list;
@@ -404,7 +405,8 @@ static void grants_through_the_device(void **state)
 	assert_int_equal(grant(&w, sess, 0x5000, 4), VGPU_S_OK);
 	assert_int_equal(fake_gnt_pages(), 4);
 	memcpy(refs, ram + 0x5000, sizeof(refs));
-	assert_true(refs[0] && refs[1] == refs[0] + 1 && refs[3] == refs[0] + 3);
+	assert_true(refs[0] && refs[1] == refs[0] + 1 &&
+		    refs[3] == refs[0] + 3);
 	/* the list beyond the guest's RAM (16 pages): granted, then ended */
 	assert_int_equal(grant(&w, sess, 0x20000, 1), VGPU_S_BAD_GPA);
 	fake_gnt_fail_share(ENOSPC); /* gntalloc's own limit */

@@ -32,8 +32,7 @@ struct sess {
 
 /* 0, 1 (no sessions on this device: *why says so), or -1; a pool of
  * @pool bytes (0: the driver's default). */
-static int sess_open_pool(struct sess *q, uint64_t pool, char *why,
-			  size_t len)
+static int sess_open_pool(struct sess *q, uint64_t pool, char *why, size_t len)
 {
 	memset(q, 0, sizeof(*q));
 	q->s.pool_bytes = pool;
