@@ -151,13 +151,17 @@ struct eng_req *eng_req_get(struct cmd *c, eng_done_fn done)
 	return r;
 }
 
+static struct ring_ctx ctx_of(struct engine *en);
+
 void eng_finish(struct engine *en, struct eng_req *r)
 {
 	struct eng_pool *p = r->pool;
 	struct session *s = r->s;
 
 	if (p->live) {
-		ring_post(&en->q[p->qi], r->cid, r->br.status, r->br.result,
+		struct ring_ctx c = ctx_of(en);
+
+		ring_post(&en->q[p->qi], &c, r->cid, r->br.status, r->br.result,
 			  r->quiet);
 		en->rung |= 1u << p->qi; /* room again: look at the queue */
 	}
@@ -409,8 +413,10 @@ void engine_unmap(struct engine *en)
 
 bool engine_doorbell(struct engine *en, unsigned int qi, uint32_t tail)
 {
+	struct ring_ctx c = ctx_of(en);
+
 	en->stats.doorbells++;
-	if (qi >= en->nq || !ring_doorbell(&en->q[qi], tail))
+	if (qi >= en->nq || !ring_doorbell(&en->q[qi], &c, tail))
 		return false;
 	en->rung |= 1u << qi;
 	return true;
@@ -511,7 +517,10 @@ uint32_t engine_inflight(const struct engine *en)
 		if (!q->live)
 			continue;
 		n += q->cq_reserved;
-		if (((en->rung | en->hot) & (1u << i)) && ring_pending(q))
+		/* unmapped since an INVALIDATE: counted, as engine_kick()
+		 * looks at it anyway */
+		if (((en->rung | en->hot) & (1u << i)) &&
+		    (!q->hdr || ring_pending(q)))
 			n++;
 	}
 	return n;

@@ -138,12 +138,18 @@ void ring_set_fatal(struct ring_queue *q, uint32_t err)
 	q->live = false;
 }
 
-bool ring_doorbell(struct ring_queue *q, uint32_t tail)
+bool ring_doorbell(struct ring_queue *q, const struct ring_ctx *c,
+		   uint32_t tail)
 {
 	if (!q->live)
 		return false;
 	/* unsigned distance: a tail more than depth ahead is corrupt */
 	if (tail - q->sq_head > q->depth) {
+		/* the driver reads FATAL in the header: map it again if an
+		 * INVALIDATE dropped it (a guest that maps or unmaps grants
+		 * causes them); if that fails, Q_ERROR still says so */
+		if (!q->hdr)
+			ring_remap(q, c);
 		ring_set_fatal(q, VGPU_QERR_TAIL);
 		return false;
 	}
@@ -161,8 +167,8 @@ static bool cq_reserve(struct ring_queue *q)
 	return true;
 }
 
-void ring_post(struct ring_queue *q, uint16_t cid, uint32_t status,
-	       uint64_t result, bool quiet)
+void ring_post(struct ring_queue *q, const struct ring_ctx *c, uint16_t cid,
+	       uint32_t status, uint64_t result, bool quiet)
 {
 	struct vgpu_cqe *e;
 
@@ -170,8 +176,14 @@ void ring_post(struct ring_queue *q, uint16_t cid, uint32_t status,
 		q->cq_reserved--;
 	if (quiet && status == VGPU_S_OK)
 		return;
-	if (!q->live || !q->hdr)
+	if (!q->live)
 		return; /* the queue went away meanwhile */
+	/* an INVALIDATE dropped the mappings while the command ran (a guest
+	 * that maps or unmaps grants causes them): map them again */
+	if (!q->hdr && ring_remap(q, c) < 0) {
+		ring_set_fatal(q, VGPU_QERR_MAP);
+		return;
+	}
 	e = &q->cq[q->cq_tail & (q->depth - 1)];
 	e->result = result;
 	e->cid = cid;
@@ -256,7 +268,8 @@ static bool take_one(struct ring_queue *q, const struct ring_ctx *c,
 	q->sq_head += 1 + n;
 	store(&q->hdr->sq_head, q->sq_head);
 	if (r == RING_DONE)
-		ring_post(q, e.cid, status, result, e.flags & VGPU_SQE_QUIET);
+		ring_post(q, c, e.cid, status, result,
+			  e.flags & VGPU_SQE_QUIET);
 	return q->live; /* exec may have disabled the queue */
 }
 

@@ -81,10 +81,13 @@ bool ring_state_ok(const struct ring_queue *q, const struct ring_ctx *c);
 /* Map the queue's pages again (after ring_unmap() or in a restarted
  * emulator). 0 or -1. */
 int ring_remap(struct ring_queue *q, const struct ring_ctx *c);
-/* Stop the queue with @err in its header (the driver must reset it). */
+/* Stop the queue with @err in Q_ERROR and, while it is mapped, in its
+ * header (the driver must reset it). */
 void ring_set_fatal(struct ring_queue *q, uint32_t err);
-/* The driver rang the doorbell with @tail. false: the queue is FATAL. */
-bool ring_doorbell(struct ring_queue *q, uint32_t tail);
+/* The driver rang the doorbell with @tail. false: the queue is FATAL
+ * (a tail past the ring: said in the header, mapped again if needed). */
+bool ring_doorbell(struct ring_queue *q, const struct ring_ctx *c,
+		   uint32_t tail);
 /*
  * Run what was submitted, as far as the completion queue has room and
  * exec takes it. Returns true when completions were posted (by this call
@@ -95,9 +98,10 @@ bool ring_process(struct ring_queue *q, const struct ring_ctx *c);
 bool ring_pending(const struct ring_queue *q);
 /* Post the completion of a command ring_process() took as RING_ASYNC
  * (it holds a reserved slot); @quiet: success of a QUIET command, which
- * only gives its slot back. */
-void ring_post(struct ring_queue *q, uint16_t cid, uint32_t status,
-	       uint64_t result, bool quiet);
+ * only gives its slot back. The queue's pages are mapped again if an
+ * INVALIDATE dropped them meanwhile: a completion is never lost to one. */
+void ring_post(struct ring_queue *q, const struct ring_ctx *c, uint16_t cid,
+	       uint32_t status, uint64_t result, bool quiet);
 /* Completions posted since the last check, and the driver asked for an
  * interrupt (full barrier between the two: see ring.c). */
 bool ring_irq_wanted(struct ring_queue *q);

@@ -338,6 +338,15 @@ static void corrupt_tail_is_fatal(void **state)
 	efx_ring(&f->e, QI);
 	efx_poll(&f->e);
 	assert_int_equal(q->error, VGPU_QERR_TAIL);
+	/* after an INVALIDATE dropped the mappings (a guest mapping or
+	 * unmapping grants sends them): the header still says so, the one
+	 * thing the driver's WAIT looks at before it asks Q_ERROR */
+	assert_int_equal(enable(f), 0);
+	engine_unmap(f->e.en);
+	assert_null(q->hdr);
+	assert_false(engine_doorbell(f->e.en, QI, DEPTH + 7));
+	assert_int_equal(q->error, VGPU_QERR_TAIL);
+	assert_int_equal(hdr(f)->status.v, VGPU_QERR_TAIL);
 }
 
 static void full_cq_runs_nothing_twice(void **state)

@@ -4,7 +4,8 @@
  * backend: faults and time limits that lose a session, completions out
  * of order, a long kernel that holds up neither another stream nor the
  * engine, the default stream's legacy ordering, a full CQ with work in
- * flight, a session closed while its work runs, events and waits.
+ * flight, a session closed while its work runs, events and waits, a
+ * completion due while an INVALIDATE dropped the queue's mappings.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -139,6 +140,27 @@ static void inflight_counts_work_until_completed(void **state)
 	assert_true(efx_wait(&f->e, QA, &c, 20000));
 	assert_int_equal(c.cid, 1);
 	assert_int_equal(engine_inflight(f->e.en), 0);
+}
+
+/* An INVALIDATE (the guest mapped or unmapped grants) drops the queues'
+ * mappings while a kernel runs: its completion still arrives, once. */
+static void completion_survives_invalidate(void **state)
+{
+	struct fx *f = *state;
+	uint32_t mod = load(f, "kernels.fatbin");
+	uint32_t spin = func(f, mod, names[9]);
+	struct vgpu_cqe c;
+
+	spin_on(f, spin, 0, 7, SPIN_LONG);
+	efx_poll(&f->e); /* taken: the kernel runs */
+	assert_int_equal(engine_inflight(f->e.en), 1);
+	engine_unmap(f->e.en);
+	assert_null(f->e.q[QA].hdr);
+	assert_true(efx_wait(&f->e, QA, &c, 20000));
+	assert_int_equal(c.cid, 7);
+	assert_int_equal(VGPU_CQE_CODE(c.status), VGPU_S_OK);
+	assert_true(f->e.q[QA].live);
+	assert_int_equal(run(f, QA, (struct vgpu_sqe){ 0 }, NULL), VGPU_S_OK);
 }
 
 /* CUDA's legacy default stream: work on a blocking stream waits for the
@@ -331,6 +353,7 @@ int main(void)
 						setup_short_limit, teardown),
 		T(long_kernel_delays_no_other_stream),
 		T(inflight_counts_work_until_completed),
+		T(completion_survives_invalidate),
 		T(default_stream_orders_blocking_streams),
 		T(full_cq_with_work_in_flight),
 		T(close_waits_for_work_in_flight),
