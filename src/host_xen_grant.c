@@ -52,8 +52,11 @@ void *xen_grant_alloc(struct host *h, uint32_t pages, uint32_t *refs)
 	}
 	va = xen_gntalloc_share(x->gnt_fd, x->domid, pages, refs);
 	if (!va) {
+		int err = errno; /* the caller's answer: keep it past the log */
+
 		log_guest(x->log, "granting %u pages to the guest: %s", pages,
-			  strerror(errno));
+			  strerror(err));
+		errno = err;
 		return NULL;
 	}
 	x->granted += pages;
