@@ -211,8 +211,11 @@ void region_release(struct engine *en, struct eng_region *g);
 void region_dirty(struct engine *en, struct eng_region *g, uint64_t off,
 		  uint64_t len);
 void region_free_all(struct engine *en, struct session *s);
-/* [gpa, gpa + len) does not wrap and stays clear of our BAR. */
-bool clear_of_bar(const struct engine *en, uint64_t gpa, uint64_t len);
+/* A command's list in guest memory [gpa, gpa + len), clear of our BAR,
+ * copied out of it or into it page piece by page piece (a host maps a
+ * bounded number of frames per copy). 0, -EINVAL or -EFAULT. */
+int region_list_copy(struct engine *en, uint64_t gpa, void *buf, uint64_t len,
+		     bool to_guest);
 /* A new region's handle in @c's session, handed to the backend: the
  * command's status (VGPU_S_OK: c->result set, the region live). On an
  * error @g is left to the caller. */

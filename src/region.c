@@ -16,29 +16,33 @@
 #define REGION_MAX_EXTENTS 65536u
 
 /* [gpa, gpa + len) does not wrap and stays clear of our BAR. */
-bool clear_of_bar(const struct engine *en, uint64_t gpa, uint64_t len)
+static bool clear_of_bar(const struct engine *en, uint64_t gpa, uint64_t len)
 {
 	if (gpa + len < gpa)
 		return false;
 	return gpa + len <= en->bar_lo || gpa >= en->bar_lo + en->bar_len;
 }
 
-/* Copy the extent list out of guest memory, page piece by page piece. */
-static int read_list(struct engine *en, uint64_t gpa, struct vgpu_extent *x,
-		     uint32_t n)
+int region_list_copy(struct engine *en, uint64_t gpa, void *buf, uint64_t len,
+		     bool to_guest)
 {
-	uint64_t len = (uint64_t)n * sizeof(*x), off = 0;
-	struct host *h = en->host;
+	const struct host_ops *o = en->host->ops;
+	uint64_t off = 0;
 
-	if (!clear_of_bar(en, gpa, len) || !h->ops->copy_from_guest)
+	if (!clear_of_bar(en, gpa, len) ||
+	    (to_guest ? !o->copy_to_guest : !o->copy_from_guest))
 		return -EINVAL;
 	while (off < len) {
 		uint64_t piece = PAGE - ((gpa + off) & (PAGE - 1));
+		uint8_t *b = (uint8_t *)buf + off;
+		int rc;
 
 		if (piece > len - off)
 			piece = len - off;
-		if (h->ops->copy_from_guest(h, (uint8_t *)x + off, gpa + off,
-					    piece) < 0)
+		rc = to_guest ?
+			     o->copy_to_guest(en->host, gpa + off, b, piece) :
+			     o->copy_from_guest(en->host, b, gpa + off, piece);
+		if (rc < 0)
 			return -EFAULT;
 		off += piece;
 	}
@@ -139,7 +143,8 @@ static uint32_t region_args(struct cmd *c, struct vgpu_extent **out)
 	x = malloc((size_t)a->nents * sizeof(*x));
 	if (!x)
 		return VGPU_S_NO_MEMORY;
-	if (read_list(en, a->list_gpa, x, a->nents) < 0) {
+	if (region_list_copy(en, a->list_gpa, x,
+			     (uint64_t)a->nents * sizeof(*x), false) < 0) {
 		free(x);
 		return VGPU_S_BAD_GPA;
 	}

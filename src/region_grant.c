@@ -26,24 +26,14 @@ bool engine_grants(const struct engine *en)
 static int write_refs(struct engine *en, uint64_t gpa, uint32_t *refs,
 		      uint32_t n)
 {
-	uint64_t len = (uint64_t)n * sizeof(*refs), off = 0;
+	uint64_t len = (uint64_t)n * sizeof(*refs);
 	struct host *h = en->host;
 	uint32_t i;
 
-	if (!clear_of_bar(en, gpa, len) || !h->ops->copy_to_guest)
-		return -EINVAL;
 	for (i = 0; i < n; i++)
 		refs[i] = htole32(refs[i]);
-	while (off < len) {
-		uint64_t piece = PAGE - ((gpa + off) & (PAGE - 1));
-
-		if (piece > len - off)
-			piece = len - off;
-		if (h->ops->copy_to_guest(h, gpa + off, (uint8_t *)refs + off,
-					  piece) < 0)
-			return -EFAULT;
-		off += piece;
-	}
+	if (region_list_copy(en, gpa, refs, len, true) < 0)
+		return -EFAULT;
 	if (h->ops->mark_dirty)
 		h->ops->mark_dirty(h, gpa, len);
 	return 0;
