@@ -431,8 +431,7 @@ bool engine_kick(struct engine *en)
 	/* only queues with entries waiting (or unmapped since INVALIDATE:
 	 * looked at anyway): an idle queue is not made hot by another's */
 	for (qi = 0; qi < en->nq; qi++)
-		if (en->q[qi].live &&
-		    (!en->q[qi].hdr || ring_pending(&en->q[qi])))
+		if (ring_pending(&en->q[qi]))
 			live |= 1u << qi;
 	en->rung |= live;
 	return live != 0;
@@ -517,10 +516,7 @@ uint32_t engine_inflight(const struct engine *en)
 		if (!q->live)
 			continue;
 		n += q->cq_reserved;
-		/* unmapped since an INVALIDATE: counted, as engine_kick()
-		 * looks at it anyway */
-		if (((en->rung | en->hot) & (1u << i)) &&
-		    (!q->hdr || ring_pending(q)))
+		if (((en->rung | en->hot) & (1u << i)) && ring_pending(q))
 			n++;
 	}
 	return n;

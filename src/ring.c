@@ -138,6 +138,21 @@ void ring_set_fatal(struct ring_queue *q, uint32_t err)
 	q->live = false;
 }
 
+/*
+ * The queue's pages, mapped again on first use after an INVALIDATE dropped
+ * them (a guest that maps or unmaps grants causes them); if that fails the
+ * queue is FATAL (QERR_MAP) and false.
+ */
+static bool ring_mapped(struct ring_queue *q, const struct ring_ctx *c)
+{
+	if (q->hdr)
+		return true;
+	if (ring_remap(q, c) == 0)
+		return true;
+	ring_set_fatal(q, VGPU_QERR_MAP);
+	return false;
+}
+
 bool ring_doorbell(struct ring_queue *q, const struct ring_ctx *c,
 		   uint32_t tail)
 {
@@ -145,11 +160,9 @@ bool ring_doorbell(struct ring_queue *q, const struct ring_ctx *c,
 		return false;
 	/* unsigned distance: a tail more than depth ahead is corrupt */
 	if (tail - q->sq_head > q->depth) {
-		/* the driver reads FATAL in the header: map it again if an
-		 * INVALIDATE dropped it (a guest that maps or unmaps grants
-		 * causes them); if that fails, Q_ERROR still says so */
-		if (!q->hdr)
-			ring_remap(q, c);
+		/* the driver reads FATAL in the header (if it cannot be
+		 * mapped, Q_ERROR still says TAIL) */
+		ring_mapped(q, c);
 		ring_set_fatal(q, VGPU_QERR_TAIL);
 		return false;
 	}
@@ -176,14 +189,10 @@ void ring_post(struct ring_queue *q, const struct ring_ctx *c, uint16_t cid,
 		q->cq_reserved--;
 	if (quiet && status == VGPU_S_OK)
 		return;
-	if (!q->live)
-		return; /* the queue went away meanwhile */
-	/* an INVALIDATE dropped the mappings while the command ran (a guest
-	 * that maps or unmaps grants causes them): map them again */
-	if (!q->hdr && ring_remap(q, c) < 0) {
-		ring_set_fatal(q, VGPU_QERR_MAP);
+	/* the queue went away meanwhile, or cannot be mapped again after
+	 * an INVALIDATE while the command ran */
+	if (!q->live || !ring_mapped(q, c))
 		return;
-	}
 	e = &q->cq[q->cq_tail & (q->depth - 1)];
 	e->result = result;
 	e->cid = cid;
@@ -275,20 +284,16 @@ static bool take_one(struct ring_queue *q, const struct ring_ctx *c,
 
 bool ring_pending(const struct ring_queue *q)
 {
-	return q->live && q->hdr && load(&q->hdr->sq_tail) != q->sq_head;
+	/* unmapped since an INVALIDATE: unknown, so looked at */
+	return q->live && (!q->hdr || load(&q->hdr->sq_tail) != q->sq_head);
 }
 
 bool ring_process(struct ring_queue *q, const struct ring_ctx *c)
 {
 	uint32_t tail, start;
 
-	if (!q->live)
+	if (!q->live || !ring_mapped(q, c))
 		return false;
-	/* mappings dropped on INVALIDATE come back on first use */
-	if (!q->hdr && ring_remap(q, c) < 0) {
-		ring_set_fatal(q, VGPU_QERR_MAP);
-		return false;
-	}
 	tail = load(&q->hdr->sq_tail);
 	if (tail - q->sq_head > q->depth) {
 		ring_set_fatal(q, VGPU_QERR_TAIL);

@@ -94,7 +94,8 @@ bool ring_doorbell(struct ring_queue *q, const struct ring_ctx *c,
  * or since the last check) and the driver asked for an interrupt.
  */
 bool ring_process(struct ring_queue *q, const struct ring_ctx *c);
-/* Anything submitted that ring_process() has not taken yet? */
+/* Anything submitted that ring_process() has not taken yet? (True for a
+ * live queue unmapped since an INVALIDATE: it must be looked at.) */
 bool ring_pending(const struct ring_queue *q);
 /* Post the completion of a command ring_process() took as RING_ASYNC
  * (it holds a reserved slot); @quiet: success of a QUIET command, which
