@@ -69,11 +69,10 @@ static unsigned long page_addr(struct page *p)
  * stayed with the saved domain (its new grant table never had them). */
 void vgpu_grant_release(struct vgpu_dev *vd, struct vgpu_region *r)
 {
-	unsigned long i, k = 0, refused = 0, n = r->bytes >> PAGE_SHIFT;
+	unsigned long i, k = 0, kept = 0, n = r->bytes >> PAGE_SHIFT;
 	struct gntab_unmap_queue_data q = {};
 	struct gnttab_unmap_grant_ref *u;
 	struct page **pages;
-	bool leak = false;
 
 	u = kvcalloc(n, sizeof(*u), GFP_KERNEL);
 	pages = kvcalloc(n, sizeof(*pages), GFP_KERNEL);
@@ -84,22 +83,24 @@ void vgpu_grant_release(struct vgpu_dev *vd, struct vgpu_region *r)
 				    GNTMAP_host_map, r->handles[i]);
 		pages[k++] = r->pages[i];
 	}
-	if (k) {
+	if (r->mapped && (!u || !pages)) {
+		kept = r->mapped; /* no memory even to ask Xen */
+	} else if (k) {
 		q.unmap_ops = u;
 		q.pages = pages;
 		q.count = k;
-		leak = gnttab_unmap_refs_sync(&q) != 0;
-		for (i = 0; i < k; i++)
-			refused += u[i].status != GNTST_okay;
+		if (gnttab_unmap_refs_sync(&q))
+			kept = k;
+		else
+			for (i = 0; i < k; i++)
+				kept += u[i].status != GNTST_okay;
 	}
-	if (r->mapped && (!u || !pages))
-		leak = true;
-	if (leak || refused)
+	if (kept)
 		dev_warn(
 			&vd->pdev->dev,
 			"region %u: Xen refused %lu of %lu grant unmaps (all after a restore): its %lu pages are not reused\n",
-			r->id, leak && !refused ? k : refused, k, n);
-	if (!leak && !refused && r->allocated)
+			r->id, kept, k, n);
+	else if (r->allocated)
 		gnttab_free_pages(n, r->pages);
 	kvfree(u);
 	kvfree(pages);

@@ -191,6 +191,7 @@ static struct vgpu_session *session_new(struct vgpu_dev *vd, u32 depth)
 static int session_start(struct vgpu_session *s, u64 pool_bytes)
 {
 	struct vgpu_dev *vd = s->vd;
+	bool grant;
 	u64 id = 0;
 	int rc = session_list(s);
 
@@ -207,10 +208,9 @@ static int session_start(struct vgpu_session *s, u64 pool_bytes)
 	s->id = (u32)id;
 	s->opened = true;
 	mutex_lock(&s->lock);
-	s->pool = vgpu_grant_usable(vd) ?
-			  vgpu_grant_region(s, pool_bytes, &rc) :
-			  NULL;
-	if (!s->pool && vgpu_grant_usable(vd) && !READ_ONCE(s->lost))
+	grant = vgpu_grant_usable(vd);
+	s->pool = grant ? vgpu_grant_region(s, pool_bytes, &rc) : NULL;
+	if (!s->pool && grant && !READ_ONCE(s->lost))
 		dev_info_once(&vd->pdev->dev,
 			      "pinned pools in guest RAM: no grant (%d)\n", rc);
 	if (!s->pool)

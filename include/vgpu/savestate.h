@@ -27,10 +27,9 @@
 #include <vgpu/vdev.h>
 
 /* Bump when the blob's layout or any saved structure's layout changes
- * (dev_vgpu_stub.c asserts the size of what it saves). */
-#define SAVESTATE_VERSION \
-	3u /* 2: the event channel (ABI 1.3); 3: the
-				* grant quota in the limits (ABI 1.5) */
+ * (dev_vgpu_stub.c asserts the size of what it saves). 2: the event
+ * channel (ABI 1.3); 3: the grant quota in the limits (ABI 1.5). */
+#define SAVESTATE_VERSION 3u
 #define SAVESTATE_MAGIC "VGPUSAV"
 #define SAVESTATE_HDR 48u
 /* Hex characters of the blob per XenStore value. */
